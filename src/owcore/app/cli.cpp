@@ -1,0 +1,203 @@
+#include "owcore/app/cli.hpp"
+
+#include "owcore/app/logging.hpp"
+#include "owcore/app/secret_key.hpp"
+#include "owcore/app/settings.hpp"
+#include "owcore/app/startup.hpp"
+#include "owcore/coord/readiness.hpp"
+#include "owcore/http/routes.hpp"
+#include "owcore/http/server.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/json/serialize.hpp>
+#include <spdlog/logger.h>
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace owcore::app {
+namespace {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+constexpr std::string_view usage = R"(usage: owcore <command>
+
+commands:
+  serve     run the HTTP server (configured by environment variables, see README)
+  config    print the effective settings as JSON (passwords masked)
+  version   print the version
+  help      print this text
+
+exit status: 0 ok, 1 runtime failure, 2 bad usage or configuration (including an unreachable
+configured Redis)
+)";
+
+void pretty_print(std::ostream& os, const json::value& v, int indent = 0) {
+  const std::string pad(static_cast<std::size_t>(indent + 2), ' ');
+  if (v.is_object()) {
+    const auto& o = v.get_object();
+    if (o.empty()) { os << "{}"; return; }
+    os << "{\n";
+    std::size_t i = 0;
+    for (const auto& [k, val] : o) {
+      os << pad << json::serialize(json::value(k)) << ": ";
+      pretty_print(os, val, indent + 2);
+      os << (++i < o.size() ? ",\n" : "\n");
+    }
+    os << std::string(static_cast<std::size_t>(indent), ' ') << "}";
+  } else if (v.is_array() && !v.get_array().empty()) {
+    const auto& a = v.get_array();
+    os << "[\n";
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      os << pad;
+      pretty_print(os, a[i], indent + 2);
+      os << (i + 1 < a.size() ? ",\n" : "\n");
+    }
+    os << std::string(static_cast<std::size_t>(indent), ' ') << "]";
+  } else {
+    os << json::serialize(v);
+  }
+}
+
+// Loads settings and reports their findings; nullopt after printing fatal errors.
+std::optional<settings> load_and_report() {
+  settings s = load_settings(process_env());
+  init_logging(s.log_format, s.log_level);
+  auto log = get_logger("owcore");
+  for (const auto& w : s.warnings) log->warn("{}: {}", w.variable, w.message);
+  if (!s.errors.empty()) {
+    for (const auto& e : s.errors) log->critical("{}: {}", e.variable, e.message);
+    return std::nullopt;
+  }
+  return s;
+}
+
+int cmd_config() {
+  settings s = load_settings(process_env());
+  pretty_print(std::cout, to_json(s));
+  std::cout << "\n";
+  return s.errors.empty() ? exit_ok : exit_config;
+}
+
+int cmd_serve() {
+  auto loaded = load_and_report();
+  if (!loaded) return exit_config;
+  const settings& s = *loaded;
+  auto log = get_logger("owcore");
+
+  auto planned = plan_redis(s);
+  if (auto* e = std::get_if<startup_error>(&planned)) {
+    log->critical("{}", e->line());
+    return exit_config;
+  }
+  auto plan = std::get<redis_plan>(std::move(planned));
+
+  const unsigned threads =
+      s.threads > 0 ? static_cast<unsigned>(s.threads) : std::max(1u, std::thread::hardware_concurrency());
+  asio::io_context ioc(static_cast<int>(threads));
+
+  // Start-up check: a configured Redis must answer now, or we refuse to start.
+  std::optional<startup_error> failure;
+  asio::co_spawn(ioc, check_redis(plan),
+                 [&](std::exception_ptr ep, std::optional<startup_error> r) {
+                   if (ep) failure = startup_error{"REDIS_URL", "start-up check failed"};
+                   else failure = std::move(r);
+                 });
+  ioc.run();
+  ioc.restart();
+  if (failure) {
+    log->critical("{}", failure->line());
+    return exit_config;
+  }
+
+  auto key = resolve_secret_key(s.webui_secret_key, s.data_dir);
+  if (!key.error.empty()) {
+    log->critical("WEBUI_SECRET_KEY: is not set and no key file is usable: {}", key.error);
+    return exit_config;
+  }
+  if (!key.file.empty())
+    log->warn("WEBUI_SECRET_KEY is not set; {} the key in {}. Every instance of a fleet must "
+                 "share one key: set WEBUI_SECRET_KEY to the same value everywhere.",
+                 key.generated ? "generated" : "using", key.file);
+
+  auto ready = plan.app ? coord::make_redis_readiness(*plan.app) : coord::make_memory_readiness();
+  auto routes = std::make_shared<http::router>();
+  http::add_health_routes(*routes, ready);
+
+  auto opts = http_options(s);
+  opts.access_log = get_logger("access");
+  auto srv = std::make_shared<http::server>(ioc.get_executor(), opts, routes);
+  if (auto r = srv->listen(); !r) {
+    log->critical("PORT: cannot listen on {}:{}: {}", s.host, s.port, r.error().message());
+    return exit_config;
+  }
+
+  asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& ec, int sig) {
+        if (ec) return;
+        log->info("received {}; finishing in-flight requests (up to {}s)",
+                  sig == SIGTERM ? "SIGTERM" : "SIGINT", s.shutdown_timeout_s);
+        srv->shutdown();
+        signals.async_wait(on_signal);
+      };
+  signals.async_wait(on_signal);
+
+  asio::co_spawn(ioc, srv->run(), [&](std::exception_ptr ep) {
+    if (ep) {
+      try {
+        std::rethrow_exception(ep);
+      } catch (const std::exception& e) {
+        log->error("server stopped: {}", e.what());
+      }
+    }
+    signals.cancel();
+    ioc.stop();
+  });
+
+  log->info("owcore {} listening on http://{}:{} ({}; {} thread{})", OWCORE_VERSION, s.host,
+            srv->local_port(),
+            plan.app ? "app redis: " + std::string(redis::to_string(plan.app->topo))
+                     : std::string("in-memory backends"),
+            threads, threads == 1 ? "" : "s");
+
+  std::vector<std::thread> pool;
+  for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&] { ioc.run(); });
+  ioc.run();
+  for (auto& t : pool) t.join();
+  log->info("stopped");
+  return exit_ok;
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  const std::string_view cmd = argc > 1 ? argv[1] : "help";
+  try {
+    if (cmd == "serve") return cmd_serve();
+    if (cmd == "config") return cmd_config();
+    if (cmd == "version" || cmd == "--version") {
+      std::cout << "owcore " << OWCORE_VERSION << "\n";
+      return exit_ok;
+    }
+    if (cmd == "help" || cmd == "--help" || cmd == "-h") {
+      std::cout << usage;
+      return exit_ok;
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "owcore: " << e.what() << "\n";
+    return exit_failure;
+  }
+  std::cerr << "owcore: unknown command '" << cmd << "'\n" << usage;
+  return exit_config;
+}
+
+}  // namespace owcore::app

@@ -1,0 +1,17 @@
+#pragma once
+// The `owcore` command line: `serve`, `config`, `version`, `help`.
+
+namespace owcore::app {
+
+/// Exit statuses shared by every subcommand.
+enum exit_status : int {
+  exit_ok = 0,        ///< success (and a clean shutdown after SIGTERM/SIGINT)
+  exit_failure = 1,   ///< a runtime failure
+  exit_config = 2,    ///< bad usage, bad configuration, or a configured Redis that is unreachable
+};
+
+/// Runs the command line. Reads the process environment; writes command output to stdout and
+/// logs to stderr. Returns the process exit status.
+int run_cli(int argc, char** argv);
+
+}  // namespace owcore::app

@@ -1,0 +1,761 @@
+#include <owcore/app/settings.hpp>
+
+#include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <initializer_list>
+#include <limits>
+#include <system_error>
+
+namespace owcore::app {
+namespace {
+
+// The characters Python's str.strip() and int()/float() ignore around a value (ASCII subset).
+constexpr std::string_view whitespace = " \t\n\r\f\v";
+
+std::string_view strip(std::string_view s) {
+  const auto first = s.find_first_not_of(whitespace);
+  if (first == std::string_view::npos) return {};
+  const auto last = s.find_last_not_of(whitespace);
+  return s.substr(first, last - first + 1);
+}
+
+std::string ascii_lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+bool contains_ci(std::string_view haystack, std::string_view needle) {
+  return ascii_lower(haystack).find(needle) != std::string::npos;
+}
+
+// env.py's boolean convention: `value.lower() == "true"`, nothing else.
+bool python_true(std::string_view s) { return ascii_lower(s) == "true"; }
+
+std::string quoted(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  out += '\'';
+  out += s;
+  out += '\'';
+  return out;
+}
+
+std::string format_number(double v) {
+  std::array<char, 64> buf{};
+  const auto r = std::to_chars(buf.data(), buf.data() + buf.size(), v);
+  return std::string(buf.data(), r.ptr);
+}
+
+enum class number_status { ok, invalid, out_of_range, not_finite };
+
+template <class T>
+struct parsed_number {
+  number_status status = number_status::invalid;
+  T value{};
+};
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// Python's `digitpart`: digits, optionally separated by single underscores ("1_000").
+bool take_digitpart(std::string_view& s, std::string& out) {
+  if (s.empty() || !is_digit(s.front())) return false;
+  std::size_t i = 0;
+  while (i < s.size()) {
+    if (is_digit(s[i])) {
+      out += s[i++];
+    } else if (s[i] == '_' && i + 1 < s.size() && is_digit(s[i + 1])) {
+      ++i;
+    } else {
+      break;
+    }
+  }
+  s.remove_prefix(i);
+  return true;
+}
+
+// What Python's int(text) accepts: surrounding whitespace, a sign, decimal digits with
+// single underscores between them. Python ints are unbounded; ours report out_of_range.
+parsed_number<long long> parse_python_int(std::string_view text) {
+  std::string_view s = strip(text);
+  std::string digits;
+  if (!s.empty() && (s.front() == '+' || s.front() == '-')) {
+    if (s.front() == '-') digits += '-';
+    s.remove_prefix(1);
+  }
+  if (!take_digitpart(s, digits) || !s.empty()) return {};
+  long long v = 0;
+  const auto r = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+  if (r.ec == std::errc::result_out_of_range) return {number_status::out_of_range, 0};
+  if (r.ec != std::errc{} || r.ptr != digits.data() + digits.size()) return {};
+  return {number_status::ok, v};
+}
+
+// What Python's float(text) accepts: whitespace, a sign, then inf/infinity/nan in any case, or
+// a decimal literal with optional fraction and exponent (underscores as in int()). Non-finite
+// results, which Python accepts, are reported as not_finite: no owcore setting can use them.
+parsed_number<double> parse_python_float(std::string_view text) {
+  std::string_view s = strip(text);
+  std::string cleaned;
+  if (!s.empty() && (s.front() == '+' || s.front() == '-')) {
+    if (s.front() == '-') cleaned += '-';
+    s.remove_prefix(1);
+  }
+  const std::string word = ascii_lower(s);
+  if (word == "inf" || word == "infinity" || word == "nan") return {number_status::not_finite, 0};
+  const bool int_part = take_digitpart(s, cleaned);
+  bool frac_part = false;
+  if (!s.empty() && s.front() == '.') {
+    cleaned += '.';
+    s.remove_prefix(1);
+    frac_part = take_digitpart(s, cleaned);
+  }
+  if (!int_part && !frac_part) return {};
+  bool negative_exponent = false;
+  if (!s.empty() && (s.front() == 'e' || s.front() == 'E')) {
+    cleaned += 'e';
+    s.remove_prefix(1);
+    if (!s.empty() && (s.front() == '+' || s.front() == '-')) {
+      negative_exponent = s.front() == '-';
+      cleaned += s.front();
+      s.remove_prefix(1);
+    }
+    if (!take_digitpart(s, cleaned)) return {};
+  }
+  if (!s.empty()) return {};
+  double v = 0;
+  const auto r = std::from_chars(cleaned.data(), cleaned.data() + cleaned.size(), v);
+  if (r.ec == std::errc::result_out_of_range) {
+    // Python rounds underflow to 0.0 and overflow to inf.
+    if (negative_exponent) return {number_status::ok, 0.0};
+    return {number_status::not_finite, 0};
+  }
+  if (r.ec != std::errc{} || r.ptr != cleaned.data() + cleaned.size()) return {};
+  if (!std::isfinite(v)) return {number_status::not_finite, 0};
+  return {number_status::ok, v};
+}
+
+std::string describe(number_status st, std::string_view what) {
+  switch (st) {
+    case number_status::out_of_range: return "is out of range";
+    case number_status::not_finite: return "is not a finite number";
+    default: return std::string("is not ") + std::string(what);
+  }
+}
+
+// Reads variables through the injected lookup and collects issues into the settings.
+class loader {
+ public:
+  loader(const env_lookup& env, settings& s) : env_(env), s_(s) {}
+
+  std::optional<std::string> raw(std::string_view name) const {
+    if (!env_) return std::nullopt;
+    return env_(name);
+  }
+
+  // os.environ.get(name, def)
+  std::string text(std::string_view name, std::string_view def) const {
+    auto v = raw(name);
+    return v ? std::move(*v) : std::string(def);
+  }
+
+  // os.environ.get(name, def).lower() == "true". A set value other than true/false reads as
+  // false exactly as in Python, but warns: "1", "yes" and "on" look true and are not. An empty
+  // value warns only when it turns a true default off.
+  bool flag(std::string_view name, std::string_view def) {
+    const auto v = raw(name);
+    if (!v) return python_true(def);
+    const std::string lower = ascii_lower(*v);
+    if (lower == "true") return true;
+    if (lower != "false" && (!lower.empty() || python_true(def))) {
+      warn(name, std::string(name) + "=" + quoted(*v) +
+                     " is read as false: only \"true\" (any case) is true, as in Open WebUI");
+    }
+    return false;
+  }
+
+  void warn(std::string_view name, std::string message) {
+    s_.warnings.push_back({std::string(name), std::move(message)});
+  }
+
+  void fail(std::string_view name, std::string message) {
+    s_.errors.push_back({std::string(name), std::move(message)});
+  }
+
+  // An int with a default: unset or empty gives `def` silently; a non-integer or a value
+  // outside [lo, hi] gives `def` with a warning (`why` explains the bound, may be empty).
+  long long integer(std::string_view name, long long def, long long lo, long long hi,
+                    std::string_view why = {}) {
+    const auto v = raw(name);
+    if (!v || v->empty()) return def;
+    const auto p = parse_python_int(*v);
+    const std::string fallback = "; using " + std::to_string(def);
+    if (p.status != number_status::ok) {
+      warn(name, std::string(name) + "=" + quoted(*v) + " " +
+                     describe(p.status, "an integer") + fallback);
+      return def;
+    }
+    if (p.value < lo || p.value > hi) {
+      std::string bound = p.value < lo ? "is below " + std::to_string(lo)
+                                       : "is above " + std::to_string(hi);
+      warn(name, std::string(name) + "=" + quoted(*v) + " " + bound +
+                     (why.empty() ? "" : " (" + std::string(why) + ")") + fallback);
+      return def;
+    }
+    return p.value;
+  }
+
+  // A positive float of seconds with a default (owcore's own timeouts).
+  double positive_seconds(std::string_view name, double def) {
+    const auto v = raw(name);
+    if (!v || v->empty()) return def;
+    const auto p = parse_python_float(*v);
+    const std::string fallback = "; using " + format_number(def);
+    if (p.status != number_status::ok) {
+      warn(name, std::string(name) + "=" + quoted(*v) + " " +
+                     describe(p.status, "a number of seconds") + fallback);
+      return def;
+    }
+    if (p.value <= 0) {
+      warn(name, std::string(name) + "=" + quoted(*v) + " is not positive" + fallback);
+      return def;
+    }
+    return p.value;
+  }
+
+  // get_sentinels_from_env: comma list, hosts stripped, empty items dropped; one port for all.
+  void sentinels(redis_client_settings& c, std::string_view hosts_var, std::string_view port_var) {
+    c.sentinel_variable = std::string(hosts_var);
+    const std::string hosts = text(hosts_var, "");
+    std::vector<std::string> names;
+    std::string_view rest = hosts;
+    while (true) {
+      const auto comma = rest.find(',');
+      const auto item = strip(rest.substr(0, comma));
+      if (!item.empty()) names.emplace_back(item);
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+
+    const auto port_text = raw(port_var);
+    if (port_text && !port_text->empty()) {
+      const auto p = parse_python_int(*port_text);
+      if (p.status == number_status::ok && p.value >= 1 && p.value <= 65535) {
+        c.sentinel_port = static_cast<std::uint16_t>(p.value);
+      } else {
+        std::string msg = std::string(port_var) + "=" + quoted(*port_text) +
+                          " is not a port number (an integer in 1..65535)";
+        if (names.empty()) {
+          warn(port_var, msg + "; it is unused because " + std::string(hosts_var) +
+                             " is empty; using 26379");
+        } else {
+          fail(port_var, msg + "; Open WebUI cannot build the Sentinel client (" +
+                             std::string(hosts_var) + " is set)");
+        }
+      }
+    }
+    for (auto& n : names) c.sentinels.push_back({std::move(n), c.sentinel_port});
+  }
+
+ private:
+  const env_lookup& env_;
+  settings& s_;
+};
+
+void load_redis(loader& in, settings& s) {
+  auto& app = s.app_redis;
+  app.url_variable = "REDIS_URL";
+  app.url = in.text("REDIS_URL", "");
+  app.cluster = in.flag("REDIS_CLUSTER", "False");
+  in.sentinels(app, "REDIS_SENTINEL_HOSTS", "REDIS_SENTINEL_PORT");
+
+  auto& ws = s.ws_redis;
+  ws.url_variable = "WEBSOCKET_REDIS_URL";
+  ws.url = in.text("WEBSOCKET_REDIS_URL", app.url);
+  // env.py defaults this to str(REDIS_CLUSTER), i.e. "True"/"False", so it follows the App flag.
+  ws.cluster = in.flag("WEBSOCKET_REDIS_CLUSTER", app.cluster ? "True" : "False");
+  in.sentinels(ws, "WEBSOCKET_SENTINEL_HOSTS", "WEBSOCKET_SENTINEL_PORT");
+
+  s.key_prefix = in.text("REDIS_KEY_PREFIX", "open-webui");
+  s.sentinel_username = in.text("REDIS_SENTINEL_USERNAME", "");
+  s.sentinel_password = in.text("REDIS_SENTINEL_PASSWORD", "");
+
+  s.sentinel_max_retry_count = static_cast<int>(in.integer(
+      "REDIS_SENTINEL_MAX_RETRY_COUNT", 2, 1, std::numeric_limits<int>::max(),
+      "it counts attempts, so at least one is needed"));
+
+  if (const auto v = in.raw("REDIS_RECONNECT_DELAY"); v && !v->empty()) {
+    const auto p = parse_python_float(*v);
+    if (p.status != number_status::ok) {
+      in.warn("REDIS_RECONNECT_DELAY",
+              "REDIS_RECONNECT_DELAY=" + quoted(*v) + " " +
+                  describe(p.status, "a number of milliseconds") +
+                  "; using no delay between Sentinel retries");
+    } else if (p.value < 0) {
+      in.warn("REDIS_RECONNECT_DELAY", "REDIS_RECONNECT_DELAY=" + quoted(*v) +
+                                           " is negative; using no delay between Sentinel "
+                                           "retries");
+    } else {
+      s.reconnect_delay_ms = p.value;
+    }
+  }
+
+  // Python passes socket_connect_timeout whenever it is not None (0 included) and
+  // socket_timeout only when truthy. Negative values make redis-py's settimeout() raise, so
+  // owcore treats them as invalid instead of reproducing the failure.
+  if (const auto v = in.raw("REDIS_SOCKET_CONNECT_TIMEOUT"); v && !v->empty()) {
+    const auto p = parse_python_float(*v);
+    if (p.status != number_status::ok || p.value < 0) {
+      in.warn("REDIS_SOCKET_CONNECT_TIMEOUT",
+              "REDIS_SOCKET_CONNECT_TIMEOUT=" + quoted(*v) + " " +
+                  (p.status == number_status::ok
+                       ? std::string("is negative")
+                       : describe(p.status, "a number of seconds")) +
+                  "; using no connect timeout");
+    } else {
+      s.socket.connect_timeout_s = p.value;
+      if (p.value == 0) {
+        in.warn("REDIS_SOCKET_CONNECT_TIMEOUT",
+                "REDIS_SOCKET_CONNECT_TIMEOUT=0 is passed to redis-py as a zero connect "
+                "timeout, which makes every connect of Python instances fail; unset it or use "
+                "a positive value");
+      }
+    }
+  }
+  if (const auto v = in.raw("REDIS_SOCKET_TIMEOUT"); v && !v->empty()) {
+    const auto p = parse_python_float(*v);
+    if (p.status != number_status::ok || p.value < 0) {
+      in.warn("REDIS_SOCKET_TIMEOUT",
+              "REDIS_SOCKET_TIMEOUT=" + quoted(*v) + " " +
+                  (p.status == number_status::ok
+                       ? std::string("is negative")
+                       : describe(p.status, "a number of seconds")) +
+                  "; using no socket timeout");
+    } else if (p.value > 0) {
+      s.socket.socket_timeout_s = p.value;
+    }
+  }
+  s.socket.keepalive = in.flag("REDIS_SOCKET_KEEPALIVE", "False");
+  if (const auto v = in.raw("REDIS_HEALTH_CHECK_INTERVAL"); v && !v->empty()) {
+    const auto p = parse_python_int(*v);
+    if (p.status != number_status::ok) {
+      in.warn("REDIS_HEALTH_CHECK_INTERVAL",
+              "REDIS_HEALTH_CHECK_INTERVAL=" + quoted(*v) + " " +
+                  describe(p.status, "an integer") + "; using no health check");
+    } else if (p.value < 0) {
+      in.warn("REDIS_HEALTH_CHECK_INTERVAL", "REDIS_HEALTH_CHECK_INTERVAL=" + quoted(*v) +
+                                                 " is negative; using no health check");
+    } else if (p.value > std::numeric_limits<int>::max()) {
+      in.warn("REDIS_HEALTH_CHECK_INTERVAL", "REDIS_HEALTH_CHECK_INTERVAL=" + quoted(*v) +
+                                                 " is out of range; using no health check");
+    } else if (p.value > 0) {  // 0 means "no health check" in redis-py too: unset, silently
+      s.socket.health_check_interval_s = static_cast<int>(p.value);
+    }
+  }
+
+  // WEBSOCKET_REDIS_OPTIONS: v0.11 always sends socket_timeout (None unless given) so the
+  // Socket.IO pub/sub connection never times out while idle.
+  const std::string options_text = in.text("WEBSOCKET_REDIS_OPTIONS", "");
+  boost::json::object options;
+  if (options_text.empty()) {
+    if (s.socket.connect_timeout_s && *s.socket.connect_timeout_s != 0) {
+      options["socket_connect_timeout"] = *s.socket.connect_timeout_s;
+    }
+  } else {
+    boost::system::error_code ec;
+    boost::json::value parsed = boost::json::parse(options_text, ec);
+    if (ec) {
+      // The value may hold credentials: never echo it.
+      in.warn("WEBSOCKET_REDIS_OPTIONS", "WEBSOCKET_REDIS_OPTIONS is not valid JSON (" +
+                                             ec.message() +
+                                             "); using {\"socket_timeout\": null}");
+    } else if (!parsed.is_object()) {
+      in.warn("WEBSOCKET_REDIS_OPTIONS",
+              "WEBSOCKET_REDIS_OPTIONS is JSON but not an object; using "
+              "{\"socket_timeout\": null}");
+    } else {
+      options = std::move(parsed.as_object());
+    }
+  }
+  if (!options.contains("socket_timeout")) options["socket_timeout"] = nullptr;
+  s.websocket_redis_options = std::move(options);
+
+  s.websocket_redis_lock_timeout_s = static_cast<int>(
+      in.integer("WEBSOCKET_REDIS_LOCK_TIMEOUT", 60, 1, std::numeric_limits<int>::max(),
+                 "Redis rejects a lock TTL that is not positive"));
+}
+
+void load_socketio(loader& in, settings& s) {
+  s.uvicorn_workers = static_cast<int>(
+      in.integer("UVICORN_WORKERS", 1, 1, std::numeric_limits<int>::max()));
+  s.enable_websocket_support = in.flag("ENABLE_WEBSOCKET_SUPPORT", "True");
+  s.websocket_manager = in.text("WEBSOCKET_MANAGER", "");
+  if (!s.redis_manager() && ascii_lower(strip(s.websocket_manager)) == "redis") {
+    in.warn("WEBSOCKET_MANAGER", "WEBSOCKET_MANAGER=" + quoted(s.websocket_manager) +
+                                     " is not exactly \"redis\" (Open WebUI compares it "
+                                     "verbatim); Socket.IO state stays process-local");
+  }
+  s.websocket_ping_interval_s =
+      static_cast<int>(in.integer("WEBSOCKET_SERVER_PING_INTERVAL", 25, 1,
+                                  std::numeric_limits<int>::max(), "a ping needs a period"));
+  s.websocket_ping_timeout_s =
+      static_cast<int>(in.integer("WEBSOCKET_SERVER_PING_TIMEOUT", 20, 1,
+                                  std::numeric_limits<int>::max(), "a ping needs a timeout"));
+  s.websocket_server_logging = in.flag("WEBSOCKET_SERVER_LOGGING", "False");
+  const std::string logging_text = in.text("WEBSOCKET_SERVER_LOGGING", "False");
+  // env.py inherits the raw string of WEBSOCKET_SERVER_LOGGING, which parses identically.
+  s.websocket_engineio_logging = in.flag("WEBSOCKET_SERVER_ENGINEIO_LOGGING", logging_text);
+
+  // Empty means "wait forever" (None); anything unparsable becomes 300 as in env.py.
+  if (const auto v = in.raw("WEBSOCKET_EVENT_CALLER_TIMEOUT"); v && !v->empty()) {
+    s.websocket_event_caller_timeout_s = static_cast<int>(in.integer(
+        "WEBSOCKET_EVENT_CALLER_TIMEOUT", 300, 1, std::numeric_limits<int>::max(),
+        "every call would time out at once"));
+  }
+
+  // CORS_ALLOW_ORIGIN.split(";"): items are kept verbatim, empty ones included.
+  const std::string cors = in.text("CORS_ALLOW_ORIGIN", "*");
+  s.cors_allow_origin.clear();
+  std::string_view rest = cors;
+  while (true) {
+    const auto semi = rest.find(';');
+    s.cors_allow_origin.emplace_back(rest.substr(0, semi));
+    if (semi == std::string_view::npos) break;
+    rest.remove_prefix(semi + 1);
+  }
+
+  // Open WebUI takes max(this, 1) per request, so values below 1 behave as 1.
+  s.chat_response_stream_delta_chunk_size = static_cast<int>(in.integer(
+      "CHAT_RESPONSE_STREAM_DELTA_CHUNK_SIZE", 1, 1, std::numeric_limits<int>::max()));
+  s.enable_orjson = in.flag("ENABLE_ORJSON", "False");
+}
+
+void load_auth(loader& in, settings& s) {
+  s.enable_star_sessions_middleware = in.flag("ENABLE_STAR_SESSIONS_MIDDLEWARE", "False");
+  s.session_cookie_same_site = in.text("WEBUI_SESSION_COOKIE_SAME_SITE", "lax");
+  s.session_cookie_secure = in.flag("WEBUI_SESSION_COOKIE_SECURE", "false");
+  const std::string secure_text = in.text("WEBUI_SESSION_COOKIE_SECURE", "false");
+  s.auth_cookie_same_site = in.text("WEBUI_AUTH_COOKIE_SAME_SITE", s.session_cookie_same_site);
+  s.auth_cookie_secure = in.flag("WEBUI_AUTH_COOKIE_SECURE", secure_text);
+
+  // The legacy name is consulted only when WEBUI_SECRET_KEY is unset (an empty value wins).
+  if (auto key = in.raw("WEBUI_SECRET_KEY")) {
+    s.webui_secret_key = std::move(*key);
+  } else {
+    s.webui_secret_key = in.text("WEBUI_JWT_SECRET_KEY", "");
+  }
+  s.jwt_expires_in = in.text("JWT_EXPIRES_IN", "4w");
+  s.enable_oauth_backchannel_logout = in.flag("ENABLE_OAUTH_BACKCHANNEL_LOGOUT", "False");
+
+  if (const auto v = in.raw("OAUTH_TOKEN_EXCHANGE_RATE_LIMIT");
+      v && !v->empty() && ascii_lower(strip(*v)) != "none") {
+    const auto p = parse_python_int(*v);
+    if (p.status != number_status::ok || p.value < 0 ||
+        p.value > std::numeric_limits<int>::max()) {
+      in.warn("OAUTH_TOKEN_EXCHANGE_RATE_LIMIT",
+              "OAUTH_TOKEN_EXCHANGE_RATE_LIMIT=" + quoted(*v) +
+                  " is not a non-negative integer or \"none\"; using none (no limit)");
+    } else {
+      s.oauth_token_exchange_rate_limit = static_cast<int>(p.value);
+    }
+  }
+  if (const auto v = in.raw("OAUTH_TOKEN_EXCHANGE_RATE_LIMIT_WINDOW");
+      v && ascii_lower(strip(*v)) == "none") {
+    s.oauth_token_exchange_rate_limit_window_s.reset();
+  } else {
+    s.oauth_token_exchange_rate_limit_window_s = static_cast<int>(
+        in.integer("OAUTH_TOKEN_EXCHANGE_RATE_LIMIT_WINDOW", 180, 1,
+                   std::numeric_limits<int>::max(), "a window needs a length"));
+  }
+}
+
+void load_owcore(loader& in, settings& s) {
+  auto non_empty = [&](std::string_view name, std::string_view def) {
+    auto v = in.text(name, def);
+    return v.empty() ? std::string(def) : v;
+  };
+  s.host = non_empty("HOST", "127.0.0.1");
+  s.data_dir = non_empty("DATA_DIR", "./data");
+
+  if (const auto v = in.raw("PORT"); v && !v->empty()) {
+    const auto p = parse_python_int(*v);
+    if (p.status == number_status::ok && p.value >= 1 && p.value <= 65535) {
+      s.port = static_cast<std::uint16_t>(p.value);
+    } else {
+      in.fail("PORT", "PORT=" + quoted(*v) + " is not a port number (an integer in 1..65535)");
+    }
+  }
+
+  if (const auto v = in.raw("LOG_FORMAT"); v && !v->empty()) {
+    const std::string f = ascii_lower(*v);
+    if (f == "text" || f == "json") {
+      s.log_format = f;
+    } else {
+      in.fail("LOG_FORMAT", "LOG_FORMAT=" + quoted(*v) + " is neither \"text\" nor \"json\"");
+    }
+  }
+
+  // env.py: GLOBAL_LOG_LEVEL.upper() must be one of these, else INFO (silently in Python).
+  if (const auto v = in.raw("GLOBAL_LOG_LEVEL"); v && !v->empty()) {
+    std::string level(*v);
+    for (char& c : level) {
+      if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    }
+    constexpr std::array<std::string_view, 5> levels{"CRITICAL", "ERROR", "WARNING", "INFO",
+                                                     "DEBUG"};
+    if (std::find(levels.begin(), levels.end(), level) != levels.end()) {
+      s.log_level = level;
+    } else {
+      in.warn("GLOBAL_LOG_LEVEL",
+              "GLOBAL_LOG_LEVEL=" + quoted(*v) +
+                  " is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL; using INFO");
+    }
+  }
+
+  s.threads = static_cast<int>(
+      in.integer("OWCORE_THREADS", 0, 0, std::numeric_limits<int>::max()));
+  s.http_body_limit = static_cast<std::size_t>(
+      in.integer("OWCORE_HTTP_BODY_LIMIT", static_cast<long long>(s.http_body_limit), 1,
+                 std::numeric_limits<long long>::max()));
+  s.http_request_timeout_s = in.positive_seconds("OWCORE_HTTP_REQUEST_TIMEOUT", 30);
+  s.http_idle_timeout_s = in.positive_seconds("OWCORE_HTTP_IDLE_TIMEOUT", 65);
+  s.shutdown_timeout_s = in.positive_seconds("OWCORE_SHUTDOWN_TIMEOUT", 10);
+}
+
+// Cross-variable checks: configurations on which Python crashes or silently runs without Redis.
+void validate(loader& in, const settings& s) {
+  for (const auto* c : {&s.app_redis, &s.ws_redis}) {
+    if (!c->sentinels.empty() && c->url.empty()) {
+      in.fail(c->url_variable,
+              c->sentinel_variable + " is set but " + c->url_variable +
+                  " is empty; in Sentinel mode the URL names the master service "
+                  "(redis://[user:password@]<service>[:port]/<db>). Open WebUI's "
+                  "parse_redis_url('') raises here (" +
+                  (c == &s.app_redis ? std::string("App Redis silently becomes None")
+                                     : std::string("startup crashes with the Redis manager")) +
+                  ")");
+    }
+  }
+
+  const auto& app = s.app_redis;
+  if (app.cluster && app.url.empty() && app.sentinels.empty()) {
+    in.fail("REDIS_CLUSTER",
+            "REDIS_CLUSTER=true needs REDIS_URL (a cluster node URL), which is empty; Open "
+            "WebUI would silently run without App Redis");
+  } else if (app.cluster && !app.sentinels.empty()) {
+    in.warn("REDIS_CLUSTER", "REDIS_CLUSTER is ignored because REDIS_SENTINEL_HOSTS is set");
+  }
+
+  const auto& ws = s.ws_redis;
+  if (s.redis_manager() && ws.url.empty() && ws.sentinels.empty()) {
+    if (ws.cluster) {
+      in.fail("WEBSOCKET_REDIS_CLUSTER",
+              "WEBSOCKET_REDIS_CLUSTER=true (it defaults to REDIS_CLUSTER) with "
+              "WEBSOCKET_MANAGER=redis needs WEBSOCKET_REDIS_URL (it defaults to REDIS_URL), "
+              "which is empty; Open WebUI crashes at startup");
+    } else {
+      in.fail("WEBSOCKET_REDIS_URL",
+              "WEBSOCKET_MANAGER=redis needs WEBSOCKET_REDIS_URL (it defaults to REDIS_URL) or "
+              "WEBSOCKET_SENTINEL_HOSTS, and both are empty; Open WebUI crashes at startup");
+    }
+  }
+
+  if (s.enable_star_sessions_middleware && app.url.empty()) {
+    in.warn("ENABLE_STAR_SESSIONS_MIDDLEWARE",
+            "ENABLE_STAR_SESSIONS_MIDDLEWARE=true but REDIS_URL is empty; sessions use the "
+            "signed cookie instead, as in Open WebUI");
+  }
+}
+
+boost::json::value number(double v) {
+  // Integral values print as integers ("5" rather than Boost.JSON's "5E0").
+  constexpr double exact_limit = 9007199254740992.0;  // 2^53
+  if (std::isfinite(v) && std::trunc(v) == v && std::fabs(v) < exact_limit) {
+    return static_cast<std::int64_t>(v);
+  }
+  return v;
+}
+
+template <class T>
+boost::json::value optional_number(const std::optional<T>& v) {
+  if (!v) return nullptr;
+  return number(static_cast<double>(*v));
+}
+
+boost::json::array string_array(const std::vector<std::string>& items) {
+  boost::json::array a;
+  for (const auto& i : items) a.emplace_back(i);
+  return a;
+}
+
+boost::json::array sentinel_array(const std::vector<sentinel_address>& sentinels) {
+  boost::json::array a;
+  for (const auto& x : sentinels) a.emplace_back(x.host + ":" + std::to_string(x.port));
+  return a;
+}
+
+boost::json::array issue_array(const std::vector<setting_issue>& issues) {
+  boost::json::array a;
+  for (const auto& i : issues) {
+    a.emplace_back(boost::json::object{{"variable", i.variable}, {"message", i.message}});
+  }
+  return a;
+}
+
+// Masks every non-null value under a key containing "password" (any case, any depth) and
+// prints integral doubles as integers, like the scalar settings.
+void present_options(boost::json::value& v) {
+  if (auto* o = v.if_object()) {
+    for (auto& kv : *o) {
+      if (contains_ci(kv.key(), "password") && !kv.value().is_null()) {
+        kv.value() = "***";
+      } else {
+        present_options(kv.value());
+      }
+    }
+  } else if (auto* a = v.if_array()) {
+    for (auto& item : *a) present_options(item);
+  } else if (const auto* d = v.if_double()) {
+    v = number(*d);
+  }
+}
+
+std::string mask_secret(const std::string& s) { return s.empty() ? std::string() : "***"; }
+
+}  // namespace
+
+env_lookup process_env() {
+  return [](std::string_view name) -> std::optional<std::string> {
+    const char* v = std::getenv(std::string(name).c_str());
+    if (v == nullptr) return std::nullopt;
+    return std::string(v);
+  };
+}
+
+settings load_settings(const env_lookup& env) {
+  settings s;
+  loader in(env, s);
+  load_redis(in, s);
+  load_socketio(in, s);
+  load_auth(in, s);
+  load_owcore(in, s);
+  validate(in, s);
+  return s;
+}
+
+std::string mask_url_password(std::string_view url) {
+  try {
+    auto parsed = boost::urls::parse_uri(url);
+    if (parsed) {
+      boost::urls::url u(*parsed);
+      bool changed = false;
+      if (u.has_password() && !u.encoded_password().empty()) {
+        u.set_encoded_password("***");
+        changed = true;
+      }
+      auto params = u.encoded_params();
+      for (auto it = params.begin(); it != params.end(); ++it) {
+        const auto param = *it;
+        if (param.has_value && !param.value.empty() && param.value != "***" &&
+            contains_ci(param.key.decode(), "password")) {
+          it = params.set(it, "***");
+          changed = true;
+        }
+      }
+      return changed ? std::string(u.buffer()) : std::string(url);
+    }
+    const auto scheme_end = url.find("://");
+    const auto at = url.rfind('@');
+    if (scheme_end == std::string_view::npos || at == std::string_view::npos ||
+        at < scheme_end + 3) {
+      return std::string(url);
+    }
+    std::string out(url.substr(0, scheme_end + 3));
+    out += "***";
+    out += url.substr(at);
+    return out;
+  } catch (...) {
+    // Only allocation can fail here; never hand back anything that may hold the password.
+    return "***";
+  }
+}
+
+boost::json::object to_json(const settings& s) {
+  boost::json::object j;
+  const auto& app = s.app_redis;
+  const auto& ws = s.ws_redis;
+
+  j["REDIS_URL"] = mask_url_password(app.url);
+  j["REDIS_CLUSTER"] = app.cluster;
+  j["REDIS_KEY_PREFIX"] = s.key_prefix;
+  j["REDIS_SENTINEL_HOSTS"] = sentinel_array(app.sentinels);
+  j["REDIS_SENTINEL_PORT"] = app.sentinel_port;
+  j["REDIS_SENTINEL_MAX_RETRY_COUNT"] = s.sentinel_max_retry_count;
+  j["REDIS_RECONNECT_DELAY"] = optional_number(s.reconnect_delay_ms);
+  j["REDIS_SOCKET_CONNECT_TIMEOUT"] = optional_number(s.socket.connect_timeout_s);
+  j["REDIS_SOCKET_TIMEOUT"] = optional_number(s.socket.socket_timeout_s);
+  j["REDIS_SOCKET_KEEPALIVE"] = s.socket.keepalive;
+  j["REDIS_HEALTH_CHECK_INTERVAL"] = optional_number(s.socket.health_check_interval_s);
+  j["REDIS_SENTINEL_USERNAME"] = s.sentinel_username;
+  j["REDIS_SENTINEL_PASSWORD"] = mask_secret(s.sentinel_password);
+
+  j["UVICORN_WORKERS"] = s.uvicorn_workers;
+  j["ENABLE_WEBSOCKET_SUPPORT"] = s.enable_websocket_support;
+  j["WEBSOCKET_MANAGER"] = s.websocket_manager;
+  j["WEBSOCKET_REDIS_URL"] = mask_url_password(ws.url);
+  j["WEBSOCKET_REDIS_CLUSTER"] = ws.cluster;
+  j["WEBSOCKET_SENTINEL_HOSTS"] = sentinel_array(ws.sentinels);
+  j["WEBSOCKET_SENTINEL_PORT"] = ws.sentinel_port;
+  boost::json::value options = s.websocket_redis_options;
+  present_options(options);
+  j["WEBSOCKET_REDIS_OPTIONS"] = std::move(options);
+  j["WEBSOCKET_REDIS_LOCK_TIMEOUT"] = s.websocket_redis_lock_timeout_s;
+  j["WEBSOCKET_SERVER_PING_INTERVAL"] = s.websocket_ping_interval_s;
+  j["WEBSOCKET_SERVER_PING_TIMEOUT"] = s.websocket_ping_timeout_s;
+  j["WEBSOCKET_SERVER_LOGGING"] = s.websocket_server_logging;
+  j["WEBSOCKET_SERVER_ENGINEIO_LOGGING"] = s.websocket_engineio_logging;
+  j["WEBSOCKET_EVENT_CALLER_TIMEOUT"] = optional_number(s.websocket_event_caller_timeout_s);
+  j["CORS_ALLOW_ORIGIN"] = string_array(s.cors_allow_origin);
+  j["CHAT_RESPONSE_STREAM_DELTA_CHUNK_SIZE"] = s.chat_response_stream_delta_chunk_size;
+  j["ENABLE_ORJSON"] = s.enable_orjson;
+
+  j["ENABLE_STAR_SESSIONS_MIDDLEWARE"] = s.enable_star_sessions_middleware;
+  j["WEBUI_SESSION_COOKIE_SAME_SITE"] = s.session_cookie_same_site;
+  j["WEBUI_SESSION_COOKIE_SECURE"] = s.session_cookie_secure;
+  j["WEBUI_AUTH_COOKIE_SAME_SITE"] = s.auth_cookie_same_site;
+  j["WEBUI_AUTH_COOKIE_SECURE"] = s.auth_cookie_secure;
+  j["WEBUI_SECRET_KEY"] = mask_secret(s.webui_secret_key);
+  j["JWT_EXPIRES_IN"] = s.jwt_expires_in;
+  j["ENABLE_OAUTH_BACKCHANNEL_LOGOUT"] = s.enable_oauth_backchannel_logout;
+  j["OAUTH_TOKEN_EXCHANGE_RATE_LIMIT"] = optional_number(s.oauth_token_exchange_rate_limit);
+  j["OAUTH_TOKEN_EXCHANGE_RATE_LIMIT_WINDOW"] =
+      optional_number(s.oauth_token_exchange_rate_limit_window_s);
+
+  j["HOST"] = s.host;
+  j["PORT"] = s.port;
+  j["LOG_FORMAT"] = s.log_format;
+  j["GLOBAL_LOG_LEVEL"] = s.log_level;
+  j["DATA_DIR"] = s.data_dir;
+  j["OWCORE_THREADS"] = s.threads;
+  j["OWCORE_HTTP_BODY_LIMIT"] = s.http_body_limit;
+  j["OWCORE_HTTP_REQUEST_TIMEOUT"] = number(s.http_request_timeout_s);
+  j["OWCORE_HTTP_IDLE_TIMEOUT"] = number(s.http_idle_timeout_s);
+  j["OWCORE_SHUTDOWN_TIMEOUT"] = number(s.shutdown_timeout_s);
+
+  j["warnings"] = issue_array(s.warnings);
+  j["errors"] = issue_array(s.errors);
+  return j;
+}
+
+}  // namespace owcore::app

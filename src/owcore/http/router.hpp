@@ -1,0 +1,49 @@
+#pragma once
+// Routing of HTTP requests to coroutine handlers by method and exact path.
+
+#include "owcore/net/executor.hpp"
+
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/verb.hpp>
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace owcore::http {
+
+namespace bhttp = boost::beast::http;
+
+/// A request with its body read into a string (bounded by server_options::body_limit).
+using request = bhttp::request<bhttp::string_body>;
+/// A response; the server fills in Server, Content-Length and keep-alive.
+using response = bhttp::response<bhttp::string_body>;
+
+/// A route handler. Runs on the connection's strand; may suspend. Exceptions become a 500.
+using handler = std::function<net::awaitable<response>(const request&)>;
+
+/// Builds a JSON response with the request's HTTP version.
+response json_response(const request& req, bhttp::status status, std::string body);
+
+/// Method + exact path routing (the query string is ignored for matching). Immutable after set-up:
+/// `add` is not thread-safe, `dispatch` is safe to call concurrently once set-up is done.
+class router {
+ public:
+  /// Registers `h` for `method` on `path` (e.g. "/health"). A later registration replaces it.
+  void add(bhttp::verb method, std::string path, handler h);
+
+  /// Calls the matching handler. Unknown path: 404 JSON; known path, other method: 405 with an
+  /// Allow header. HEAD is served by the GET handler with the body dropped.
+  net::awaitable<response> dispatch(const request& req) const;
+
+ private:
+  std::map<std::string, std::map<bhttp::verb, handler>, std::less<>> routes_;
+};
+
+/// The path of a request target without its query string.
+std::string_view target_path(std::string_view target) noexcept;
+
+}  // namespace owcore::http

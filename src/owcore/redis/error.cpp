@@ -1,0 +1,34 @@
+#include "owcore/redis/error.hpp"
+
+#include <string>
+
+namespace owcore::redis {
+namespace {
+
+class category final : public boost::system::error_category {
+ public:
+  const char* name() const noexcept override { return "owcore.redis"; }
+  std::string message(int ev) const override {
+    switch (static_cast<error>(ev)) {
+      case error::invalid_url: return "invalid Redis URL";
+      case error::protocol_error: return "RESP protocol error";
+      case error::reply_too_large: return "reply exceeds the size limit";
+      case error::server_error: return "Redis replied with an error";
+      case error::auth_failed: return "authentication failed";
+      case error::not_master: return "node is not a master";
+      case error::no_sentinel: return "no sentinel answered";
+      case error::unknown_master: return "sentinels do not know the master name";
+      case error::connection_closed: return "connection closed";
+    }
+    return "unknown redis error";
+  }
+};
+
+}  // namespace
+
+const boost::system::error_category& redis_category() noexcept {
+  static const category instance;
+  return instance;
+}
+
+}  // namespace owcore::redis

@@ -1,0 +1,34 @@
+#pragma once
+// The `redis` layer's error codes (STYLE.md 7).
+
+#include <boost/system/error_code.hpp>
+
+#include <type_traits>
+
+namespace owcore::redis {
+
+/// Errors produced by owcore's Redis code. Server error replies (`-ERR ...`) are values in
+/// `reply`, not error codes; `server_error` is used where a service turns one into a failure.
+enum class error {
+  invalid_url = 1,      ///< the URL is not a redis://, rediss:// or unix:// URL redis-py accepts
+  protocol_error,       ///< the byte stream is not valid RESP2
+  reply_too_large,      ///< a reply exceeded the configured size limit
+  server_error,         ///< the server answered with an error reply
+  auth_failed,          ///< AUTH was refused
+  not_master,           ///< ROLE says the node is not the master it should be
+  no_sentinel,          ///< no sentinel answered
+  unknown_master,       ///< the sentinels do not know the service name
+  connection_closed,    ///< the connection closed before the reply arrived
+};
+
+/// The category of `redis::error`; safe to call from any thread.
+const boost::system::error_category& redis_category() noexcept;
+
+inline boost::system::error_code make_error_code(error e) noexcept {
+  return {static_cast<int>(e), redis_category()};
+}
+
+}  // namespace owcore::redis
+
+template <>
+struct boost::system::is_error_code_enum<owcore::redis::error> : std::true_type {};

@@ -1,0 +1,56 @@
+#include "owcore/redis/error.hpp"
+#include "owcore/redis/resp.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace owcore::redis;
+
+TEST(Resp, EncodesCommandsAsBulkArrays) {
+  std::string out;
+  encode_command(out, {"SET", "k", std::string_view("a\0b", 3)});
+  EXPECT_EQ(out, std::string("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\na\0b\r\n", 27));
+}
+
+TEST(Resp, ParsesEveryReplyTypeIncrementally) {
+  reply_parser p;
+  const std::string bytes = "+OK\r\n-ERR bad\r\n:42\r\n$5\r\nhello\r\n$-1\r\n*2\r\n:1\r\n*1\r\n$1\r\nx\r\n";
+  std::vector<reply> got;
+  // Feed one byte at a time: replies must come out only when complete.
+  for (char c : bytes) {
+    ASSERT_FALSE(p.feed(std::string_view(&c, 1)));
+    boost::system::error_code ec;
+    while (auto r = p.next(ec)) got.push_back(std::move(*r));
+    ASSERT_FALSE(ec);
+  }
+  ASSERT_EQ(got.size(), 6u);
+  EXPECT_TRUE(got[0].is_status("OK"));
+  EXPECT_TRUE(got[1].is_error());
+  EXPECT_EQ(got[1].str, "ERR bad");
+  EXPECT_EQ(got[2].type, reply::kind::integer);
+  EXPECT_EQ(got[2].integer, 42);
+  EXPECT_EQ(got[3].type, reply::kind::string);
+  EXPECT_EQ(got[3].str, "hello");
+  EXPECT_TRUE(got[4].is_nil());
+  ASSERT_EQ(got[5].type, reply::kind::array);
+  ASSERT_EQ(got[5].elements.size(), 2u);
+  EXPECT_EQ(got[5].elements[1].elements[0].str, "x");
+}
+
+TEST(Resp, ProtocolErrorIsReportedNotThrown) {
+  reply_parser p;
+  ASSERT_FALSE(p.feed("?garbage\r\n"));
+  boost::system::error_code ec;
+  EXPECT_FALSE(p.next(ec));
+  EXPECT_EQ(ec, make_error_code(error::protocol_error));
+  // The parser stays failed.
+  EXPECT_EQ(p.feed("+OK\r\n"), make_error_code(error::protocol_error));
+}
+
+TEST(Resp, BufferedBytesAreBounded) {
+  reply_parser p(64);
+  ASSERT_FALSE(p.feed("$100\r\n"));
+  boost::system::error_code ec;
+  EXPECT_FALSE(p.next(ec));
+  EXPECT_FALSE(ec);
+  EXPECT_EQ(p.feed(std::string(80, 'x')), make_error_code(error::reply_too_large));
+}
