@@ -8,7 +8,8 @@ using namespace owcore::redis;
 TEST(Resp, EncodesCommandsAsBulkArrays) {
   std::string out;
   encode_command(out, {"SET", "k", std::string_view("a\0b", 3)});
-  EXPECT_EQ(out, std::string("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\na\0b\r\n", 27));
+  static constexpr char expected[] = "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\na\0b\r\n";
+  EXPECT_EQ(out, std::string(expected, sizeof expected - 1));
 }
 
 TEST(Resp, ParsesEveryReplyTypeIncrementally) {
