@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -92,6 +93,21 @@ TEST(StandaloneTopology, PauseResumeAndRestart) {
   EXPECT_EQ(server.command({"PING"}).str, "PONG");
 }
 
+TEST(RedisServer, FailedStartThrowsWithTheLogTail) {
+  temp_dir dir("owcore-topo-");
+  redis_server_options options;
+  options.extra_config = {"no-such-directive yes"};
+  options.start_attempts = 2;
+  try {
+    redis_server server(dir.path(), "node-0", options);
+    FAIL() << "a server with a bad config started";
+  } catch (const std::runtime_error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("cannot start redis-server"), std::string::npos) << message;
+    EXPECT_NE(message.find("no-such-directive"), std::string::npos) << message;
+  }
+}
+
 TEST(SentinelTopology, FailsOverAndTearsDownCleanly) {
   std::optional<sentinel_topology> topo;
   topo.emplace();
@@ -170,6 +186,16 @@ TEST(ClusterTopology, PromotesAReplicaWhenAMasterDiesAndTearsDownCleanly) {
   EXPECT_EQ(&topo->node_for_key(key), heir);
   EXPECT_EQ(heir->command({"GET", key}).str, "v");
   EXPECT_EQ(topo->masters().size(), 3U);
+
+  // The dead master comes back with its nodes.conf identity as the heir's replica, then takes
+  // its slots back with a manual failover.
+  topo->restart(owner);
+  topo->wait_until_ok(30s);
+  EXPECT_EQ(topo->master_of(owner), heir);
+  topo->failover(owner);
+  EXPECT_EQ(role(owner), "master");
+  EXPECT_EQ(&topo->node_for_key(key), &owner);
+  EXPECT_EQ(owner.command({"GET", key}).str, "v");
 
   footprint f{topo->pids(), {}, topo->dir()};
   for (redis_server* n : topo->nodes()) {

@@ -1,0 +1,1 @@
+#include "owcore/redis/cluster_slots.hpp"
