@@ -119,6 +119,13 @@ std::string with_log_tail(const std::string& what, const std::filesystem::path& 
   return what + "\n--- tail of " + log.string() + " ---\n" + tail + "--- end of log ---";
 }
 
+std::string describe_wait_status(int status) {
+  if (status == -1) return "status unknown (reaped elsewhere)";
+  if (WIFEXITED(status)) return "exit code " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return "killed by signal " + std::to_string(WTERMSIG(status));
+  return "status " + std::to_string(status);
+}
+
 process::process(std::vector<std::string> argv, std::filesystem::path log_file)
     : log_file_(std::move(log_file)) {
   if (argv.empty()) throw std::runtime_error("process: empty argv");

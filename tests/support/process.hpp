@@ -24,6 +24,9 @@ std::string file_tail(const std::filesystem::path& file, std::size_t max_bytes =
 /// non-empty, framed so it stands out in CI output.
 std::string with_log_tail(const std::string& what, const std::filesystem::path& log);
 
+/// A wait status in words: "exit code 1", "killed by signal 9", or "status N" otherwise.
+std::string describe_wait_status(int status);
+
 /// One child process started with fork/exec.
 ///
 /// - argv[0] is resolved with find_executable before forking; no shell is involved.

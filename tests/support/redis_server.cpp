@@ -94,8 +94,8 @@ std::optional<std::string> redis_server::launch() {
       deadline_after(options_.start_timeout),
       [&] {
         if (!process_->alive()) {
-          failure = "the process exited on port " + std::to_string(port_) + " (status " +
-                    std::to_string(process_->exit_status().value_or(-1)) + ")";
+          failure = "the process exited on port " + std::to_string(port_) + " (" +
+                    describe_wait_status(process_->exit_status().value_or(-1)) + ")";
           return true;
         }
         // Ask for the PID, not PING: a different server that grabbed the port must not count.

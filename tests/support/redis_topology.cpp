@@ -393,8 +393,8 @@ cluster_topology::cluster_topology(cluster_options options)
   }
   if (!WIFEXITED(*status) || WEXITSTATUS(*status) != 0) {
     throw std::runtime_error(with_log_tail(
-        "cluster_topology: redis-cli --cluster create failed (wait status " +
-            std::to_string(*status) + ")",
+        "cluster_topology: redis-cli --cluster create failed (" + describe_wait_status(*status) +
+            ")",
         log));
   }
   // redis-cli returns once the slot configuration agrees; replica roles spread by gossip after.

@@ -19,6 +19,14 @@ class category final : public boost::system::error_category {
       case error::no_sentinel: return "no sentinel answered";
       case error::unknown_master: return "sentinels do not know the master name";
       case error::connection_closed: return "connection closed";
+      case error::unknown_outcome:
+        return "connection lost after the request was written; it may or may not have run";
+      case error::queue_full: return "request queue is full";
+      case error::stopped: return "client stopped";
+      case error::cross_slot: return "keys span several hash slots";
+      case error::no_route: return "no cluster node serves the slot";
+      case error::too_many_redirects: return "too many cluster redirects";
+      case error::unexpected_reply: return "unexpected reply from server";
     }
     return "unknown redis error";
   }

@@ -19,6 +19,13 @@ enum class error {
   no_sentinel,          ///< no sentinel answered
   unknown_master,       ///< the sentinels do not know the service name
   connection_closed,    ///< the connection closed before the reply arrived
+  unknown_outcome,      ///< written, then the connection dropped: it may or may not have run
+  queue_full,           ///< the connection's request queue is at its limit
+  stopped,              ///< the client was stopped
+  cross_slot,           ///< a Cluster request's keys span several hash slots (nothing was sent)
+  no_route,             ///< Cluster: no node is known to serve the slot
+  too_many_redirects,   ///< Cluster: MOVED/ASK/TRYAGAIN kept coming past the retry budget
+  unexpected_reply,     ///< a reply arrived that no request was waiting for
 };
 
 /// The category of `redis::error`; safe to call from any thread.

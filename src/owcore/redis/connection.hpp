@@ -1,0 +1,172 @@
+#pragma once
+// One multiplexed connection to one Redis node (STYLE.md 3-5): callers on any thread submit
+// requests; a writer packs everything queued into one write; a reader matches replies to the
+// oldest request in flight. One `run` coroutine owns the connection's life: resolve, connect,
+// handshake, serve, and reconnect with capped, jittered backoff.
+
+#include "owcore/net/executor.hpp"
+#include "owcore/net/stream.hpp"
+#include "owcore/redis/request.hpp"
+#include "owcore/redis/resp.hpp"
+#include "owcore/redis/url.hpp"
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+
+namespace spdlog {
+class logger;
+}
+
+namespace owcore::redis {
+
+/// A node address.
+struct address {
+  std::string host;
+  std::uint16_t port = 0;
+  std::string to_string() const;
+  friend bool operator==(const address&, const address&) = default;
+};
+
+/// Finds the node to connect to before each (re)connect (Sentinel master discovery). Returns the
+/// address, or an error message (logged; the connection backs off and asks again).
+using address_resolver = std::function<net::awaitable<std::pair<std::string, address>>()>;
+
+/// Capped exponential backoff with full jitter. Sans-io: the caller sleeps.
+class backoff {
+ public:
+  backoff(std::chrono::milliseconds initial, std::chrono::milliseconds cap) noexcept
+      : initial_(initial), cap_(cap) {}
+  /// The next delay: uniform in [d/2, d] where d doubles from `initial` up to `cap`.
+  std::chrono::milliseconds next();
+  void reset() noexcept { attempt_ = 0; }
+  unsigned attempts() const noexcept { return attempt_; }
+
+ private:
+  std::chrono::milliseconds initial_, cap_;
+  unsigned attempt_ = 0;
+};
+
+/// Options of one node connection. Defaults are safe for production.
+struct connection_options {
+  url_config node;                 ///< address (unless `resolve` is set), TLS, AUTH, db, name
+  address_resolver resolve;        ///< when set, asked for the address before every connect
+  bool require_master = false;     ///< check ROLE after connecting; a replica is a failed connect
+  bool select_db = true;           ///< SELECT node.db (Cluster: false)
+  std::chrono::steady_clock::duration connect_timeout = std::chrono::seconds(5);
+  /// Longest wait for a reply once a request is written (REDIS_SOCKET_TIMEOUT); the connection is
+  /// considered dead after it. Also bounds the handshake.
+  std::chrono::steady_clock::duration reply_timeout = std::chrono::seconds(30);
+  /// Longest a request may wait in the queue for a connection (e.g. during a failover).
+  std::chrono::steady_clock::duration queue_timeout = std::chrono::seconds(30);
+  /// PING when nothing was received for this long (REDIS_HEALTH_CHECK_INTERVAL); 0 = off.
+  std::chrono::steady_clock::duration health_check_interval = std::chrono::seconds(0);
+  std::chrono::milliseconds backoff_initial{100};
+  std::chrono::milliseconds backoff_cap{5000};
+  std::size_t max_queued = 100000;          ///< queued + in-flight requests; beyond: queue_full
+  std::size_t max_write_batch = 1 << 20;    ///< bytes packed into one write
+  std::size_t max_reply_bytes = reply_parser::default_max_buffered;
+  std::shared_ptr<spdlog::logger> log;      ///< null = silent
+  std::string log_name = "redis";           ///< prefix of log lines ("app", "ws", node address)
+};
+
+/// A connection's observable state.
+enum class connection_state { connecting, ready, backing_off, stopped };
+
+/// One multiplexed connection. Create with `make_shared`, call `start()`, then `exec` from any
+/// thread or executor. All internal state lives on the connection's strand.
+///
+/// Delivery contract: a request is written at most once unless it is `idempotent()`. If the
+/// connection drops after writing a non-idempotent request, the request fails with
+/// error::unknown_outcome. Requests not yet written wait (up to queue_timeout) for the next
+/// connection. Cancelling an `exec` (e.g. with a per-operation cancellation slot) completes it with
+/// operation_aborted; a request already written still has its reply consumed and discarded.
+class connection : public std::enable_shared_from_this<connection> {
+ public:
+  connection(net::executor ex, connection_options opts);
+  ~connection();
+
+  /// Starts the run coroutine. Call once.
+  void start();
+
+  /// Stops: closes the socket, fails every pending request with error::stopped. Thread-safe,
+  /// idempotent. The run coroutine ends soon after.
+  void stop();
+
+  /// Closes the current socket and reconnects (re-resolving the address) without waiting for an
+  /// error: used on Sentinel `+switch-master` and READONLY. Thread-safe.
+  void reconnect_now();
+
+  /// Submits `req` and completes with its replies (one per command) or an error.
+  template <class CompletionToken>
+  auto async_exec(request req, CompletionToken&& token) {
+    return boost::asio::async_initiate<CompletionToken,
+                                       void(boost::system::error_code, response)>(
+        [self = shared_from_this()](auto handler, request r) {
+          // Remember where the caller wants its completion to run (its coroutine's executor).
+          net::executor handler_ex = boost::asio::get_associated_executor(handler, self->strand_);
+          self->submit(std::move(r), std::move(handler), std::move(handler_ex));
+        },
+        token, std::move(req));
+  }
+
+  /// Coroutine form of async_exec that never throws.
+  net::awaitable<std::pair<boost::system::error_code, response>> exec(request req);
+
+  /// Current state (a snapshot; thread-safe).
+  connection_state state() const noexcept { return state_.load(); }
+
+  /// The address of the current or last connection attempt, e.g. "127.0.0.1:6379" (thread-safe).
+  std::string peer() const;
+
+  /// Number of successful connects so far (1 after the first). Thread-safe.
+  std::uint64_t connects() const noexcept { return connects_.load(); }
+
+ private:
+  using handler_type = boost::asio::any_completion_handler<void(boost::system::error_code, response)>;
+  struct pending;
+
+  void submit(request req, handler_type handler, net::executor handler_ex);
+  void complete(pending& p, boost::system::error_code ec);
+  net::awaitable<void> run();
+  net::awaitable<std::string> open();
+  net::awaitable<boost::system::error_code> serve();
+  net::awaitable<boost::system::error_code> reader();
+  net::awaitable<boost::system::error_code> writer();
+  void on_disconnect(boost::system::error_code why);
+  void expire_queued();
+  void cancel_pending(pending* p);
+
+  boost::asio::strand<net::executor> strand_;
+  connection_options opts_;
+  net::stream stream_;
+  reply_parser parser_;
+  std::string read_buf_;
+  std::string write_buf_;
+  boost::asio::steady_timer writer_cv_;   ///< cancelled to wake the writer
+  boost::asio::steady_timer sleep_;       ///< backoff sleep; cancelled by stop/reconnect_now
+  std::deque<std::unique_ptr<pending>> queued_;     ///< not yet written
+  std::deque<std::unique_ptr<pending>> in_flight_;  ///< written, awaiting replies (in order)
+  std::chrono::steady_clock::time_point last_read_{};
+  std::atomic<connection_state> state_{connection_state::connecting};
+  std::atomic<std::uint64_t> connects_{0};
+  bool stopped_ = false;
+  bool health_ping_in_flight_ = false;
+  std::string peer_;            ///< guarded by peer_mutex_ (read from other threads)
+  mutable std::mutex peer_mutex_;
+  std::string last_error_;      ///< last connect failure (logged once per outage)
+};
+
+}  // namespace owcore::redis
