@@ -18,7 +18,7 @@ namespace owcore::test {
 namespace {
 
 class socket_guard {
-public:
+ public:
   explicit socket_guard(int fd) noexcept : fd_(fd) {}
   ~socket_guard() {
     if (fd_ >= 0) ::close(fd_);
@@ -27,7 +27,7 @@ public:
   socket_guard& operator=(const socket_guard&) = delete;
   int get() const noexcept { return fd_; }
 
-private:
+ private:
   int fd_;
 };
 

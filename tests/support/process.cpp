@@ -27,7 +27,7 @@ constexpr auto reap_poll_interval = std::chrono::milliseconds(5);
 
 // Owns a file descriptor in the parent while spawning, so every error path closes it.
 class fd_guard {
-public:
+ public:
   explicit fd_guard(int fd = -1) noexcept : fd_(fd) {}
   ~fd_guard() { reset(); }
   fd_guard(const fd_guard&) = delete;
@@ -38,7 +38,7 @@ public:
     fd_ = fd;
   }
 
-private:
+ private:
   int fd_;
 };
 
@@ -149,8 +149,7 @@ process::process(std::vector<std::string> argv, std::filesystem::path log_file)
   const pid_t child = ::fork();
   if (child < 0) throw_errno("process: fork");
   if (child == 0) {
-    exec_child(parent, exe.c_str(), c_argv.data(), null_fd.get(), log_fd.get(),
-               error_write.get());
+    exec_child(parent, exe.c_str(), c_argv.data(), null_fd.get(), log_fd.get(), error_write.get());
   }
   pid_ = child;
   error_write.reset();
@@ -271,7 +270,8 @@ void stop_all(const std::vector<process*>& processes, std::chrono::milliseconds 
   const auto deadline = clock::now() + grace;
   for (process* p : processes) {
     if (p == nullptr) continue;
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
     p->stop(std::max(left, std::chrono::milliseconds(0)));
   }
 }

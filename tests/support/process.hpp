@@ -39,7 +39,7 @@ std::string describe_wait_status(int status);
 ///
 /// Thread-safety: none; use one object from one thread at a time. Movable, not copyable.
 class process {
-public:
+ public:
   /// Forks and execs `argv`. Throws std::runtime_error if argv is empty, the executable is
   /// missing, the log file can't be opened, or fork/exec fails (exec failures are reported
   /// synchronously through a close-on-exec pipe).
@@ -89,7 +89,7 @@ public:
   /// file_tail(log_file(), max_bytes).
   std::string log_tail(std::size_t max_bytes = 4096) const;
 
-private:
+ private:
   bool reaped() const noexcept { return status_.has_value(); }
   bool try_reap();
 
@@ -108,7 +108,7 @@ void stop_all(const std::vector<process*>& processes,
 /// A directory made with mkdtemp under /tmp and removed recursively by the destructor.
 /// Throws std::runtime_error if it can't be created. Movable, not copyable.
 class temp_dir {
-public:
+ public:
   /// `prefix` becomes /tmp/<prefix>XXXXXX.
   explicit temp_dir(const std::string& prefix = "owcore-test-");
   ~temp_dir();
@@ -119,7 +119,7 @@ public:
 
   const std::filesystem::path& path() const noexcept { return path_; }
 
-private:
+ private:
   std::filesystem::path path_;
 };
 

@@ -43,7 +43,7 @@ struct reply {
 /// connection is broken and every later command() throws; open a new one. Not thread-safe.
 /// Movable, not copyable.
 class redis_connection {
-public:
+ public:
   /// Connects to host:port and, if `password` is non-empty, sends AUTH. Throws
   /// std::runtime_error if the connection fails or times out, or AUTH is refused.
   redis_connection(std::string host, int port,
@@ -65,7 +65,7 @@ public:
   /// "host:port", for messages.
   std::string address() const;
 
-private:
+ private:
   struct context_deleter {
     void operator()(redisContext* ctx) const noexcept;
   };
@@ -83,8 +83,7 @@ reply redis_command(int port, const std::vector<std::string>& args,
 /// Like redis_command, but returns nullopt instead of throwing when the server can't be reached
 /// or doesn't answer in time. Redis error replies are still returned as values.
 std::optional<reply> try_redis_command(int port, const std::vector<std::string>& args,
-                                       std::chrono::milliseconds timeout =
-                                           std::chrono::seconds(2),
+                                       std::chrono::milliseconds timeout = std::chrono::seconds(2),
                                        const std::string& password = {}) noexcept;
 
 /// The value of `field` in an INFO reply ("field:value" lines), nullopt if absent.

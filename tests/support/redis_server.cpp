@@ -45,10 +45,10 @@ redis_server::redis_server(const std::filesystem::path& parent_dir, std::string 
     if (!failure) return;
     last_failure = "attempt " + std::to_string(attempt) + ": " + *failure;
   }
-  throw std::runtime_error(
-      with_log_tail(name_ + ": cannot start " + (options_.sentinel ? "redis-sentinel" : "redis-server") +
-                        " (" + last_failure + ")",
-                    log_file_));
+  throw std::runtime_error(with_log_tail(
+      name_ + ": cannot start " + (options_.sentinel ? "redis-sentinel" : "redis-server") + " (" +
+          last_failure + ")",
+      log_file_));
 }
 
 redis_server::~redis_server() = default;
@@ -75,7 +75,8 @@ void redis_server::write_config() const {
           << "cluster-node-timeout " << options_.cluster_node_timeout.count() << "\n"
           << "cluster-port " << bus_port_ << "\n";
     }
-    if (options_.replica_of_port) out << "replicaof 127.0.0.1 " << *options_.replica_of_port << "\n";
+    if (options_.replica_of_port)
+      out << "replicaof 127.0.0.1 " << *options_.replica_of_port << "\n";
   }
   for (const auto& line : options_.extra_config) out << line << "\n";
   out.flush();
@@ -140,7 +141,8 @@ void redis_server::stop(std::chrono::milliseconds grace) {
 void redis_server::restart() {
   stop();
   if (auto failure = launch()) {
-    throw std::runtime_error(with_log_tail(name_ + ": restart failed (" + *failure + ")", log_file_));
+    throw std::runtime_error(
+        with_log_tail(name_ + ": restart failed (" + *failure + ")", log_file_));
   }
 }
 

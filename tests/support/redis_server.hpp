@@ -66,7 +66,7 @@ struct redis_server_options {
 /// after 5 s) and reaps it; it does not remove the directory (the owning topology's temp_dir
 /// does). Not thread-safe; not copyable or movable (topologies hand out references to it).
 class redis_server {
-public:
+ public:
   /// Creates `<parent_dir>/<name>/` and starts the server. Throws std::runtime_error (with the
   /// log's tail) if it can't be started.
   redis_server(const std::filesystem::path& parent_dir, std::string name,
@@ -134,9 +134,9 @@ public:
                 std::chrono::milliseconds timeout = std::chrono::seconds(2)) const;
 
   /// Like command() but nullopt when the server can't be reached or doesn't answer in time.
-  std::optional<reply> try_command(const std::vector<std::string>& args,
-                                   std::chrono::milliseconds timeout =
-                                       std::chrono::seconds(2)) const noexcept;
+  std::optional<reply> try_command(
+      const std::vector<std::string>& args,
+      std::chrono::milliseconds timeout = std::chrono::seconds(2)) const noexcept;
 
   /// The server's directory, config file and log file.
   const std::filesystem::path& dir() const noexcept { return dir_; }
@@ -149,7 +149,7 @@ public:
   /// The underlying process, for stop_all(); null before the first start.
   process* child() noexcept { return process_ ? &*process_ : nullptr; }
 
-private:
+ private:
   void write_config() const;
   // Starts the process and waits for it; on failure kills it and returns the reason.
   std::optional<std::string> launch();

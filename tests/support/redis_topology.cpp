@@ -32,10 +32,13 @@ std::vector<process*> children(const std::vector<redis_server*>& servers) {
 template <class Check>
 void wait_healthy(const std::string& context, deadline until, Check&& check) {
   std::optional<problem> last;
-  const bool ok = poll_until(until, [&] {
-    last = check();
-    return !last.has_value();
-  }, topology_poll_interval);
+  const bool ok = poll_until(
+      until,
+      [&] {
+        last = check();
+        return !last.has_value();
+      },
+      topology_poll_interval);
   if (!ok) throw_problem(context + ": deadline passed", last.value_or(problem{"unknown", {}}));
 }
 
@@ -207,8 +210,8 @@ std::string sentinel_topology::master_address() {
       return r->elements[0].str + ":" + r->elements[1].str;
     }
   }
-  throw std::runtime_error(
-      with_log_tail("sentinel_topology: no sentinel reports the master", sentinels_[0]->log_file()));
+  throw std::runtime_error(with_log_tail("sentinel_topology: no sentinel reports the master",
+                                         sentinels_[0]->log_file()));
 }
 
 redis_server& sentinel_topology::node_at(const std::string& address) {
@@ -230,23 +233,27 @@ redis_server& sentinel_topology::failover(std::chrono::milliseconds timeout) {
   const deadline until = deadline_after(timeout);
   const std::string old_address = master_address();
   std::string last = "no sentinel answered";
-  const bool started = poll_until(until, [&] {
-    for (const auto& s : sentinels_) {
-      if (!sentinel_usable(*s)) continue;
-      const auto r = s->try_command({"SENTINEL", "FAILOVER", options_.service_name}, probe_timeout);
-      if (!r) continue;
-      // INPROG: a failover is already running, which is what we want.
-      if (r->is_ok() || (r->is_error() && r->str.starts_with("INPROG"))) return true;
-      last = s->name() + ": " + r->to_string();
-      // NOGOODSLAVE: the sentinel's view of the replica isn't fresh yet; ask again shortly.
-      if (!r->is_error() || !r->str.starts_with("NOGOODSLAVE")) {
-        throw std::runtime_error(with_log_tail("sentinel_topology: SENTINEL FAILOVER refused: " + last,
-                                               s->log_file()));
-      }
-      return false;
-    }
-    return false;
-  }, std::chrono::milliseconds(100));
+  const bool started = poll_until(
+      until,
+      [&] {
+        for (const auto& s : sentinels_) {
+          if (!sentinel_usable(*s)) continue;
+          const auto r =
+              s->try_command({"SENTINEL", "FAILOVER", options_.service_name}, probe_timeout);
+          if (!r) continue;
+          // INPROG: a failover is already running, which is what we want.
+          if (r->is_ok() || (r->is_error() && r->str.starts_with("INPROG"))) return true;
+          last = s->name() + ": " + r->to_string();
+          // NOGOODSLAVE: the sentinel's view of the replica isn't fresh yet; ask again shortly.
+          if (!r->is_error() || !r->str.starts_with("NOGOODSLAVE")) {
+            throw std::runtime_error(with_log_tail(
+                "sentinel_topology: SENTINEL FAILOVER refused: " + last, s->log_file()));
+          }
+          return false;
+        }
+        return false;
+      },
+      std::chrono::milliseconds(100));
   if (!started) {
     throw std::runtime_error(with_log_tail(
         "sentinel_topology: SENTINEL FAILOVER never started: " + last, sentinels_[0]->log_file()));
@@ -261,41 +268,41 @@ std::string sentinel_topology::kill_master() {
 }
 
 redis_server& sentinel_topology::wait_for_new_master(const std::string& old_address,
-                                                    std::chrono::milliseconds timeout) {
+                                                     std::chrono::milliseconds timeout) {
   return wait_for_new_master(old_address, deadline_after(timeout));
 }
 
 redis_server& sentinel_topology::wait_for_new_master(const std::string& old_address,
-                                                    deadline until) {
+                                                     deadline until) {
   redis_server* found = nullptr;
-  wait_healthy("sentinel_topology: waiting for a new master", until,
-               [&]() -> std::optional<problem> {
-    std::optional<std::string> agreed;
-    for (const auto& s : sentinels_) {
-      if (!sentinel_usable(*s)) continue;
-      const auto r = s->try_command(
-          {"SENTINEL", "GET-MASTER-ADDR-BY-NAME", options_.service_name}, probe_timeout);
-      if (!r || !r->is_array() || r->elements.size() != 2) {
-        return problem{s->name() + " doesn't report the master", s->log_file()};
-      }
-      const std::string address = r->elements[0].str + ":" + r->elements[1].str;
-      if (agreed && *agreed != address) {
-        return problem{"sentinels disagree: " + *agreed + " vs " + address, s->log_file()};
-      }
-      agreed = address;
-    }
-    if (!agreed) return problem{"no sentinel is running", {}};
-    if (*agreed == old_address) {
-      return problem{"the sentinels still report " + old_address, sentinels_[0]->log_file()};
-    }
-    redis_server& candidate = node_at(*agreed);
-    if (role_of(candidate) != "master") {
-      return problem{candidate.name() + " is reported but its ROLE isn't master",
-                     candidate.log_file()};
-    }
-    found = &candidate;
-    return std::nullopt;
-  });
+  wait_healthy(
+      "sentinel_topology: waiting for a new master", until, [&]() -> std::optional<problem> {
+        std::optional<std::string> agreed;
+        for (const auto& s : sentinels_) {
+          if (!sentinel_usable(*s)) continue;
+          const auto r = s->try_command(
+              {"SENTINEL", "GET-MASTER-ADDR-BY-NAME", options_.service_name}, probe_timeout);
+          if (!r || !r->is_array() || r->elements.size() != 2) {
+            return problem{s->name() + " doesn't report the master", s->log_file()};
+          }
+          const std::string address = r->elements[0].str + ":" + r->elements[1].str;
+          if (agreed && *agreed != address) {
+            return problem{"sentinels disagree: " + *agreed + " vs " + address, s->log_file()};
+          }
+          agreed = address;
+        }
+        if (!agreed) return problem{"no sentinel is running", {}};
+        if (*agreed == old_address) {
+          return problem{"the sentinels still report " + old_address, sentinels_[0]->log_file()};
+        }
+        redis_server& candidate = node_at(*agreed);
+        if (role_of(candidate) != "master") {
+          return problem{candidate.name() + " is reported but its ROLE isn't master",
+                         candidate.log_file()};
+        }
+        found = &candidate;
+        return std::nullopt;
+      });
   return *found;
 }
 
@@ -307,8 +314,9 @@ bool cluster_node_view::has_flag(std::string_view flag) const {
 }
 
 bool cluster_node_view::owns_slot(int slot) const {
-  return std::any_of(slots.begin(), slots.end(),
-                     [slot](const auto& range) { return range.first <= slot && slot <= range.second; });
+  return std::any_of(slots.begin(), slots.end(), [slot](const auto& range) {
+    return range.first <= slot && slot <= range.second;
+  });
 }
 
 std::vector<cluster_node_view> parse_cluster_nodes(std::string_view text) {
@@ -330,7 +338,8 @@ std::vector<cluster_node_view> parse_cluster_nodes(std::string_view text) {
       if (sp > f) fields.push_back(line.substr(f, sp - f));
       f = sp + 1;
     }
-    if (fields.size() < 8) throw std::runtime_error("malformed CLUSTER NODES line: " + std::string(line));
+    if (fields.size() < 8)
+      throw std::runtime_error("malformed CLUSTER NODES line: " + std::string(line));
 
     cluster_node_view node;
     node.id = fields[0];
@@ -389,13 +398,13 @@ cluster_topology::cluster_topology(cluster_options options)
   const auto status = cli.wait_for_exit(remaining(until));
   if (!status) {
     cli.kill();
-    throw std::runtime_error(with_log_tail("cluster_topology: redis-cli --cluster create timed out", log));
+    throw std::runtime_error(
+        with_log_tail("cluster_topology: redis-cli --cluster create timed out", log));
   }
   if (!WIFEXITED(*status) || WEXITSTATUS(*status) != 0) {
-    throw std::runtime_error(with_log_tail(
-        "cluster_topology: redis-cli --cluster create failed (" + describe_wait_status(*status) +
-            ")",
-        log));
+    throw std::runtime_error(with_log_tail("cluster_topology: redis-cli --cluster create failed (" +
+                                               describe_wait_status(*status) + ")",
+                                           log));
   }
   // redis-cli returns once the slot configuration agrees; replica roles spread by gossip after.
   wait_healthy("cluster_topology: start-up", until, [&] { return health_problem(true); });
@@ -507,9 +516,9 @@ void cluster_topology::failover(redis_server& replica, std::chrono::milliseconds
   }
   wait_healthy("cluster_topology: failover of " + replica.name(), until,
                [&]() -> std::optional<problem> {
-    if (role_of(replica) == "master") return std::nullopt;
-    return problem{replica.name() + "'s ROLE isn't master yet", replica.log_file()};
-  });
+                 if (role_of(replica) == "master") return std::nullopt;
+                 return problem{replica.name() + "'s ROLE isn't master yet", replica.log_file()};
+               });
   wait_until_ok(until);
 }
 
@@ -582,8 +591,7 @@ std::optional<problem> cluster_topology::health_problem(bool expect_full_roles) 
         redis_server* master_server = master == nodes.end() ? nullptr : node_on_port(master->port);
         if (master_server != nullptr && usable(*master_server)) {
           const auto repl = n->try_command({"INFO", "replication"}, probe_timeout);
-          if (!repl || !repl->is_string() ||
-              info_field(repl->str, "master_link_status") != "up") {
+          if (!repl || !repl->is_string() || info_field(repl->str, "master_link_status") != "up") {
             return problem{n->name() + "'s link to " + master_server->name() + " isn't up",
                            n->log_file()};
           }

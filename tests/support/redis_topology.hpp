@@ -54,14 +54,16 @@ struct standalone_options {
 
 /// One redis-server.
 class standalone_topology {
-public:
+ public:
   /// Starts the server and waits until it answers. Throws std::runtime_error on failure.
   explicit standalone_topology(standalone_options options = {});
   ~standalone_topology();
   standalone_topology(const standalone_topology&) = delete;
   standalone_topology& operator=(const standalone_topology&) = delete;
 
+  /// The server, for process control (pause(), kill(), restart()) and commands.
   redis_server& server() noexcept { return *server_; }
+  /// The server's port; fixed for the topology's lifetime.
   int port() const noexcept { return server_->port(); }
   /// "redis://127.0.0.1:PORT/0" (with the password if one is set).
   std::string url() const { return server_->url(); }
@@ -70,7 +72,7 @@ public:
   /// The topology's temp dir (gone after destruction).
   const std::filesystem::path& dir() const noexcept { return dir_.path(); }
 
-private:
+ private:
   temp_dir dir_;  // declared first: removed after the servers have stopped
   std::unique_ptr<redis_server> server_;
 };
@@ -80,9 +82,9 @@ private:
 
 /// Options for sentinel_topology. The timings are short so failovers finish quickly in tests.
 struct sentinel_options {
-  std::string service_name = "mymaster";                 ///< `sentinel monitor <name> ...`
-  std::chrono::milliseconds down_after{1000};            ///< down-after-milliseconds
-  std::chrono::milliseconds failover_timeout{5000};      ///< failover-timeout
+  std::string service_name = "mymaster";             ///< `sentinel monitor <name> ...`
+  std::chrono::milliseconds down_after{1000};        ///< down-after-milliseconds
+  std::chrono::milliseconds failover_timeout{5000};  ///< failover-timeout
   std::chrono::milliseconds ready_timeout{std::chrono::seconds(30)};  ///< start-up bound
 };
 
@@ -96,12 +98,15 @@ struct sentinel_options {
 /// sentinels on that port; use sentinels() (host:port pairs) wherever per-host ports are
 /// accepted, or point a single-port config at one sentinel.
 class sentinel_topology {
-public:
+ public:
+  /// Starts all five processes and waits (up to ready_timeout) until the group is healthy.
+  /// Throws std::runtime_error (with the relevant log's tail) on failure.
   explicit sentinel_topology(sentinel_options options = {});
   ~sentinel_topology();
   sentinel_topology(const sentinel_topology&) = delete;
   sentinel_topology& operator=(const sentinel_topology&) = delete;
 
+  /// The monitored master's name ("mymaster" by default).
   const std::string& service_name() const noexcept { return options_.service_name; }
 
   /// The sentinels' ports, in start order.
@@ -135,14 +140,14 @@ public:
   /// `old_address`, and that node's ROLE says master. Returns it; throws on timeout.
   redis_server& wait_for_new_master(const std::string& old_address, deadline until);
   redis_server& wait_for_new_master(const std::string& old_address,
-                                    std::chrono::milliseconds timeout =
-                                        std::chrono::seconds(30));
+                                    std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
-  /// The PIDs of all five processes (current or last incarnation).
+  /// The PIDs of all five processes (current or last incarnation): nodes, then sentinels.
   std::vector<pid_t> pids() const;
+  /// The topology's temp dir (gone after destruction).
   const std::filesystem::path& dir() const noexcept { return dir_.path(); }
 
-private:
+ private:
   std::vector<std::string> sentinel_monitor_config(int master_port) const;
   void wait_ready(deadline until);
   redis_server& node_at(const std::string& address);
@@ -159,24 +164,26 @@ private:
 
 /// Options for cluster_topology.
 struct cluster_options {
-  int masters = 3;              ///< at least 3 (redis-cli's minimum)
-  int replicas_per_master = 1;  ///< `--cluster-replicas`
-  std::chrono::milliseconds node_timeout{2000};                        ///< cluster-node-timeout
+  int masters = 3;                               ///< at least 3 (redis-cli's minimum)
+  int replicas_per_master = 1;                   ///< `--cluster-replicas`
+  std::chrono::milliseconds node_timeout{2000};  ///< cluster-node-timeout
   std::chrono::milliseconds ready_timeout{std::chrono::seconds(60)};  ///< start-up bound
 };
 
 /// One line of CLUSTER NODES, parsed.
 struct cluster_node_view {
-  std::string id;
-  int port = 0;
-  std::vector<std::string> flags;  ///< "myself", "master", "slave", "fail?", "fail", ...
-  std::string master_id;           ///< "-" for masters
-  bool connected = false;          ///< link-state
+  std::string id;                          ///< the 40-character node id
+  int port = 0;                            ///< client port (0 for a node without an address)
+  std::vector<std::string> flags;          ///< "myself", "master", "slave", "fail?", "fail", ...
+  std::string master_id;                   ///< "-" for masters
+  bool connected = false;                  ///< link-state
   std::vector<std::pair<int, int>> slots;  ///< inclusive ranges (importing/migrating skipped)
 
+  /// True if `flag` is one of `flags`.
   bool has_flag(std::string_view flag) const;
   bool is_master() const { return has_flag("master"); }
   bool is_replica() const { return has_flag("slave"); }
+  /// True if one of `slots` contains `slot`.
   bool owns_slot(int slot) const;
 };
 
@@ -190,7 +197,10 @@ std::vector<cluster_node_view> parse_cluster_nodes(std::string_view text);
 /// Role queries ask CLUSTER NODES of the first running, unpaused node that answers, so they
 /// reflect the cluster's current view, not the creation order.
 class cluster_topology {
-public:
+ public:
+  /// Starts the nodes, runs redis-cli --cluster create and waits (up to ready_timeout) until
+  /// every view shows all masters and replicas healthy. Throws std::invalid_argument for fewer
+  /// than 3 masters, std::runtime_error (with the relevant log's tail) on failure.
   explicit cluster_topology(cluster_options options = {});
   ~cluster_topology();
   cluster_topology(const cluster_topology&) = delete;
@@ -221,7 +231,8 @@ public:
 
   /// CLUSTER FAILOVER on `replica`, then waits until its ROLE says master and wait_until_ok()
   /// holds. Throws on timeout or if the node refuses.
-  void failover(redis_server& replica, std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  void failover(redis_server& replica,
+                std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
   /// Polls until, on every running, unpaused node: CLUSTER INFO has cluster_state:ok and all
   /// 16384 slots ok; every slot is served by a running, unpaused node of ours; no running node
@@ -231,11 +242,12 @@ public:
   void wait_until_ok(deadline until);
   void wait_until_ok(std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
-  /// The PIDs of every node (current or last incarnation).
+  /// The PIDs of every node (current or last incarnation), in start order.
   std::vector<pid_t> pids() const;
+  /// The topology's temp dir (gone after destruction).
   const std::filesystem::path& dir() const noexcept { return dir_.path(); }
 
-private:
+ private:
   redis_server& own(redis_server& node);
   redis_server* node_on_port(int port) const;
   static bool usable(redis_server& node);

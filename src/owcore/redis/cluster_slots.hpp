@@ -53,9 +53,10 @@ std::optional<std::uint16_t> request_slot(const request& req);
 /// else (no colon, bad port, unbalanced brackets). Pure, thread-safe.
 std::optional<std::pair<std::string, std::uint16_t>> split_address(std::string_view host_port);
 
-/// `address` unchanged when its host part is non-empty, else `replying_host` + `address`
-/// (":6381" from a node at 10.0.0.5 -> "10.0.0.5:6381"). Use it on redirect::address with the host
-/// of the node that sent the redirect. Does not validate; pure, thread-safe.
+/// `address` unchanged when its host part (before the last colon) is non-empty, else
+/// `replying_host` + ":" + port (":6381" or "[]:6381" from a node at 10.0.0.5 -> "10.0.0.5:6381").
+/// Use it on redirect::address with the host of the node that sent the redirect, written as in
+/// addresses (IPv6 unbracketed). Does not validate; pure, thread-safe.
 std::string resolve_address(std::string_view address, std::string_view replying_host);
 
 /// A master and its replicas as listed by CLUSTER SLOTS. Immutable once in a slot_map.

@@ -2,6 +2,7 @@
 
 #include "owcore/net/error.hpp"
 #include "owcore/net/timeout.hpp"
+#include "owcore/redis/detail/handshake.hpp"
 #include "owcore/redis/error.hpp"
 
 #include <boost/asio/associated_cancellation_slot.hpp>
@@ -195,18 +196,6 @@ net::awaitable<void> connection::run() {
   queued_.clear();
 }
 
-namespace {
-
-// g++ 12 cannot keep braced lists alive across co_await; commands are built here instead.
-template <class... A>
-command make_command(A&&... a) {
-  command c;
-  (c.args.emplace_back(std::forward<A>(a)), ...);
-  return c;
-}
-
-}  // namespace
-
 net::awaitable<std::string> connection::open() {
   net::connect_options copts = opts_.node.connect;
   copts.timeout = opts_.connect_timeout;
@@ -223,61 +212,11 @@ net::awaitable<std::string> connection::open() {
                                     : "unix:" + copts.unix_path;
   }
   parser_ = reply_parser(opts_.max_reply_bytes);
-  if (auto ec = co_await stream_.connect(copts)) co_return peer() + ": " + ec.message();
-
-  // The handshake is one pipeline: AUTH, SELECT, CLIENT SETNAME, ROLE, as configured.
-  request hs;
-  std::vector<std::string> what;
-  if (!opts_.node.auth.password.empty()) {
-    if (opts_.node.auth.username.empty()) hs.push("AUTH", opts_.node.auth.password);
-    else hs.push("AUTH", opts_.node.auth.username, opts_.node.auth.password);
-    what.emplace_back("AUTH");
-  }
-  if (opts_.select_db && opts_.node.db != 0) {
-    hs.push("SELECT", opts_.node.db);
-    what.emplace_back("SELECT " + std::to_string(opts_.node.db));
-  }
-  if (!opts_.node.client_name.empty()) {
-    hs.push("CLIENT", "SETNAME", opts_.node.client_name);
-    what.emplace_back("CLIENT SETNAME");
-  }
-  if (opts_.require_master) {
-    hs.push("ROLE");
-    what.emplace_back("ROLE");
-  }
-  if (hs.empty()) co_return std::string{};
-
-  write_buf_.clear();
-  hs.encode(write_buf_);
-  response replies;
-  auto exchange = [&]() -> net::awaitable<error_code> {
-    auto [wec, wn] = co_await stream_.write(asio::buffer(write_buf_));
-    if (wec) co_return wec;
-    while (replies.size() < hs.size()) {
-      error_code pec;
-      if (auto r = parser_.next(pec)) {
-        replies.push_back(std::move(*r));
-        continue;
-      }
-      if (pec) co_return pec;
-      auto [rec, n] = co_await stream_.read_some(asio::buffer(read_buf_));
-      if (rec) co_return rec;
-      if (auto fec = parser_.feed(std::string_view(read_buf_.data(), n))) co_return fec;
-    }
-    co_return error_code{};
-  };
-  if (auto ec = co_await net::with_timeout(exchange(), opts_.reply_timeout))
-    co_return peer() + ": handshake failed: " + ec.message();
-  for (std::size_t i = 0; i < replies.size(); ++i) {
-    if (replies[i].is_error()) co_return peer() + ": " + what[i] + " refused: " + replies[i].str;
-    if (what[i] == "ROLE") {
-      const auto& role = replies[i];
-      const bool master = role.type == reply::kind::array && !role.elements.empty() &&
-                          role.elements[0].str == "master";
-      if (!master) co_return peer() + ": ROLE is not master (stale Sentinel answer or failover)";
-    }
-  }
-  co_return std::string{};
+  detail::handshake_options hs;
+  hs.select_db = opts_.select_db;
+  hs.require_master = opts_.require_master;
+  hs.timeout = opts_.reply_timeout;
+  co_return co_await detail::connect_and_handshake(stream_, parser_, read_buf_, copts, opts_.node, hs);
 }
 
 net::awaitable<error_code> connection::serve() {

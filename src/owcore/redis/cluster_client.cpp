@@ -1,0 +1,393 @@
+#include "owcore/redis/cluster_client.hpp"
+
+#include "owcore/net/error.hpp"
+#include "owcore/redis/cluster_slots.hpp"
+#include "owcore/redis/error.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <spdlog/logger.h>
+
+#include <atomic>
+#include <mutex>
+#include <unordered_map>
+
+namespace owcore::redis {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+using clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr int max_redirects = 16;
+// Per-node queue wait: short, so a dead master is noticed and the map refreshed quickly; the
+// client keeps retrying (re-routing each time) until the caller's whole queue_timeout is spent.
+constexpr auto node_queue_timeout = std::chrono::seconds(2);
+constexpr auto refresh_period = std::chrono::seconds(30);
+constexpr auto min_refresh_gap = std::chrono::milliseconds(100);
+
+class cluster_client final : public client, public std::enable_shared_from_this<cluster_client> {
+ public:
+  cluster_client(net::executor ex, client_options opts) : ex_(std::move(ex)), opts_(std::move(opts)) {
+    if (!opts_.node.connect.host.empty())
+      seeds_.push_back(address{opts_.node.connect.host, opts_.node.connect.port});
+    for (auto& s : opts_.extra_seeds) seeds_.push_back(s);
+  }
+
+  void start() override {
+    asio::co_spawn(ex_, periodic_refresh(weak_from_this()), asio::detached);
+  }
+
+  void stop() override {
+    std::lock_guard lock(mutex_);
+    stopped_ = true;
+    for (auto& [addr, c] : conns_) c->stop();
+    for (auto& w : subs_)
+      if (auto s = w.lock()) s->stop();
+    if (refresh_timer_) refresh_timer_->cancel();
+  }
+
+  net::awaitable<std::pair<error_code, response>> exec(request req) override {
+    if (auto err = cross_slot_error(req)) {
+      if (opts_.log) opts_.log->error("{}: refused before sending: {}", opts_.name, *err);
+      reply r;
+      r.type = reply::kind::error;
+      r.str = "CROSSSLOT " + *err;
+      co_return std::pair{make_error_code(error::cross_slot), response{std::move(r)}};
+    }
+    const auto slot = request_slot(req);
+    const auto deadline = clock::now() + opts_.queue_timeout;
+    backoff bo(std::chrono::milliseconds(50), std::chrono::milliseconds(1000));
+    std::string ask_target;
+    std::pair<error_code, response> last{make_error_code(error::no_route), {}};
+
+    for (int round = 0; round < max_redirects + 64 && clock::now() < deadline; ++round) {
+      std::string target = ask_target;
+      if (target.empty()) target = route(slot);
+      if (target.empty()) {
+        co_await refresh(true);
+        target = route(slot);
+        if (target.empty()) {
+          last = {make_error_code(error::no_route), {}};
+          co_await sleep(bo.next());
+          continue;
+        }
+      }
+      auto conn = connection_for(target);
+      if (!conn) co_return std::pair{make_error_code(error::stopped), response{}};
+
+      const bool asking = !ask_target.empty();
+      ask_target.clear();
+      if (asking) {
+        // ASKING applies to the next command only, so it precedes every command.
+        request with_asking;
+        for (const auto& c : req.commands()) {
+          with_asking.push("ASKING");
+          with_asking.push(c);
+        }
+        with_asking.idempotent(req.policy() == retry_policy::idempotent);
+        last = co_await conn->exec(std::move(with_asking));
+        if (!last.first) {
+          response stripped;
+          for (std::size_t i = 1; i < last.second.size(); i += 2) stripped.push_back(std::move(last.second[i]));
+          last.second = std::move(stripped);
+        }
+      } else {
+        last = co_await conn->exec(req);
+      }
+
+      if (last.first) {
+        // Never written (node unreachable or its queue timed out): the slot may have a new owner.
+        // `stopped` from a node connection (not from us) means it was retired by a refresh before
+        // the request was written.
+        const bool rerouted = last.first == error::stopped && !stopped_;
+        if (last.first == net::error::timeout || last.first == error::queue_full || rerouted) {
+          co_await refresh(false);
+          co_await sleep(bo.next());
+          continue;
+        }
+        co_return last;  // unknown_outcome, stopped, ...: the caller decides
+      }
+
+      auto verdict = classify(last.second);
+      switch (verdict.type) {
+        case redirect::kind::none:
+          co_return last;
+        case redirect::kind::moved: {
+          std::string addr = resolve_address(verdict.address, host_of(target));
+          {
+            std::lock_guard lock(mutex_);
+            map_.update(verdict.slot, addr);
+          }
+          spawn_refresh();
+          continue;
+        }
+        case redirect::kind::ask:
+          ask_target = resolve_address(verdict.address, host_of(target));
+          continue;
+        case redirect::kind::readonly:
+        case redirect::kind::clusterdown:
+          co_await refresh(false);
+          co_await sleep(bo.next());
+          continue;
+        case redirect::kind::tryagain:
+        case redirect::kind::loading:
+        case redirect::kind::masterdown:
+          co_await sleep(bo.next());
+          continue;
+      }
+    }
+    if (!last.first) {
+      if (opts_.log) opts_.log->error("{}: giving up after repeated cluster redirects", opts_.name);
+      last.first = make_error_code(error::too_many_redirects);
+    }
+    co_return last;
+  }
+
+  std::shared_ptr<subscriber> make_subscriber(message_handler on_message, std::string log_name,
+                                              std::string shard_channel) override {
+    subscriber_options o;
+    o.node = opts_.node;
+    o.connect_timeout = opts_.connect_timeout;
+    o.backoff_initial = opts_.backoff_initial;
+    o.backoff_cap = opts_.backoff_cap;
+    o.on_message = std::move(on_message);
+    o.log = opts_.log;
+    o.log_name = std::move(log_name);
+    o.resolve = [weak = weak_from_this(), shard_channel,
+                 turn = std::make_shared<std::size_t>(0)]() -> net::awaitable<std::pair<std::string, address>> {
+      auto self = weak.lock();
+      if (!self) co_return std::pair{std::string("client stopped"), address{}};
+      co_await self->refresh(false);
+      std::string target;
+      if (!shard_channel.empty()) {
+        target = self->route(key_slot(shard_channel));
+      } else {
+        std::vector<std::string> masters;
+        {
+          std::lock_guard lock(self->mutex_);
+          masters = self->map_.masters();
+        }
+        // Classic pub/sub is cluster-wide: any master will do; rotate on every reconnect.
+        if (!masters.empty()) target = masters[(*turn)++ % masters.size()];
+      }
+      if (target.empty()) {
+        auto seeds = self->seeds_;
+        if (seeds.empty()) co_return std::pair{std::string("no cluster node known"), address{}};
+        co_return std::pair{std::string{}, seeds[(*turn)++ % seeds.size()]};
+      }
+      auto hp = split_address(target);
+      if (!hp) co_return std::pair{"bad node address " + target, address{}};
+      co_return std::pair{std::string{}, address{hp->first, hp->second}};
+    };
+    auto s = std::make_shared<subscriber>(ex_, std::move(o));
+    std::lock_guard lock(mutex_);
+    std::erase_if(subs_, [](auto& w) { return w.expired(); });
+    subs_.push_back(s);
+    return s;
+  }
+
+  topology topo() const noexcept override { return topology::cluster; }
+
+  std::vector<node_status> nodes() const override {
+    std::lock_guard lock(mutex_);
+    std::vector<node_status> out;
+    for (const auto& m : map_.masters()) {
+      node_status n;
+      n.address = m;
+      n.role = "master";
+      if (auto it = conns_.find(m); it != conns_.end())
+        n.connected = it->second->state() == connection_state::ready;
+      for (auto [a, b] : map_.ranges_of(m)) n.slots.emplace_back(a, b);
+      out.push_back(std::move(n));
+    }
+    for (const auto& a : map_.nodes()) {
+      bool is_master = false;
+      for (const auto& o : out) is_master = is_master || o.address == a;
+      if (!is_master) out.push_back(node_status{a, "replica", false, {}});
+    }
+    return out;
+  }
+
+ private:
+  static std::string host_of(const std::string& addr) {
+    auto hp = split_address(addr);
+    return hp ? hp->first : std::string{};
+  }
+
+  // The first non-redirect reply decides; a redirect counts only when every reply agrees, so a
+  // partly executed pipeline is returned rather than re-run.
+  static redirect classify(const response& resp) {
+    redirect first;
+    bool all_same = true;
+    for (std::size_t i = 0; i < resp.size(); ++i) {
+      redirect r = resp[i].is_error() ? classify_error(resp[i].str) : redirect{};
+      if (i == 0) first = r;
+      else if (r.type != first.type) all_same = false;
+    }
+    if (!all_same) return redirect{};
+    return first;
+  }
+
+  std::string route(std::optional<std::uint16_t> slot) {
+    std::lock_guard lock(mutex_);
+    if (slot) return map_.master_for(*slot).value_or(std::string{});
+    auto masters = map_.masters();
+    if (masters.empty()) return {};
+    return masters[keyless_turn_++ % masters.size()];
+  }
+
+  std::shared_ptr<connection> connection_for(const std::string& addr) {
+    std::lock_guard lock(mutex_);
+    if (stopped_) return nullptr;
+    if (auto it = conns_.find(addr); it != conns_.end()) return it->second;
+    auto hp = split_address(addr);
+    connection_options c;
+    c.node = opts_.node;
+    if (hp) {
+      c.node.connect.host = hp->first;
+      c.node.connect.port = hp->second;
+      c.node.connect.unix_path.clear();
+    }
+    c.select_db = false;  // Cluster has only database 0
+    c.connect_timeout = opts_.connect_timeout;
+    c.reply_timeout = opts_.reply_timeout;
+    c.queue_timeout = std::min<clock::duration>(opts_.queue_timeout, node_queue_timeout);
+    c.health_check_interval = opts_.health_check_interval;
+    c.backoff_initial = opts_.backoff_initial;
+    c.backoff_cap = opts_.backoff_cap;
+    c.max_queued = opts_.max_queued;
+    c.log = opts_.log;
+    c.log_name = opts_.name + " " + addr;
+    auto conn = std::make_shared<connection>(ex_, std::move(c));
+    conn->start();
+    conns_.emplace(addr, conn);
+    return conn;
+  }
+
+  net::awaitable<void> sleep(std::chrono::milliseconds d) {
+    asio::steady_timer t(co_await asio::this_coro::executor, d);
+    co_await t.async_wait(net::use_tuple);
+  }
+
+  void spawn_refresh() {
+    asio::co_spawn(ex_, [weak = weak_from_this()]() -> net::awaitable<void> {
+      if (auto self = weak.lock()) co_await self->refresh(false);
+    }, asio::detached);
+  }
+
+  static net::awaitable<void> periodic_refresh(std::weak_ptr<cluster_client> weak) {
+    auto timer = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor);
+    if (auto self = weak.lock()) {
+      std::lock_guard lock(self->mutex_);
+      self->refresh_timer_ = timer;
+    }
+    for (bool first = true;; first = false) {
+      {
+        auto self = weak.lock();
+        if (!self || self->stopped_) co_return;
+        co_await self->refresh(first);
+      }
+      timer->expires_after(refresh_period);
+      auto [ec] = co_await timer->async_wait(net::use_tuple);
+      if (ec) co_return;
+    }
+  }
+
+  // Reads CLUSTER SLOTS from the known masters, then the seeds; the first good answer replaces
+  // the map. Rate-limited, and single-flight: a caller arriving during a refresh does not start
+  // another one (it retries its request after a pause instead).
+  net::awaitable<void> refresh(bool force) {
+    std::vector<std::string> candidates;
+    {
+      std::lock_guard lock(mutex_);
+      const auto now = clock::now();
+      if (refreshing_ || (!force && now - last_refresh_ < min_refresh_gap)) co_return;
+      refreshing_ = true;
+      last_refresh_ = now;
+      candidates = map_.masters();
+      for (const auto& n : map_.nodes())
+        if (std::find(candidates.begin(), candidates.end(), n) == candidates.end()) candidates.push_back(n);
+    }
+    for (const auto& s : seeds_) {
+      auto a = s.to_string();
+      if (std::find(candidates.begin(), candidates.end(), a) == candidates.end()) candidates.push_back(a);
+    }
+    auto ex = co_await asio::this_coro::executor;
+    std::string failures;
+    std::optional<slot_map> fresh;
+    for (const auto& cand : candidates) {
+      auto hp = split_address(cand);
+      if (!hp) continue;
+      basic_connection c(ex);
+      net::connect_options copts = opts_.node.connect;
+      copts.host = hp->first;
+      copts.port = hp->second;
+      copts.unix_path.clear();
+      copts.timeout = opts_.connect_timeout;
+      if (auto err = co_await c.open(copts, opts_.node.auth); !err.empty()) {
+        failures += (failures.empty() ? "" : "; ") + err;
+        continue;
+      }
+      std::vector<std::string> cmd{"CLUSTER", "SLOTS"};
+      auto [ec, r] = co_await c.exec(std::move(cmd), opts_.reply_timeout);
+      if (ec || r.is_error()) {
+        failures += (failures.empty() ? "" : "; ") + cand + ": " + (ec ? ec.message() : r.str);
+        continue;
+      }
+      std::string why;
+      fresh = slot_map::from_cluster_slots(r, hp->first, &why);
+      if (fresh && fresh->covered_slots() > 0) break;
+      failures += (failures.empty() ? "" : "; ") + cand + ": " + (why.empty() ? "no slots" : why);
+      fresh.reset();
+    }
+    std::vector<std::shared_ptr<connection>> retired;
+    {
+      std::lock_guard lock(mutex_);
+      refreshing_ = false;
+      if (!fresh && opts_.log && failures != last_refresh_failure_)
+        opts_.log->warn("{}: cannot read the cluster slot map: {}", opts_.name, failures);
+      last_refresh_failure_ = fresh ? std::string{} : failures;
+      if (fresh) {
+        map_ = std::move(*fresh);
+        const auto masters = map_.masters();
+        for (auto it = conns_.begin(); it != conns_.end();) {
+          if (std::find(masters.begin(), masters.end(), it->first) == masters.end()) {
+            retired.push_back(it->second);
+            it = conns_.erase(it);
+          } else {
+            ++it;
+          }
+        }
+      }
+    }
+    // A demoted master may still hold requests; stopping it fails them with `stopped`/timeouts
+    // that the exec loop above re-routes (unwritten ones) or reports (written ones).
+    for (auto& c : retired) c->stop();
+  }
+
+  net::executor ex_;
+  client_options opts_;
+  std::vector<address> seeds_;
+  mutable std::mutex mutex_;
+  slot_map map_;
+  std::unordered_map<std::string, std::shared_ptr<connection>> conns_;
+  std::vector<std::weak_ptr<subscriber>> subs_;
+  std::shared_ptr<asio::steady_timer> refresh_timer_;
+  clock::time_point last_refresh_{};
+  bool refreshing_ = false;
+  std::atomic<bool> stopped_{false};
+  std::size_t keyless_turn_ = 0;
+  std::string last_refresh_failure_;  ///< guarded by mutex_; log de-duplication
+};
+
+}  // namespace
+
+std::shared_ptr<client> make_cluster_client(net::executor ex, client_options opts) {
+  return std::make_shared<cluster_client>(std::move(ex), std::move(opts));
+}
+
+}  // namespace owcore::redis

@@ -1,0 +1,113 @@
+#pragma once
+// A supervised pub/sub subscriber on its own connection (RESP2 cannot mix pushes and replies).
+// It reconnects with backoff after any drop, a server restart or a failover, re-subscribes
+// everything, logs each drop and recovery, and PINGs periodically so that a connection that is
+// open but no longer delivering is detected and replaced.
+
+#include "owcore/net/executor.hpp"
+#include "owcore/net/stream.hpp"
+#include "owcore/redis/connection.hpp"
+#include "owcore/redis/resp.hpp"
+#include "owcore/redis/url.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+
+namespace spdlog {
+class logger;
+}
+
+namespace owcore::redis {
+
+/// One message received on a subscription.
+struct message {
+  enum class kind { message, pmessage, smessage };
+  kind type = kind::message;
+  std::string channel;
+  std::string pattern;   ///< for pmessage: the pattern that matched
+  std::string payload;
+};
+
+/// Called on the subscriber's strand for every message, in arrival order. It must not block; a
+/// slow consumer should hand the message to its own bounded queue.
+using message_handler = std::function<void(const message&)>;
+
+/// Options of a subscriber.
+struct subscriber_options {
+  url_config node;                 ///< address (unless `resolve` is set), TLS, AUTH
+  address_resolver resolve;        ///< asked before every connect (Sentinel master, Cluster node)
+  std::chrono::steady_clock::duration connect_timeout = std::chrono::seconds(5);
+  /// A PING is sent after this much silence; no answer within another interval = dead.
+  std::chrono::steady_clock::duration ping_interval = std::chrono::seconds(5);
+  std::chrono::milliseconds backoff_initial{100};
+  std::chrono::milliseconds backoff_cap{5000};
+  std::size_t max_reply_bytes = reply_parser::default_max_buffered;
+  message_handler on_message;
+  /// Called on the strand after every successful (re)subscription; `reconnects` counts drops.
+  std::function<void(std::uint64_t reconnects)> on_subscribed;
+  std::shared_ptr<spdlog::logger> log;
+  std::string log_name = "redis subscriber";
+};
+
+/// A supervised subscriber. Create with make_shared, add subscriptions, `start()`. Thread-safe:
+/// every public member may be called from any thread.
+class subscriber : public std::enable_shared_from_this<subscriber> {
+ public:
+  subscriber(net::executor ex, subscriber_options opts);
+  ~subscriber();
+
+  /// Starts connecting now (subscribers start at start-up, never lazily).
+  void start();
+  /// Closes the connection for good.
+  void stop();
+  /// Forces a reconnect (e.g. after a Sentinel +switch-master).
+  void reconnect_now();
+
+  /// Adds a channel (SUBSCRIBE), pattern (PSUBSCRIBE) or shard channel (SSUBSCRIBE, Cluster).
+  /// Takes effect at once when connected and survives every reconnect.
+  void subscribe(std::string channel);
+  void psubscribe(std::string pattern);
+  void ssubscribe(std::string channel);
+  void unsubscribe(std::string channel);
+
+  /// True while subscribed on a live connection (thread-safe snapshot).
+  bool subscribed() const noexcept { return subscribed_.load(); }
+  /// Number of connections lost so far (thread-safe).
+  std::uint64_t drops() const noexcept { return drops_.load(); }
+
+ private:
+  net::awaitable<void> run();
+  net::awaitable<boost::system::error_code> session();
+  net::awaitable<boost::system::error_code> writer();
+  net::awaitable<boost::system::error_code> reader();
+  void send(std::string_view verb, const std::set<std::string>& names);
+  void send_one(std::string_view verb, std::string_view name);
+  bool handle(const reply& r);
+
+  boost::asio::strand<net::executor> strand_;
+  subscriber_options opts_;
+  net::stream stream_;
+  reply_parser parser_;
+  std::string read_buf_;
+  std::string out_;            ///< bytes waiting for the writer
+  std::string writing_;
+  boost::asio::steady_timer writer_cv_;
+  boost::asio::steady_timer sleep_;
+  std::set<std::string> channels_, patterns_, shard_channels_;
+  std::chrono::steady_clock::time_point last_read_{};
+  bool ping_outstanding_ = false;
+  bool connected_ = false;
+  bool stopped_ = false;
+  bool resubscribe_logged_ = false;
+  std::atomic<bool> subscribed_{false};
+  std::atomic<std::uint64_t> drops_{0};
+};
+
+}  // namespace owcore::redis
