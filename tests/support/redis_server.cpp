@@ -1,5 +1,6 @@
 #include "support/redis_server.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <stdexcept>
 #include <utility>

@@ -83,9 +83,9 @@ class slot_map {
   /// Builds a map from the reply to CLUSTER SLOTS: an array of
   /// [start, end, [host, port, id, metadata...], [replica host, port, id, ...]...].
   /// A nil or empty host means "the node you asked" and is replaced by `asked_host` (write an IPv6
-  /// host unbracketed, as in every address here). A master whose
-  /// host is "?" (cluster-preferred-endpoint-type hostname with no hostname set) is an error; a
-  /// replica with host "?" is left out. Ranges out of 0..16383, start > end, overlapping ranges, a
+  /// host unbracketed, as in every address here). A master whose host is "?"
+  /// (cluster-preferred-endpoint-type hostname with no hostname set) is an error; a replica with
+  /// host "?" is left out. Ranges out of 0..16383, start > end, overlapping ranges, a
   /// port outside 1..65535 or any other shape are errors. An empty array is a valid, empty map.
   /// On error returns nullopt and, if `error` is not null, stores a one-line reason there.
   /// Never throws on malformed input (only std::bad_alloc).

@@ -40,8 +40,7 @@ struct connection::pending {
   request req;
   std::size_t expected = 0;
   response replies;
-  handler_type handler;  ///< empty once completed or cancelled
-  net::executor handler_ex;
+  std::unique_ptr<completion> handler;  ///< null once completed or cancelled
   std::uint64_t id = 0;
   bool internal = false;  ///< a health-check PING: no caller waits for it
   unsigned attempts = 0;
@@ -96,35 +95,34 @@ net::awaitable<std::pair<error_code, response>> connection::exec(request req) {
   co_return std::pair{ec, std::move(resp)};
 }
 
-void connection::submit(request req, handler_type handler, net::executor handler_ex) {
-  asio::post(strand_, [self = shared_from_this(), req = std::move(req),
-                       handler = std::move(handler), hex = std::move(handler_ex)]() mutable {
-    static std::atomic<std::uint64_t> next_id{1};
+std::uint64_t connection::next_request_id() noexcept {
+  static std::atomic<std::uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+void connection::submit(request req, std::uint64_t id, std::unique_ptr<completion> done) {
+  asio::post(strand_, [self = shared_from_this(), req = std::move(req), id,
+                       done = std::move(done)]() mutable {
     auto p = std::make_unique<pending>();
     p->expected = req.size();
     p->req = std::move(req);
-    p->handler = std::move(handler);
-    p->handler_ex = std::move(hex);
-    p->id = next_id.fetch_add(1, std::memory_order_relaxed);
+    p->handler = std::move(done);
+    p->id = id;
     p->enqueued = clock::now();
     if (self->stopped_) return self->complete(*p, error::stopped);
     if (p->expected == 0) return self->complete(*p, {});
     if (self->queued_.size() + self->in_flight_.size() >= self->opts_.max_queued)
       return self->complete(*p, error::queue_full);
-
-    auto slot = asio::get_associated_cancellation_slot(p->handler);
-    if (slot.is_connected()) {
-      slot.assign([weak = std::weak_ptr<connection>(self), id = p->id](asio::cancellation_type) {
-        if (auto c = weak.lock())
-          asio::post(c->strand_, [c, id] {
-            for (auto* q : {&c->queued_, &c->in_flight_})
-              for (auto& entry : *q)
-                if (entry->id == id) return c->cancel_pending(entry.get());
-          });
-      });
-    }
     self->queued_.push_back(std::move(p));
     self->writer_cv_.cancel();
+  });
+}
+
+void connection::cancel(std::uint64_t id) {
+  asio::post(strand_, [self = shared_from_this(), id] {
+    for (auto* q : {&self->queued_, &self->in_flight_})
+      for (auto& entry : *q)
+        if (entry->id == id) return self->cancel_pending(entry.get());
   });
 }
 
@@ -137,9 +135,7 @@ void connection::cancel_pending(pending* p) {
 void connection::complete(pending& p, error_code ec) {
   if (!p.handler) return;
   auto h = std::move(p.handler);
-  asio::post(p.handler_ex, [h = std::move(h), ec, r = std::move(p.replies)]() mutable {
-    std::move(h)(ec, std::move(r));
-  });
+  h->complete(ec, std::move(p.replies));
 }
 
 void connection::expire_queued() {
@@ -173,8 +169,8 @@ net::awaitable<void> connection::run() {
     }
     if (opts_.log) {
       if (outage_logged)
-        opts_.log->info("{}: connected to {} after {} failed attempt(s)", opts_.log_name, peer(),
-                        bo.attempts());
+        opts_.log->info("{}: reconnected to {} ({} failed attempt(s) in between)", opts_.log_name,
+                        peer(), bo.attempts());
       else
         opts_.log->debug("{}: connected to {}", opts_.log_name, peer());
     }

@@ -10,7 +10,8 @@
 #include "owcore/redis/resp.hpp"
 #include "owcore/redis/url.hpp"
 
-#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
@@ -109,15 +110,22 @@ class connection : public std::enable_shared_from_this<connection> {
   /// error: used on Sentinel `+switch-master` and READONLY. Thread-safe.
   void reconnect_now();
 
-  /// Submits `req` and completes with its replies (one per command) or an error.
+  /// Submits `req` and completes with its replies (one per command) or an error. The
+  /// completion runs on the handler's associated executor (the calling coroutine's).
   template <class CompletionToken>
   auto async_exec(request req, CompletionToken&& token) {
     return boost::asio::async_initiate<CompletionToken,
                                        void(boost::system::error_code, response)>(
         [self = shared_from_this()](auto handler, request r) {
-          // Remember where the caller wants its completion to run (its coroutine's executor).
-          net::executor handler_ex = boost::asio::get_associated_executor(handler, self->strand_);
-          self->submit(std::move(r), std::move(handler), std::move(handler_ex));
+          const auto id = next_request_id();
+          auto slot = boost::asio::get_associated_cancellation_slot(handler);
+          if (slot.is_connected()) {
+            slot.assign([weak = std::weak_ptr<connection>(self), id](boost::asio::cancellation_type) {
+              if (auto c = weak.lock()) c->cancel(id);
+            });
+          }
+          using impl = completion_impl<decltype(handler)>;
+          self->submit(std::move(r), id, std::make_unique<impl>(std::move(handler), self->strand_));
         },
         token, std::move(req));
   }
@@ -135,10 +143,32 @@ class connection : public std::enable_shared_from_this<connection> {
   std::uint64_t connects() const noexcept { return connects_.load(); }
 
  private:
-  using handler_type = boost::asio::any_completion_handler<void(boost::system::error_code, response)>;
+  // The caller's handler, type-erased. (Asio 1.81's any_completion_handler recurses without end
+  // when moved, so owcore erases the type itself.) `complete` posts to the handler's executor.
+  struct completion {
+    virtual ~completion() = default;
+    virtual void complete(boost::system::error_code ec, response r) = 0;
+  };
+  template <class Handler>
+  struct completion_impl final : completion {
+    completion_impl(Handler h, const net::executor& fallback)
+        : handler(std::move(h)),
+          work(boost::asio::make_work_guard(boost::asio::get_associated_executor(handler, fallback))) {}
+    void complete(boost::system::error_code ec, response r) override {
+      auto ex = work.get_executor();
+      boost::asio::post(ex, [h = std::move(handler), ec, r = std::move(r)]() mutable {
+        std::move(h)(ec, std::move(r));
+      });
+      work.reset();
+    }
+    Handler handler;
+    boost::asio::executor_work_guard<boost::asio::associated_executor_t<Handler, net::executor>> work;
+  };
   struct pending;
 
-  void submit(request req, handler_type handler, net::executor handler_ex);
+  static std::uint64_t next_request_id() noexcept;
+  void submit(request req, std::uint64_t id, std::unique_ptr<completion> done);
+  void cancel(std::uint64_t id);
   void complete(pending& p, boost::system::error_code ec);
   net::awaitable<void> run();
   net::awaitable<std::string> open();
