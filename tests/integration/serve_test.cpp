@@ -2,6 +2,7 @@
 #include "support/http_client.hpp"
 #include "support/ports.hpp"
 #include "support/process.hpp"
+#include "support/redis_topology.hpp"
 
 #include <gtest/gtest.h>
 
@@ -210,4 +211,62 @@ TEST(Serve, OtherConfigurationErrorsExitTwo) {
   expect_config_failure({"LOG_FORMAT=xml"}, "LOG_FORMAT");
   expect_config_failure({"REDIS_CLUSTER=true"}, "REDIS_CLUSTER");
   expect_config_failure({"REDIS_URL=redis://h:6379/3", "REDIS_CLUSTER=true"}, "REDIS_URL");
+}
+
+TEST(Serve, ReadyFollowsTheAppRedis) {
+  owcore::test::standalone_topology redis_topo;
+  server_under_test s;
+  s.start({"REDIS_URL=" + redis_topo.url(), "WEBSOCKET_MANAGER=redis"});
+  auto ready = http_get(s.port, "/ready");
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 200) << ready->body;
+  EXPECT_NE(s.proc->log_tail().find("app redis: standalone"), std::string::npos) << s.proc->log_tail();
+
+  redis_topo.server().kill();
+  auto down = http_get(s.port, "/ready", 10s);
+  ASSERT_TRUE(down);
+  EXPECT_EQ(down->status, 503);
+  EXPECT_NE(down->body.find("\"status\":false"), std::string::npos) << down->body;
+  EXPECT_NE(down->body.find("app redis"), std::string::npos) << down->body;
+  // Liveness never depends on Redis.
+  auto health = http_get(s.port, "/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+
+  redis_topo.server().restart();
+  bool back = false;
+  for (int i = 0; i < 100 && !back; ++i) {
+    auto r = http_get(s.port, "/ready", 5s);
+    back = r && r->status == 200;
+    if (!back) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(back) << s.proc->log_tail();
+}
+
+TEST(Serve, StartsOnSentinelAndClusterTopologies) {
+  {
+    owcore::test::sentinel_topology topo;
+    server_under_test s;
+    // Open WebUI applies one REDIS_SENTINEL_PORT to every host: point it at one sentinel.
+    s.start({"REDIS_URL=redis://" + topo.service_name() + "/0", "REDIS_SENTINEL_HOSTS=127.0.0.1",
+             "REDIS_SENTINEL_PORT=" + std::to_string(topo.sentinel_ports()[0])});
+    auto ready = http_get(s.port, "/ready");
+    ASSERT_TRUE(ready);
+    EXPECT_EQ(ready->status, 200) << ready->body;
+  }
+  {
+    owcore::test::cluster_topology topo;
+    server_under_test s;
+    s.start({"REDIS_URL=" + topo.seed_url(), "REDIS_CLUSTER=true"});
+    auto ready = http_get(s.port, "/ready");
+    ASSERT_TRUE(ready);
+    EXPECT_EQ(ready->status, 200) << ready->body;
+  }
+}
+
+TEST(Serve, UnknownSentinelServiceExitsTwo) {
+  owcore::test::sentinel_topology topo;
+  expect_config_failure({"REDIS_URL=redis://nosuchmaster/0", "REDIS_SENTINEL_HOSTS=127.0.0.1",
+                         "REDIS_SENTINEL_PORT=" + std::to_string(topo.sentinel_ports()[0])},
+                        "REDIS_SENTINEL_HOSTS");
 }

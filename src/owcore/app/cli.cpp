@@ -1,5 +1,6 @@
 #include "owcore/app/cli.hpp"
 
+#include "owcore/app/doctor.hpp"
 #include "owcore/app/logging.hpp"
 #include "owcore/app/secret_key.hpp"
 #include "owcore/app/settings.hpp"
@@ -33,6 +34,8 @@ constexpr std::string_view usage = R"(usage: owcore <command>
 commands:
   serve     run the HTTP server (configured by environment variables, see README)
   config    print the effective settings as JSON (passwords masked)
+  doctor    diagnose the configured Redis (add --json for machine-readable output);
+            exit 0 healthy, 1 degraded, 2 unreachable or misconfigured
   version   print the version
   help      print this text
 
@@ -128,7 +131,21 @@ int cmd_serve() {
                  "share one key: set WEBUI_SECRET_KEY to the same value everywhere.",
                  key.generated ? "generated" : "using", key.file);
 
-  auto ready = plan.app ? coord::make_redis_readiness(*plan.app) : coord::make_memory_readiness();
+  // One cached client per (url, sentinels, cluster) key, as in Open WebUI (SPEC §2.3).
+  redis::client_cache clients(ioc.get_executor());
+  auto redis_log = get_logger("redis");
+  std::shared_ptr<redis::client> app_redis;
+  if (plan.app) {
+    auto opts = plan.app->options;
+    opts.log = redis_log;
+    app_redis = clients.get(plan.app->key, [&] { return opts; });
+  }
+  if (plan.ws) {
+    auto opts = plan.ws->options;
+    opts.log = redis_log;
+    clients.get(plan.ws->key, [&] { return opts; });
+  }
+  auto ready = app_redis ? coord::make_redis_readiness(app_redis) : coord::make_memory_readiness();
   auto routes = std::make_shared<http::router>();
   http::add_health_routes(*routes, ready);
 
@@ -160,12 +177,13 @@ int cmd_serve() {
       }
     }
     signals.cancel();
+    clients.stop_all();
     ioc.stop();
   });
 
   log->info("owcore {} listening on http://{}:{} ({}; {} thread{})", OWCORE_VERSION, s.host,
             srv->local_port(),
-            plan.app ? "app redis: " + std::string(redis::to_string(plan.app->topo))
+            plan.app ? "app redis: " + std::string(redis::to_string(plan.app->options.topo))
                      : std::string("in-memory backends"),
             threads, threads == 1 ? "" : "s");
 
@@ -184,6 +202,7 @@ int run_cli(int argc, char** argv) {
   try {
     if (cmd == "serve") return cmd_serve();
     if (cmd == "config") return cmd_config();
+    if (cmd == "doctor") return run_doctor(argc - 2, argv + 2);
     if (cmd == "version" || cmd == "--version") {
       std::cout << "owcore " << OWCORE_VERSION << "\n";
       return exit_ok;

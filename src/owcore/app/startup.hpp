@@ -5,6 +5,8 @@
 #include "owcore/app/settings.hpp"
 #include "owcore/http/server.hpp"
 #include "owcore/net/executor.hpp"
+#include "owcore/redis/client.hpp"
+#include "owcore/redis/client_cache.hpp"
 #include "owcore/redis/probe.hpp"
 
 #include <optional>
@@ -21,17 +23,26 @@ struct startup_error {
   std::string line() const { return variable + ": " + reason; }
 };
 
-/// Which Redis clients this process needs, as probe targets. Absent = not configured/not used.
-struct redis_plan {
-  std::optional<redis::probe_options> app;   ///< App Redis (REDIS_URL / REDIS_SENTINEL_HOSTS)
-  std::optional<redis::probe_options> ws;    ///< WS Redis, only when WEBSOCKET_MANAGER=redis
-  std::string app_variable = "REDIS_URL";
-  std::string ws_variable = "WEBSOCKET_REDIS_URL";
+/// One configured Redis client: its options, its cache key, and the variable that configures it.
+struct redis_target {
+  redis::client_options options;
+  redis::client_key key;
+  std::string variable;   ///< REDIS_URL, REDIS_SENTINEL_HOSTS, WEBSOCKET_REDIS_URL, ...
 };
 
-/// Validates the Redis settings (URL syntax, topology combination) and builds the plan. The
-/// error names the variable to fix. Pure; thread-safe.
+/// Which Redis clients this process needs. Absent = not configured / not used.
+struct redis_plan {
+  std::optional<redis_target> app;   ///< App Redis (REDIS_URL / REDIS_SENTINEL_HOSTS)
+  std::optional<redis_target> ws;    ///< WS Redis, only when WEBSOCKET_MANAGER=redis
+};
+
+/// Validates the Redis settings (URL syntax, topology combination) and builds the plan, mapping
+/// every REDIS_* variable onto client options (SPEC §1, §2). The error names the variable to fix.
+/// Pure; thread-safe.
 std::variant<redis_plan, startup_error> plan_redis(const settings& s);
+
+/// The probe for a target (start-up check and `owcore doctor`).
+redis::probe_options probe_options_for(const redis_target& t);
 
 /// Probes every client of `plan`; the first unreachable one yields an error naming its variable.
 net::awaitable<std::optional<startup_error>> check_redis(redis_plan plan);

@@ -3,8 +3,9 @@
 // this service; it never talks to Redis itself (ARCHITECTURE.md layers).
 
 #include "owcore/net/executor.hpp"
-#include "owcore/redis/probe.hpp"
+#include "owcore/redis/client.hpp"
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -27,7 +28,10 @@ class readiness {
 /// The in-memory backend: nothing shared to wait for, always ready.
 std::shared_ptr<readiness> make_memory_readiness();
 
-/// Ready when the App Redis answers PING within `opts.timeout` (Sentinel: via the current master).
-std::shared_ptr<readiness> make_redis_readiness(redis::probe_options opts);
+/// Ready when the App Redis client answers PING within `timeout` (through its own topology
+/// handling: the current Sentinel master, any Cluster master).
+std::shared_ptr<readiness> make_redis_readiness(std::shared_ptr<redis::client> app,
+                                                std::chrono::steady_clock::duration timeout =
+                                                    std::chrono::seconds(2));
 
 }  // namespace owcore::coord
