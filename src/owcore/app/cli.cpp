@@ -5,13 +5,20 @@
 #include "owcore/app/secret_key.hpp"
 #include "owcore/app/settings.hpp"
 #include "owcore/app/startup.hpp"
+#include "owcore/coord/auth/authenticator.hpp"
+#include "owcore/coord/auth/jwt.hpp"
 #include "owcore/coord/readiness.hpp"
+#include "owcore/coord/tasks/task_service.hpp"
 #include "owcore/http/routes.hpp"
 #include "owcore/http/server.hpp"
+#include "owcore/http/task_routes.hpp"
+#include "owcore/yjs/cli_merge.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/json/serialize.hpp>
 #include <spdlog/logger.h>
 
@@ -34,6 +41,9 @@ constexpr std::string_view usage = R"(usage: owcore <command>
 commands:
   serve     run the HTTP server (configured by environment variables, see README)
   config    print the effective settings as JSON (passwords masked)
+  ydoc merge [--compact]
+            merge Yjs v1 updates (one JSON byte array per line on stdin) into one
+  token     mint a token: --id ID [--name NAME] [--role admin|user] [--expires 1h]
   doctor    diagnose the configured Redis (add --json for machine-readable output);
             exit 0 healthy, 1 degraded, 2 unreachable or misconfigured
   version   print the version
@@ -81,6 +91,38 @@ std::optional<settings> load_and_report() {
     return std::nullopt;
   }
   return s;
+}
+
+// `owcore token --id ID [--name N] [--role admin|user] [--expires 1h]`
+int cmd_token(int argc, char** argv) {
+  std::string id, name, role = "user", expires;
+  for (int i = 0; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::invalid_argument(std::string(a) + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--id") id = value();
+    else if (a == "--name") name = value();
+    else if (a == "--role") role = value();
+    else if (a == "--expires") expires = value();
+    else throw std::invalid_argument("unknown option " + std::string(a));
+  }
+  if (id.empty() || !coord::auth::check_claim_text(id)) throw std::invalid_argument("--id is required (no spaces)");
+  if (role != "admin" && role != "user") throw std::invalid_argument("--role must be admin or user");
+  settings s = load_settings(process_env());
+  init_logging(s.log_format, s.log_level);
+  if (expires.empty()) expires = s.jwt_expires_in;
+  auto d = coord::auth::parse_duration(expires);
+  if (!d.ok) throw std::invalid_argument("--expires: '" + expires + "' is not a duration like 1h, 30m, 4w or -1");
+  auto key = resolve_secret_key(s.webui_secret_key, s.data_dir);
+  if (!key.error.empty()) {
+    std::cerr << "owcore: WEBUI_SECRET_KEY: " << key.error << "\n";
+    return exit_config;
+  }
+  coord::auth::authenticator auth(key.value, coord::auth::make_memory_revocations());
+  std::cout << auth.mint(id, name, role, d.value) << "\n";
+  return exit_ok;
 }
 
 int cmd_config() {
@@ -149,6 +191,22 @@ int cmd_serve() {
   auto routes = std::make_shared<http::router>();
   http::add_health_routes(*routes, ready);
 
+  // Authentication and tasks live on the App Redis (SPEC §3.2, §4), or in memory without one.
+  const coord::redis_backend app_backend{app_redis, s.key_prefix};
+  auto auth = std::make_shared<const coord::auth::authenticator>(
+      key.value, app_redis ? coord::auth::make_redis_revocations(app_backend)
+                           : coord::auth::make_memory_revocations());
+  coord::tasks::task_options topts;
+  topts.lease_ttl = std::chrono::milliseconds(static_cast<std::int64_t>(s.task_lease_ttl_s * 1000));
+  topts.reaper_period = std::chrono::milliseconds(static_cast<std::int64_t>(s.task_reaper_period_s * 1000));
+  if (s.task_reap_foreign_after_s)
+    topts.python_max_age = std::chrono::seconds(static_cast<std::int64_t>(*s.task_reap_foreign_after_s));
+  topts.log = get_logger("tasks");
+  auto tasks = app_redis ? coord::tasks::make_redis_task_service(ioc.get_executor(), app_backend, topts)
+                         : coord::tasks::make_memory_task_service(ioc.get_executor(), topts);
+  tasks->start();
+  http::add_task_routes(*routes, auth, tasks);
+
   auto opts = http_options(s);
   opts.access_log = get_logger("access");
   auto srv = std::make_shared<http::server>(ioc.get_executor(), opts, routes);
@@ -168,7 +226,18 @@ int cmd_serve() {
       };
   signals.async_wait(on_signal);
 
-  asio::co_spawn(ioc, srv->run(), [&](std::exception_ptr ep) {
+  // After the HTTP drain: cancel local tasks and give their registry cleanup a moment, then close
+  // the Redis clients.
+  auto serve_then_stop = [&]() -> net::awaitable<void> {
+    co_await srv->run();
+    tasks->stop();
+    asio::steady_timer wait(co_await asio::this_coro::executor);
+    for (int i = 0; i < 100 && tasks->local_count() > 0; ++i) {
+      wait.expires_after(std::chrono::milliseconds(20));
+      co_await wait.async_wait(net::use_tuple);
+    }
+  };
+  asio::co_spawn(ioc, serve_then_stop(), [&](std::exception_ptr ep) {
     if (ep) {
       try {
         std::rethrow_exception(ep);
@@ -203,6 +272,26 @@ int run_cli(int argc, char** argv) {
     if (cmd == "serve") return cmd_serve();
     if (cmd == "config") return cmd_config();
     if (cmd == "doctor") return run_doctor(argc - 2, argv + 2);
+    if (cmd == "ydoc" && argc > 2 && std::string_view(argv[2]) == "merge") {
+      bool compact = false;
+      for (int i = 3; i < argc; ++i) {
+        if (std::string_view(argv[i]) == "--compact") compact = true;
+        else {
+          std::cerr << "usage: owcore ydoc merge [--compact] < updates\n";
+          return exit_config;
+        }
+      }
+      return yjs::run_ydoc_merge(std::cin, std::cout, std::cerr, compact);
+    }
+    if (cmd == "token") {
+      try {
+        return cmd_token(argc - 2, argv + 2);
+      } catch (const std::invalid_argument& e) {
+        std::cerr << "owcore token: " << e.what() << "\n"
+                  << "usage: owcore token --id ID [--name NAME] [--role admin|user] [--expires 1h]\n";
+        return exit_config;
+      }
+    }
     if (cmd == "version" || cmd == "--version") {
       std::cout << "owcore " << OWCORE_VERSION << "\n";
       return exit_ok;

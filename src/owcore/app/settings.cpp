@@ -531,6 +531,10 @@ void load_owcore(loader& in, settings& s) {
   s.http_request_timeout_s = in.positive_seconds("OWCORE_HTTP_REQUEST_TIMEOUT", 30);
   s.http_idle_timeout_s = in.positive_seconds("OWCORE_HTTP_IDLE_TIMEOUT", 65);
   s.shutdown_timeout_s = in.positive_seconds("OWCORE_SHUTDOWN_TIMEOUT", 10);
+  s.task_lease_ttl_s = in.positive_seconds("OWCORE_TASK_LEASE_TTL", 15);
+  s.task_reaper_period_s = in.positive_seconds("OWCORE_TASK_REAPER_PERIOD", 10);
+  if (auto v = in.raw("OWCORE_TASK_REAP_FOREIGN_AFTER"); v && !v->empty())
+    s.task_reap_foreign_after_s = in.positive_seconds("OWCORE_TASK_REAP_FOREIGN_AFTER", 0);
 }
 
 // Cross-variable checks: configurations on which Python crashes or silently runs without Redis.
@@ -752,6 +756,10 @@ boost::json::object to_json(const settings& s) {
   j["OWCORE_HTTP_REQUEST_TIMEOUT"] = number(s.http_request_timeout_s);
   j["OWCORE_HTTP_IDLE_TIMEOUT"] = number(s.http_idle_timeout_s);
   j["OWCORE_SHUTDOWN_TIMEOUT"] = number(s.shutdown_timeout_s);
+  j["OWCORE_TASK_LEASE_TTL"] = number(s.task_lease_ttl_s);
+  j["OWCORE_TASK_REAPER_PERIOD"] = number(s.task_reaper_period_s);
+  j["OWCORE_TASK_REAP_FOREIGN_AFTER"] =
+      s.task_reap_foreign_after_s ? boost::json::value(number(*s.task_reap_foreign_after_s)) : nullptr;
 
   j["warnings"] = issue_array(s.warnings);
   j["errors"] = issue_array(s.errors);

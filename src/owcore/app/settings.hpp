@@ -117,6 +117,11 @@ struct settings {
   double http_request_timeout_s = 30;                   ///< OWCORE_HTTP_REQUEST_TIMEOUT
   double http_idle_timeout_s = 65;                      ///< OWCORE_HTTP_IDLE_TIMEOUT (keep-alive)
   double shutdown_timeout_s = 10;                       ///< OWCORE_SHUTDOWN_TIMEOUT
+  double task_lease_ttl_s = 15;                         ///< OWCORE_TASK_LEASE_TTL
+  double task_reaper_period_s = 10;                     ///< OWCORE_TASK_REAPER_PERIOD
+  /// OWCORE_TASK_REAP_FOREIGN_AFTER: opt-in maximum age (s) of task entries without an owcore
+  /// lease (written by Python instances); unset = never reap them.
+  std::optional<double> task_reap_foreign_after_s;
 
   /// Non-fatal findings (a bad number replaced by its default, ...); logged at warning level.
   std::vector<setting_issue> warnings;

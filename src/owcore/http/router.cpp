@@ -19,19 +19,60 @@ void router::add(bhttp::verb method, std::string path, handler h) {
   routes_[std::move(path)][method] = std::move(h);
 }
 
+void router::add_prefix(bhttp::verb method, std::string prefix, handler h) {
+  prefixes_[std::move(prefix)][method] = std::move(h);
+}
+
+std::optional<std::string> path_param(const request& req, std::string_view prefix) {
+  auto path = target_path(req.target());
+  if (!path.starts_with(prefix)) return std::nullopt;
+  auto rest = path.substr(prefix.size());
+  if (rest.empty() || rest.find('/') != std::string_view::npos) return std::nullopt;
+  std::string out;
+  for (std::size_t i = 0; i < rest.size(); ++i) {
+    if (rest[i] != '%') {
+      out += rest[i];
+      continue;
+    }
+    if (i + 2 >= rest.size()) return std::nullopt;
+    auto hex = [](char c) -> int {
+      if (c >= '0' && c <= '9') return c - '0';
+      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+      return -1;
+    };
+    const int hi = hex(rest[i + 1]), lo = hex(rest[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return out;
+}
+
 net::awaitable<response> router::dispatch(const request& req) const {
-  auto it = routes_.find(target_path(req.target()));
-  if (it == routes_.end())
-    co_return json_response(req, bhttp::status::not_found, R"({"detail":"Not Found"})");
+  const auto path = target_path(req.target());
+  const std::map<bhttp::verb, handler>* methods = nullptr;
+  if (auto it = routes_.find(path); it != routes_.end()) {
+    methods = &it->second;
+  } else {
+    for (const auto& [prefix, m] : prefixes_) {
+      if (path.size() > prefix.size() && path.starts_with(prefix) &&
+          path.find('/', prefix.size()) == std::string_view::npos) {
+        methods = &m;
+        break;
+      }
+    }
+  }
+  if (!methods) co_return json_response(req, bhttp::status::not_found, R"({"detail":"Not Found"})");
   auto method = req.method();
-  if (method == bhttp::verb::head && !it->second.contains(bhttp::verb::head))
+  if (method == bhttp::verb::head && !methods->contains(bhttp::verb::head))
     method = bhttp::verb::get;
-  auto h = it->second.find(method);
-  if (h == it->second.end()) {
+  auto h = methods->find(method);
+  if (h == methods->end()) {
     auto res = json_response(req, bhttp::status::method_not_allowed,
                              R"({"detail":"Method Not Allowed"})");
     std::string allow;
-    for (const auto& [verb, _] : it->second)
+    for (const auto& [verb, _] : *methods)
       allow += (allow.empty() ? "" : ", ") + std::string(bhttp::to_string(verb));
     res.set(bhttp::field::allow, allow);
     co_return res;

@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -35,15 +36,25 @@ class router {
   /// Registers `h` for `method` on `path` (e.g. "/health"). A later registration replaces it.
   void add(bhttp::verb method, std::string path, handler h);
 
+  /// Registers `h` for `method` on every path that starts with `prefix` and has a non-empty,
+  /// slash-free rest (e.g. "/api/tasks/stop/" serves "/api/tasks/stop/<id>"). Exact routes win;
+  /// among prefixes the longest wins. The handler reads the rest with `path_param`.
+  void add_prefix(bhttp::verb method, std::string prefix, handler h);
+
   /// Calls the matching handler. Unknown path: 404 JSON; known path, other method: 405 with an
   /// Allow header. HEAD is served by the GET handler with the body dropped.
   net::awaitable<response> dispatch(const request& req) const;
 
  private:
   std::map<std::string, std::map<bhttp::verb, handler>, std::less<>> routes_;
+  std::map<std::string, std::map<bhttp::verb, handler>, std::greater<>> prefixes_;  // longest first
 };
 
 /// The path of a request target without its query string.
 std::string_view target_path(std::string_view target) noexcept;
+
+/// The percent-decoded rest of the request path after `prefix`; nullopt when it is not a
+/// single non-empty path segment or does not decode.
+std::optional<std::string> path_param(const request& req, std::string_view prefix);
 
 }  // namespace owcore::http

@@ -114,7 +114,8 @@ void connection::submit(request req, std::uint64_t id, std::unique_ptr<completio
     if (self->queued_.size() + self->in_flight_.size() >= self->opts_.max_queued)
       return self->complete(*p, error::queue_full);
     self->queued_.push_back(std::move(p));
-    self->writer_cv_.cancel();
+    // A non-empty queue means the writer is already awake or writing.
+    if (self->queued_.size() == 1) self->writer_cv_.cancel();
   });
 }
 

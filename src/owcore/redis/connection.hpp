@@ -14,6 +14,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/defer.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -156,7 +157,8 @@ class connection : public std::enable_shared_from_this<connection> {
           work(boost::asio::make_work_guard(boost::asio::get_associated_executor(handler, fallback))) {}
     void complete(boost::system::error_code ec, response r) override {
       auto ex = work.get_executor();
-      boost::asio::post(ex, [h = std::move(handler), ec, r = std::move(r)]() mutable {
+      // A continuation of the reader: defer lets Asio run it without waking another thread.
+      boost::asio::defer(ex, [h = std::move(handler), ec, r = std::move(r)]() mutable {
         std::move(h)(ec, std::move(r));
       });
       work.reset();

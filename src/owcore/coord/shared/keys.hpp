@@ -1,0 +1,32 @@
+#pragma once
+// The key schema of the shared dicts and cleanup locks (SPEC §0, §6), in one place
+// (STYLE.md 15). Every name is Open WebUI's: `f"{REDIS_KEY_PREFIX}:<name>"`, no hash tag (SPEC §1:
+// the prefix is a raw string). Each dict and each lock is a single key, so every operation of
+// this service touches exactly one key and runs on Redis Cluster as it is.
+
+#include <string>
+#include <string_view>
+
+namespace owcore::coord::shared::keys {
+
+/// Hash, field = Socket.IO sid, value = the user record JSON plus `last_seen_at` (SPEC §6.2).
+inline constexpr std::string_view session_pool = "session_pool";
+/// Hash, field = model id, value = `{"<sid>": {"updated_at": <int epoch s>}, ...}` (SPEC §6.2).
+inline constexpr std::string_view usage_pool = "usage_pool";
+/// Hash, field = model id, value = the model JSON; replaced in bulk (SPEC §6.1 `set(mapping)`).
+inline constexpr std::string_view models = "models";
+/// String, value = the holder's owner token; TTL WEBSOCKET_REDIS_LOCK_TIMEOUT (SPEC §6.3).
+inline constexpr std::string_view usage_cleanup_lock = "usage_cleanup_lock";
+/// String, value = the holder's owner token; TTL WEBSOCKET_REDIS_LOCK_TIMEOUT (SPEC §6.3).
+inline constexpr std::string_view session_cleanup_lock = "session_cleanup_lock";
+
+/// The Redis key of `name` under `prefix`: "<prefix>:<name>", exactly Python's f-string (an empty
+/// prefix yields ":<name>", as it does in Open WebUI).
+inline std::string key(std::string_view prefix, std::string_view name) {
+  std::string k;
+  k.reserve(prefix.size() + 1 + name.size());
+  k.append(prefix).append(1, ':').append(name);
+  return k;
+}
+
+}  // namespace owcore::coord::shared::keys

@@ -1,0 +1,843 @@
+#include "owcore/coord/shared/shared_dict.hpp"
+
+#include "owcore/coord/shared/keys.hpp"
+#include "owcore/redis/error.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <cmath>
+#include <map>
+#include <mutex>
+#include <unordered_set>
+
+namespace owcore::coord::shared {
+
+namespace json = boost::json;
+using boost::system::error_code;
+
+namespace {
+
+// An error for any result<T>. Needed because result<bool> does not convert implicitly from an
+// error_code (bool is constructible from one).
+struct failure {
+  error_code ec;
+  template <class T>
+  operator result<T>() const {  // NOLINT(google-explicit-constructor)
+    return result<T>(boost::system::in_place_error, ec);
+  }
+};
+failure fail(error_code ec) { return failure{ec}; }
+
+class shared_error_category final : public boost::system::error_category {
+ public:
+  const char* name() const noexcept override { return "owcore.shared"; }
+  std::string message(int ev) const override {
+    switch (static_cast<error>(ev)) {
+      case error::bad_value: return "stored value is not the expected JSON";
+      case error::unexpected_reply: return "unexpected Redis reply";
+    }
+    return "unknown shared dict error";
+  }
+};
+
+// --- JSON repairs for Python's stdlib output (see parse_json) ---------------------------------
+
+int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// The code unit of a "\uXXXX" escape starting at text[i], or -1.
+int escape_unit(std::string_view text, std::size_t i) noexcept {
+  if (i + 6 > text.size() || text[i] != '\\' || text[i + 1] != 'u') return -1;
+  int v = 0;
+  for (std::size_t k = i + 2; k < i + 6; ++k) {
+    const int h = hex_value(text[k]);
+    if (h < 0) return -1;
+    v = v * 16 + h;
+  }
+  return v;
+}
+
+std::string repair_python_json(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  bool in_string = false;
+  for (std::size_t i = 0; i < in.size();) {
+    const char c = in[i];
+    if (in_string) {
+      if (c == '"') {
+        in_string = false;
+      } else if (c == '\\' && i + 1 < in.size()) {
+        const int unit = escape_unit(in, i);
+        if (unit >= 0xD800 && unit <= 0xDBFF) {
+          const int low = escape_unit(in, i + 6);
+          if (low >= 0xDC00 && low <= 0xDFFF) {
+            out.append(in.substr(i, 12));
+            i += 12;
+          } else {
+            out.append("\\uFFFD");
+            i += 6;
+          }
+          continue;
+        }
+        if (unit >= 0xDC00 && unit <= 0xDFFF) {
+          out.append("\\uFFFD");
+          i += 6;
+          continue;
+        }
+        out.append(in.substr(i, 2));
+        i += 2;
+        continue;
+      }
+      out.push_back(c);
+      ++i;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (in.substr(i).starts_with("NaN")) {
+      out.append("null");
+      i += 3;
+      continue;
+    } else if (in.substr(i).starts_with("Infinity")) {
+      out.append("null");
+      i += 8;
+      continue;
+    } else if (in.substr(i).starts_with("-Infinity")) {
+      out.append("null");
+      i += 9;
+      continue;
+    }
+    out.push_back(c);
+    ++i;
+  }
+  return out;
+}
+
+bool has_non_finite(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::double_: return !std::isfinite(v.get_double());
+    case json::kind::array:
+      for (const auto& e : v.get_array())
+        if (has_non_finite(e)) return true;
+      return false;
+    case json::kind::object:
+      for (const auto& m : v.get_object())
+        if (has_non_finite(m.value())) return true;
+      return false;
+    default: return false;
+  }
+}
+
+void null_non_finite(json::value& v) {
+  switch (v.kind()) {
+    case json::kind::double_:
+      if (!std::isfinite(v.get_double())) v = nullptr;
+      break;
+    case json::kind::array:
+      for (auto& e : v.get_array()) null_non_finite(e);
+      break;
+    case json::kind::object:
+      for (auto& m : v.get_object()) null_non_finite(m.value());
+      break;
+    default: break;
+  }
+}
+
+// Numbers the usage pool compares, as Lua sees them (cjson decodes every JSON number).
+std::optional<double> as_number(const json::value* v) {
+  if (v == nullptr) return std::nullopt;
+  if (v->is_int64()) return static_cast<double>(v->get_int64());
+  if (v->is_uint64()) return static_cast<double>(v->get_uint64());
+  if (v->is_double()) return v->get_double();
+  return std::nullopt;
+}
+
+failure bad_value() { return fail(make_error_code(error::bad_value)); }
+failure unexpected() { return fail(make_error_code(error::unexpected_reply)); }
+
+// --- Memory backend --------------------------------------------------------------------------
+
+class memory_dict final : public shared_dict {
+ public:
+  explicit memory_dict(std::string name) : name_(std::move(name)) {}
+
+  const std::string& name() const noexcept override { return name_; }
+
+  net::awaitable<result<std::optional<json::value>>> get(std::string field) override {
+    std::lock_guard lock(mutex_);
+    auto it = map_.find(field);
+    if (it == map_.end()) co_return std::optional<json::value>{};
+    co_return std::optional<json::value>{it->second};
+  }
+
+  net::awaitable<result<void>> set(std::string field, json::value value) override {
+    null_non_finite(value);
+    std::lock_guard lock(mutex_);
+    map_[std::move(field)] = std::move(value);
+    co_return result<void>{};
+  }
+
+  net::awaitable<result<bool>> erase(std::string field) override {
+    std::lock_guard lock(mutex_);
+    co_return map_.erase(field) > 0;
+  }
+
+  net::awaitable<result<bool>> contains(std::string field) override {
+    std::lock_guard lock(mutex_);
+    co_return map_.contains(field);
+  }
+
+  net::awaitable<result<std::size_t>> size() override {
+    std::lock_guard lock(mutex_);
+    co_return map_.size();
+  }
+
+  net::awaitable<result<std::vector<std::string>>> keys() override {
+    std::vector<std::string> out;
+    {
+      std::lock_guard lock(mutex_);
+      out.reserve(map_.size());
+      for (const auto& [k, v] : map_) out.push_back(k);
+    }
+    co_return out;
+  }
+
+  net::awaitable<result<std::vector<json::value>>> values() override {
+    std::vector<json::value> out;
+    {
+      std::lock_guard lock(mutex_);
+      out.reserve(map_.size());
+      for (const auto& [k, v] : map_) out.push_back(v);
+    }
+    co_return out;
+  }
+
+  net::awaitable<result<std::vector<entry>>> items() override {
+    std::vector<entry> out;
+    {
+      std::lock_guard lock(mutex_);
+      out.reserve(map_.size());
+      for (const auto& [k, v] : map_) out.emplace_back(k, v);
+    }
+    co_return out;
+  }
+
+  net::awaitable<result<void>> clear() override {
+    std::lock_guard lock(mutex_);
+    map_.clear();
+    co_return result<void>{};
+  }
+
+  net::awaitable<result<replace_stats>> replace_all(json::object mapping) override {
+    replace_stats st;
+    std::lock_guard lock(mutex_);
+    for (auto it = map_.begin(); it != map_.end();) {
+      if (!mapping.contains(it->first)) {
+        it = map_.erase(it);
+        ++st.deleted;
+      } else {
+        ++it;
+      }
+    }
+    for (auto& m : mapping) {
+      json::value v = std::move(m.value());
+      null_non_finite(v);
+      auto it = map_.find(m.key());
+      if (it == map_.end()) {
+        map_.emplace(std::string(m.key()), std::move(v));
+        ++st.written;
+      } else if (it->second != v) {
+        it->second = std::move(v);
+        ++st.written;
+      }
+    }
+    co_return st;
+  }
+
+  net::awaitable<result<void>> touch(std::string model, std::string sid, std::int64_t now) override {
+    std::lock_guard lock(mutex_);
+    auto& v = map_[model];
+    if (!v.is_object()) v = json::object{};
+    json::object inner;
+    inner["updated_at"] = now;
+    v.get_object()[sid] = std::move(inner);
+    co_return result<void>{};
+  }
+
+  net::awaitable<result<bool>> remove_sid(std::string model, std::string sid) override {
+    std::lock_guard lock(mutex_);
+    auto it = map_.find(model);
+    if (it == map_.end()) co_return false;
+    if (!it->second.is_object()) co_return bad_value();
+    auto& obj = it->second.get_object();
+    if (obj.erase(sid) == 0) co_return false;
+    if (obj.empty()) map_.erase(it);
+    co_return true;
+  }
+
+  net::awaitable<result<prune_stats>> prune(std::string model, std::int64_t older_than) override {
+    prune_stats st;
+    std::lock_guard lock(mutex_);
+    auto it = map_.find(model);
+    if (it == map_.end()) co_return st;
+    if (!it->second.is_object()) co_return bad_value();
+    auto& obj = it->second.get_object();
+    const double limit = static_cast<double>(older_than);
+    for (const auto& m : obj) {
+      const json::value* ts = m.value().is_object() ? m.value().get_object().if_contains("updated_at") : nullptr;
+      const auto t = as_number(ts);
+      if (!t || *t < limit) st.removed.emplace_back(m.key());
+    }
+    for (const auto& sid : st.removed) obj.erase(sid);
+    st.remaining = obj.size();
+    if (obj.empty()) map_.erase(it);
+    co_return st;
+  }
+
+  net::awaitable<result<bool>> heartbeat(std::string sid, std::int64_t now) override {
+    std::lock_guard lock(mutex_);
+    auto it = map_.find(sid);
+    if (it == map_.end()) co_return false;
+    if (!it->second.is_object()) co_return bad_value();
+    it->second.get_object()["last_seen_at"] = now;
+    co_return true;
+  }
+
+  net::awaitable<result<bool>> erase_stale(std::string sid, std::int64_t older_than) override {
+    std::lock_guard lock(mutex_);
+    auto it = map_.find(sid);
+    if (it == map_.end()) co_return false;
+    if (!it->second.is_object()) co_return bad_value();
+    const auto t = as_number(it->second.get_object().if_contains("last_seen_at"));
+    if (t && *t >= static_cast<double>(older_than)) co_return false;
+    map_.erase(it);
+    co_return true;
+  }
+
+ private:
+  std::string name_;
+  std::mutex mutex_;
+  std::map<std::string, json::value, std::less<>> map_;
+};
+
+// --- Redis backend ---------------------------------------------------------------------------
+//
+// Scripts take the hash as KEYS[1] and never touch another key, so Cluster routes them by that
+// key. They are sent with EVAL every time (Redis caches the compiled script by its SHA1).
+
+// touch: ARGV = model, sid, now.
+constexpr std::string_view touch_script = R"lua(
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+local map = nil
+if raw and string.find(raw, '^%s*{') then
+  local ok, v = pcall(cjson.decode, raw)
+  if ok and type(v) == 'table' then map = v end
+end
+if map == nil then map = {} end
+map[ARGV[2]] = {updated_at = tonumber(ARGV[3])}
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(map))
+return 1
+)lua";
+
+// remove_sid: ARGV = model, sid. Returns 1 removed, 0 absent, -1 not a JSON object.
+constexpr std::string_view remove_sid_script = R"lua(
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return 0 end
+if not string.find(raw, '^%s*{') then return -1 end
+local ok, map = pcall(cjson.decode, raw)
+if not ok or type(map) ~= 'table' then return -1 end
+if map[ARGV[2]] == nil then return 0 end
+map[ARGV[2]] = nil
+if next(map) == nil then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+else
+  redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(map))
+end
+return 1
+)lua";
+
+// prune: ARGV = model, older_than. Returns {remaining, removed sids...}, or {-1}.
+constexpr std::string_view prune_script = R"lua(
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return {0} end
+if not string.find(raw, '^%s*{') then return {-1} end
+local ok, map = pcall(cjson.decode, raw)
+if not ok or type(map) ~= 'table' then return {-1} end
+local limit = tonumber(ARGV[2])
+local out = {0}
+local remaining = 0
+for sid, e in pairs(map) do
+  local t = nil
+  if type(e) == 'table' and type(e.updated_at) == 'number' then t = e.updated_at end
+  if t ~= nil and t >= limit then
+    remaining = remaining + 1
+  else
+    out[#out + 1] = sid
+  end
+end
+if #out > 1 then
+  for i = 2, #out do map[out[i]] = nil end
+  if remaining == 0 then
+    redis.call('HDEL', KEYS[1], ARGV[1])
+  else
+    redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(map))
+  end
+end
+out[1] = remaining
+return out
+)lua";
+
+// A scanner for the top level of a JSON object held as text, so the session-pool scripts can
+// change or read one member without decoding and re-encoding the record. member(s, name)
+// returns nil when s is not a JSON object; true, vs, ve when the (last) member `name` has its
+// value at s[vs, ve); false, close, empty when it is absent (close = index of the final '}').
+constexpr std::string_view member_scanner = R"lua(
+local function ws(s, i) return string.find(s, '[^ \t\r\n]', i) end
+local function str_end(s, i)
+  local j = i + 1
+  while true do
+    local p = string.find(s, '["\\]', j)
+    if not p then return nil end
+    if string.byte(s, p) == 34 then return p + 1 end
+    j = p + 2
+  end
+end
+local function val_end(s, i)
+  local c = string.byte(s, i)
+  if c == 34 then return str_end(s, i) end
+  if c == 123 or c == 91 then
+    local depth, j = 0, i
+    while true do
+      local p = string.find(s, '["{}%[%]]', j)
+      if not p then return nil end
+      local b = string.byte(s, p)
+      if b == 34 then
+        j = str_end(s, p)
+        if not j then return nil end
+      else
+        if b == 123 or b == 91 then depth = depth + 1 else depth = depth - 1 end
+        j = p + 1
+        if depth == 0 then return j end
+      end
+    end
+  end
+  local p = string.find(s, '[,}%] \t\r\n]', i)
+  if p == i then return nil end
+  return p
+end
+local function member(s, name)
+  local i = ws(s, 1)
+  if not i or string.byte(s, i) ~= 123 then return nil end
+  i = ws(s, i + 1)
+  if not i then return nil end
+  if string.byte(s, i) == 125 then return false, i, true end
+  local fs, fe = nil, nil
+  while true do
+    if string.byte(s, i) ~= 34 then return nil end
+    local k = str_end(s, i)
+    if not k then return nil end
+    local key = string.sub(s, i + 1, k - 2)
+    i = ws(s, k)
+    if not i or string.byte(s, i) ~= 58 then return nil end
+    local vs = ws(s, i + 1)
+    if not vs then return nil end
+    local ve = val_end(s, vs)
+    if not ve then return nil end
+    if key == name then fs, fe = vs, ve end
+    i = ws(s, ve)
+    if not i then return nil end
+    local b = string.byte(s, i)
+    if b == 125 then
+      if fs then return true, fs, fe end
+      return false, i, false
+    end
+    if b ~= 44 then return nil end
+    i = ws(s, i + 1)
+    if not i then return nil end
+  end
+end
+)lua";
+
+// heartbeat: ARGV = sid, now. Returns 1 updated, 0 absent, -1 not a JSON object.
+constexpr std::string_view heartbeat_body = R"lua(
+local s = redis.call('HGET', KEYS[1], ARGV[1])
+if not s then return 0 end
+local found, a, b = member(s, 'last_seen_at')
+if found == nil then return -1 end
+local v
+if found then
+  v = string.sub(s, 1, a - 1) .. ARGV[2] .. string.sub(s, b)
+else
+  local sep = ','
+  if b then sep = '' end
+  v = string.sub(s, 1, a - 1) .. sep .. '"last_seen_at":' .. ARGV[2] .. string.sub(s, a)
+end
+redis.call('HSET', KEYS[1], ARGV[1], v)
+return 1
+)lua";
+
+// erase_stale: ARGV = sid, older_than. Returns 1 deleted, 0 kept or absent, -1 not an object.
+constexpr std::string_view erase_stale_body = R"lua(
+local s = redis.call('HGET', KEYS[1], ARGV[1])
+if not s then return 0 end
+local found, a, b = member(s, 'last_seen_at')
+if found == nil then return -1 end
+if found then
+  local t = tonumber(string.sub(s, a, b - 1))
+  if t ~= nil and t >= tonumber(ARGV[2]) then return 0 end
+end
+redis.call('HDEL', KEYS[1], ARGV[1])
+return 1
+)lua";
+
+// replace_all: ARGV = field1, json1, field2, json2, ... (non-empty). Writes only the fields whose
+// stored text differs, deletes the fields not listed. Returns {written, deleted}. Commands are
+// issued in batches of 1000 fields to stay within Lua's unpack() stack limit.
+constexpr std::string_view replace_script = R"lua(
+local key = KEYS[1]
+local want = {}
+for i = 1, #ARGV, 2 do want[ARGV[i]] = ARGV[i + 1] end
+local have = redis.call('HGETALL', key)
+local cur = {}
+for i = 1, #have, 2 do cur[have[i]] = have[i + 1] end
+local written, deleted = 0, 0
+local batch = {}
+for f, v in pairs(want) do
+  if cur[f] ~= v then
+    batch[#batch + 1] = f
+    batch[#batch + 1] = v
+    written = written + 1
+    if #batch >= 2000 then
+      redis.call('HSET', key, unpack(batch))
+      batch = {}
+    end
+  end
+end
+if #batch > 0 then redis.call('HSET', key, unpack(batch)) end
+batch = {}
+for f in pairs(cur) do
+  if want[f] == nil then
+    batch[#batch + 1] = f
+    deleted = deleted + 1
+    if #batch >= 1000 then
+      redis.call('HDEL', key, unpack(batch))
+      batch = {}
+    end
+  end
+end
+if #batch > 0 then redis.call('HDEL', key, unpack(batch)) end
+return {written, deleted}
+)lua";
+
+const std::string& heartbeat_script() {
+  static const std::string s = std::string(member_scanner) + std::string(heartbeat_body);
+  return s;
+}
+
+const std::string& erase_stale_script() {
+  static const std::string s = std::string(member_scanner) + std::string(erase_stale_body);
+  return s;
+}
+
+// One command as a request, built outside any co_await expression: g++ 12 may destroy
+// temporaries of a co_await full-expression twice.
+template <class... Args>
+redis::request command(bool idempotent, std::string_view name, Args&&... args) {
+  redis::request req;
+  req.push(name, std::forward<Args>(args)...).idempotent(idempotent);
+  return req;
+}
+
+class redis_dict final : public shared_dict {
+ public:
+  redis_dict(std::shared_ptr<redis::client> client, std::string key, shared_dict_options opts)
+      : client_(std::move(client)), key_(std::move(key)), opts_(opts) {
+    if (opts_.chunk_fields == 0) opts_.chunk_fields = 1;
+  }
+
+  const std::string& name() const noexcept override { return key_; }
+
+  net::awaitable<result<std::optional<json::value>>> get(std::string field) override {
+    auto req = command(true, "HGET", redis::key(key_), field);
+    auto r = co_await run(std::move(req));
+    if (!r) co_return fail(r.error());
+    if (r->is_nil()) co_return std::optional<json::value>{};
+    if (r->type != redis::reply::kind::string) co_return unexpected();
+    auto v = parse_json(r->str);
+    if (!v) co_return fail(v.error());
+    co_return std::optional<json::value>{std::move(*v)};
+  }
+
+  net::awaitable<result<void>> set(std::string field, json::value value) override {
+    auto req = command(true, "HSET", redis::key(key_), field, serialize_json(value));
+    auto r = co_await run(std::move(req));
+    if (!r) co_return fail(r.error());
+    co_return result<void>{};
+  }
+
+  net::awaitable<result<bool>> erase(std::string field) override {
+    auto req = command(false, "HDEL", redis::key(key_), field);
+    auto r = co_await run(std::move(req));
+    if (!r) co_return fail(r.error());
+    co_return positive(*r);
+  }
+
+  net::awaitable<result<bool>> contains(std::string field) override {
+    auto req = command(true, "HEXISTS", redis::key(key_), field);
+    auto r = co_await run(std::move(req));
+    if (!r) co_return fail(r.error());
+    co_return positive(*r);
+  }
+
+  net::awaitable<result<std::size_t>> size() override {
+    auto req = command(true, "HLEN", redis::key(key_));
+    auto r = co_await run(std::move(req));
+    if (!r) co_return fail(r.error());
+    auto n = integer(*r);
+    if (!n) co_return fail(n.error());
+    co_return static_cast<std::size_t>(*n);
+  }
+
+  net::awaitable<result<std::vector<std::string>>> keys() override {
+    auto req = command(true, "HKEYS", redis::key(key_));
+    auto r = co_await run(std::move(req));
+    if (!r) co_return fail(r.error());
+    if (r->type != redis::reply::kind::array) co_return unexpected();
+    std::vector<std::string> out;
+    out.reserve(r->elements.size());
+    for (auto& e : r->elements) out.push_back(std::move(e.str));
+    co_return out;
+  }
+
+  net::awaitable<result<std::vector<json::value>>> values() override {
+    auto req = command(true, "HVALS", redis::key(key_));
+    auto r = co_await run(std::move(req));
+    if (!r) co_return fail(r.error());
+    if (r->type != redis::reply::kind::array) co_return unexpected();
+    std::vector<json::value> out;
+    out.reserve(r->elements.size());
+    for (const auto& e : r->elements)
+      if (auto v = parse_json(e.str)) out.push_back(std::move(*v));
+    co_return out;
+  }
+
+  net::awaitable<result<std::vector<entry>>> items() override {
+    auto req = command(true, "HGETALL", redis::key(key_));
+    auto r = co_await run(std::move(req));
+    if (!r) co_return fail(r.error());
+    if (r->type != redis::reply::kind::array || r->elements.size() % 2 != 0) co_return unexpected();
+    std::vector<entry> out;
+    out.reserve(r->elements.size() / 2);
+    for (std::size_t i = 0; i + 1 < r->elements.size(); i += 2)
+      if (auto v = parse_json(r->elements[i + 1].str))
+        out.emplace_back(std::move(r->elements[i].str), std::move(*v));
+    co_return out;
+  }
+
+  net::awaitable<result<void>> clear() override {
+    auto req = command(true, "DEL", redis::key(key_));
+    auto r = co_await run(std::move(req));
+    if (!r) co_return fail(r.error());
+    co_return result<void>{};
+  }
+
+  net::awaitable<result<replace_stats>> replace_all(json::object mapping) override {
+    if (mapping.empty()) {
+      auto req = command(true, "DEL", redis::key(key_));
+      auto r = co_await run(std::move(req));
+      if (!r) co_return fail(r.error());
+      co_return replace_stats{0, static_cast<std::size_t>(r->integer > 0 ? 1 : 0), true};
+    }
+    std::vector<std::string> args;
+    args.reserve(mapping.size() * 2);
+    std::size_t bytes = 0;
+    for (const auto& m : mapping) {
+      args.emplace_back(m.key());
+      args.push_back(serialize_json(m.value()));
+      bytes += args[args.size() - 2].size() + args.back().size();
+    }
+    if (mapping.size() <= opts_.atomic_replace_max_fields && bytes <= opts_.atomic_replace_max_bytes)
+      co_return co_await replace_atomic(std::move(args));
+    co_return co_await replace_chunked(std::move(args));
+  }
+
+  net::awaitable<result<void>> touch(std::string model, std::string sid, std::int64_t now) override {
+    std::vector<std::string> keys{key_};
+    std::vector<std::string> args{std::move(model), std::move(sid), std::to_string(now)};
+    redis::request req;
+    req.eval(touch_script, keys, args).idempotent();
+    auto r = co_await run(std::move(req));
+    if (!r) co_return fail(r.error());
+    co_return result<void>{};
+  }
+
+  net::awaitable<result<bool>> remove_sid(std::string model, std::string sid) override {
+    std::vector<std::string> keys{key_};
+    std::vector<std::string> args{std::move(model), std::move(sid)};
+    redis::request req;
+    req.eval(remove_sid_script, keys, args).idempotent();
+    co_return tristate(co_await run(std::move(req)));
+  }
+
+  net::awaitable<result<prune_stats>> prune(std::string model, std::int64_t older_than) override {
+    std::vector<std::string> keys{key_};
+    std::vector<std::string> args{std::move(model), std::to_string(older_than)};
+    redis::request req;
+    req.eval(prune_script, keys, args).idempotent();
+    auto r = co_await run(std::move(req));
+    if (!r) co_return fail(r.error());
+    if (r->type != redis::reply::kind::array || r->elements.empty() ||
+        r->elements[0].type != redis::reply::kind::integer)
+      co_return unexpected();
+    if (r->elements[0].integer < 0) co_return bad_value();
+    prune_stats st;
+    st.remaining = static_cast<std::size_t>(r->elements[0].integer);
+    for (std::size_t i = 1; i < r->elements.size(); ++i) st.removed.push_back(std::move(r->elements[i].str));
+    co_return st;
+  }
+
+  net::awaitable<result<bool>> heartbeat(std::string sid, std::int64_t now) override {
+    std::vector<std::string> keys{key_};
+    std::vector<std::string> args{std::move(sid), std::to_string(now)};
+    redis::request req;
+    req.eval(heartbeat_script(), keys, args).idempotent();
+    co_return tristate(co_await run(std::move(req)));
+  }
+
+  net::awaitable<result<bool>> erase_stale(std::string sid, std::int64_t older_than) override {
+    std::vector<std::string> keys{key_};
+    std::vector<std::string> args{std::move(sid), std::to_string(older_than)};
+    redis::request req;
+    req.eval(erase_stale_script(), keys, args).idempotent();
+    co_return tristate(co_await run(std::move(req)));
+  }
+
+ private:
+  // One command; transport errors and error replies become error codes.
+  net::awaitable<result<redis::reply>> run(redis::request req) {
+    auto [ec, rep] = co_await client_->exec_one(std::move(req));
+    if (ec) co_return fail(ec);
+    if (rep.is_error()) co_return fail(make_error_code(redis::error::server_error));
+    co_return std::move(rep);
+  }
+
+  static result<std::int64_t> integer(const redis::reply& r) {
+    if (r.type != redis::reply::kind::integer) return unexpected();
+    return r.integer;
+  }
+
+  static result<bool> positive(const redis::reply& r) {
+    auto n = integer(r);
+    if (!n) return fail(n.error());
+    return *n > 0;
+  }
+
+  // The scripts' 1 / 0 / -1 answers.
+  static result<bool> tristate(const result<redis::reply>& r) {
+    if (!r) return fail(r.error());
+    auto n = integer(*r);
+    if (!n) return fail(n.error());
+    if (*n < 0) return bad_value();
+    return *n > 0;
+  }
+
+  net::awaitable<result<replace_stats>> replace_atomic(std::vector<std::string> args) {
+    std::vector<std::string> keys{key_};
+    redis::request req;
+    req.eval(replace_script, keys, args).idempotent();
+    auto r = co_await run(std::move(req));
+    if (!r) co_return fail(r.error());
+    if (r->type != redis::reply::kind::array || r->elements.size() != 2) co_return unexpected();
+    co_return replace_stats{static_cast<std::size_t>(r->elements[0].integer),
+                            static_cast<std::size_t>(r->elements[1].integer), true};
+  }
+
+  // Too large for one script: HSET in chunks, then delete what is gone. Never empty meanwhile.
+  net::awaitable<result<replace_stats>> replace_chunked(std::vector<std::string> args) {
+    replace_stats st;
+    st.atomic = false;
+    std::unordered_set<std::string_view> wanted;
+    for (std::size_t i = 0; i < args.size(); i += 2) wanted.insert(args[i]);
+    for (std::size_t i = 0; i < args.size();) {
+      redis::command c;
+      c.args.emplace_back("HSET");
+      c.key_indexes.push_back(1);
+      c.args.push_back(key_);
+      for (std::size_t n = 0; n < opts_.chunk_fields && i < args.size(); ++n, i += 2) {
+        c.args.push_back(args[i]);
+        c.args.push_back(args[i + 1]);
+        ++st.written;
+      }
+      redis::request req;
+      req.push(std::move(c)).idempotent();
+      auto r = co_await run(std::move(req));
+      if (!r) co_return fail(r.error());
+    }
+    auto existing = co_await keys();
+    if (!existing) co_return fail(existing.error());
+    std::vector<std::string> gone;
+    for (auto& f : *existing)
+      if (!wanted.contains(f)) gone.push_back(std::move(f));
+    for (std::size_t i = 0; i < gone.size();) {
+      redis::command c;
+      c.args.emplace_back("HDEL");
+      c.key_indexes.push_back(1);
+      c.args.push_back(key_);
+      for (std::size_t n = 0; n < opts_.chunk_fields && i < gone.size(); ++n, ++i) c.args.push_back(gone[i]);
+      redis::request req;
+      req.push(std::move(c)).idempotent();
+      auto r = co_await run(std::move(req));
+      if (!r) co_return fail(r.error());
+      if (auto n = integer(*r)) st.deleted += static_cast<std::size_t>(*n);
+    }
+    co_return st;
+  }
+
+  std::shared_ptr<redis::client> client_;
+  std::string key_;
+  shared_dict_options opts_;
+};
+
+}  // namespace
+
+const boost::system::error_category& shared_category() noexcept {
+  static const shared_error_category category;
+  return category;
+}
+
+result<json::value> parse_json(std::string_view text) {
+  json::parse_options opts;
+  opts.max_depth = 1000;  // Python's recursion limit is of this order; Boost's default is 32
+  error_code ec;
+  auto v = json::parse(text, ec, {}, opts);
+  if (!ec) return v;
+  const auto repaired = repair_python_json(text);
+  ec = {};
+  v = json::parse(repaired, ec, {}, opts);
+  if (ec) return bad_value();
+  return v;
+}
+
+std::string serialize_json(const json::value& v) {
+  if (!has_non_finite(v)) return json::serialize(v);
+  json::value copy = v;
+  null_non_finite(copy);
+  return json::serialize(copy);
+}
+
+std::shared_ptr<shared_dict> make_memory_shared_dict(std::string name) {
+  return std::make_shared<memory_dict>(std::move(name));
+}
+
+std::shared_ptr<shared_dict> make_redis_shared_dict(const redis_backend& backend,
+                                                    std::string_view name,
+                                                    shared_dict_options options) {
+  return std::make_shared<redis_dict>(backend.client, keys::key(backend.prefix, name), options);
+}
+
+}  // namespace owcore::coord::shared
