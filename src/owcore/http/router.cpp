@@ -1,6 +1,7 @@
 #include "owcore/http/router.hpp"
 
 #include <boost/beast/http/field.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 
 namespace owcore::http {
 
@@ -17,6 +18,16 @@ std::string_view target_path(std::string_view target) noexcept {
 
 void router::add(bhttp::verb method, std::string path, handler h) {
   routes_[std::move(path)][method] = std::move(h);
+}
+
+void router::add_upgrade(std::string prefix, upgrade_handler h) { upgrades_[std::move(prefix)] = std::move(h); }
+
+const upgrade_handler* router::find_upgrade(const request& req) const {
+  if (!boost::beast::websocket::is_upgrade(req)) return nullptr;
+  const auto path = target_path(req.target());
+  for (const auto& [prefix, h] : upgrades_)
+    if (path.starts_with(prefix)) return &h;
+  return nullptr;
 }
 
 void router::add_prefix(bhttp::verb method, std::string prefix, handler h) {

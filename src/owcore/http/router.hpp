@@ -3,6 +3,8 @@
 
 #include "owcore/net/executor.hpp"
 
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/verb.hpp>
@@ -26,6 +28,13 @@ using response = bhttp::response<bhttp::string_body>;
 /// A route handler. Runs on the connection's strand; may suspend. Exceptions become a 500.
 using handler = std::function<net::awaitable<response>(const request&)>;
 
+/// Takes over a connection whose request asks for a protocol upgrade (WebSocket). It receives the
+/// request, the stream (on the connection's strand) and any bytes already read past the request;
+/// from then on the HTTP server no longer owns or tracks the connection, so the taker is
+/// responsible for its shutdown and limits. Must not block.
+using upgrade_handler = std::function<void(request req, boost::beast::tcp_stream stream,
+                                           boost::beast::flat_buffer buffer)>;
+
 /// Builds a JSON response with the request's HTTP version.
 response json_response(const request& req, bhttp::status status, std::string body);
 
@@ -41,6 +50,13 @@ class router {
   /// among prefixes the longest wins. The handler reads the rest with `path_param`.
   void add_prefix(bhttp::verb method, std::string prefix, handler h);
 
+  /// Registers `h` for upgrade requests (`Connection: upgrade`, `Upgrade: websocket`) whose path
+  /// starts with `prefix`. Non-upgrade requests to the same path go through the normal routes.
+  void add_upgrade(std::string prefix, upgrade_handler h);
+
+  /// The upgrade handler for `req`, or null when `req` is not an upgrade or none matches.
+  const upgrade_handler* find_upgrade(const request& req) const;
+
   /// Calls the matching handler. Unknown path: 404 JSON; known path, other method: 405 with an
   /// Allow header. HEAD is served by the GET handler with the body dropped.
   net::awaitable<response> dispatch(const request& req) const;
@@ -48,6 +64,7 @@ class router {
  private:
   std::map<std::string, std::map<bhttp::verb, handler>, std::less<>> routes_;
   std::map<std::string, std::map<bhttp::verb, handler>, std::greater<>> prefixes_;  // longest first
+  std::map<std::string, upgrade_handler, std::greater<>> upgrades_;
 };
 
 /// The path of a request target without its query string.

@@ -28,13 +28,14 @@ using clock = std::chrono::steady_clock;
 class server::connection : public std::enable_shared_from_this<connection> {
  public:
   connection(std::shared_ptr<server> srv, tcp::socket sock, std::uint64_t id)
-      : srv_(std::move(srv)), stream_(std::move(sock)), id_(id) {
+      : srv_(std::move(srv)), ex_(sock.get_executor()), stream_(std::move(sock)), id_(id) {
     error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
   }
 
-  net::executor get_executor() { return stream_.get_executor(); }
+  // Kept apart from the stream, which is moved away on an upgrade.
+  net::executor get_executor() { return ex_; }
 
   net::awaitable<void> run() {
     auto self = shared_from_this();
@@ -43,16 +44,18 @@ class server::connection : public std::enable_shared_from_this<connection> {
     } catch (const std::exception& e) {
       if (srv_->opts_.access_log) srv_->opts_.access_log->error("connection {}: {}", remote_, e.what());
     }
-    error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream_.socket().close(ignored);
+    if (!upgraded_) {
+      error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      stream_.socket().close(ignored);
+    }
     srv_->connection_closed(id_);
   }
 
   /// On shutdown: an idle keep-alive connection closes now; a busy one finishes its request.
   void stop_if_idle() {
     asio::post(get_executor(), [self = shared_from_this()] {
-      if (self->idle_) {
+      if (self->idle_ && !self->upgraded_) {
         error_code ignored;
         self->stream_.socket().cancel(ignored);
       }
@@ -61,6 +64,7 @@ class server::connection : public std::enable_shared_from_this<connection> {
 
   void force_close() {
     asio::post(get_executor(), [self = shared_from_this()] {
+      if (self->upgraded_) return;
       error_code ignored;
       self->stream_.socket().close(ignored);
     });
@@ -109,6 +113,14 @@ class server::connection : public std::enable_shared_from_this<connection> {
       }
 
       request req = parser.release();
+      if (auto* take = srv_->routes_->find_upgrade(req)) {
+        if (opts.access_log)
+          opts.access_log->info("{} \"{} {}\" 101 upgrade", remote_, req.method_string(), target_path(req.target()));
+        stream_.expires_never();
+        (*take)(std::move(req), std::move(stream_), std::move(buffer_));
+        upgraded_ = true;
+        co_return;
+      }
       response res;
       try {
         res = co_await srv_->routes_->dispatch(req);
@@ -151,11 +163,13 @@ class server::connection : public std::enable_shared_from_this<connection> {
   }
 
   std::shared_ptr<server> srv_;
+  net::executor ex_;
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::uint64_t id_;
   std::string remote_ = "-";
   bool idle_ = false;  ///< true only while waiting for the first byte of a request
+  bool upgraded_ = false;  ///< the stream was handed to an upgrade handler
 };
 
 server::server(net::executor ex, server_options opts, std::shared_ptr<const router> routes)
