@@ -361,6 +361,26 @@ TEST(RedisCluster, DataTypesScriptsConcurrencyPubSubAndCrossSlot) {
   c->stop();
 }
 
+TEST(RedisCluster, ShardedPubSubFollowsTheChannelsSlot) {
+  test::cluster_topology topo;
+  io_runner r;
+  auto c = redis::make_client(r.io.get_executor(), base_options(topo.seed_url(), redis::topology::cluster));
+  c->start();
+  for (const std::string channel : {"{owcore}:events", "shard-b", "another-channel"}) {
+    inbox box;
+    auto sub = c->make_subscriber(box.handler(), "shard subscriber", channel);
+    sub->ssubscribe(channel);
+    sub->start();
+    ASSERT_TRUE(wait_until([&] { return sub->subscribed(); }, 10s)) << channel;
+    // SPUBLISH routes by the channel's slot, so the channel is marked as the key.
+    auto rep = one(r, *c, redis::request().push("SPUBLISH", redis::key(channel), "sharded"));
+    EXPECT_FALSE(rep.is_error()) << rep.str;
+    EXPECT_TRUE(box.wait_for("sharded", 5s)) << channel;
+    sub->stop();
+  }
+  c->stop();
+}
+
 TEST(RedisCluster, ReshardingUnderLoadSurfacesNoError) {
   test::cluster_topology topo;
   io_runner r;
