@@ -123,7 +123,7 @@ bool mentions(const json::object& o, std::string_view key, std::string_view need
 // The report in assertion messages.
 std::string dump(const doctor_result& r) { return "stdout:\n" + r.out + "\nstderr:\n" + r.err; }
 
-// Checks the fields every configured client object must have.
+// Checks the keys every client object ("app", "ws") carries, configured or not.
 void expect_client_shape(const json::object& c) {
   for (const auto* key : {"configured", "topology", "healthy", "latency_ms", "master", "replicas",
                           "nodes", "slots_covered", "problems", "notes", "version", "key_prefix",

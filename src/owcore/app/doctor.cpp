@@ -35,6 +35,16 @@
 #include <variant>
 #include <vector>
 
+// How the doctor works. Each client (App, WS) is planned from the settings exactly as `serve`
+// plans it, then checked by one coroutine per topology on a single-threaded io_context; the two
+// clients, the sentinels of one client and the peers of one node are checked concurrently, and
+// every network step is bounded by the client's connect timeout, so the doctor never hangs.
+// Checks collect facts and findings; the worst finding decides the exit status:
+//   misconfigured (exit 2)  the configuration cannot work; the text names the variable to fix
+//   unreachable   (exit 2)  the configuration may be right, but the server does not answer
+//   degraded      (exit 1)  it works now, but redundancy or part of the deployment is lost
+// Notes are informational and never change the status. Nothing is written to any Redis.
+
 namespace owcore::app {
 namespace {
 
@@ -689,8 +699,8 @@ net::awaitable<client_report> check_sentinel(client_report rep, redis_target t, 
       n.state = map_field(r, "flags").value_or("");
       std::vector<std::string> w;
       if (has_word(n.state, "s_down") || has_word(n.state, "o_down"))
-        w.push_back("the sentinel flags it down (if it was removed on purpose, run SENTINEL RESET " +
-                    service + " on every sentinel)");
+        w.push_back("the sentinel flags it down (if it was removed on purpose, run "
+                    "SENTINEL RESET " + service + " on every sentinel)");
       if (has_word(n.state, "disconnected")) w.push_back("the sentinel is disconnected from it");
       const auto link = map_field(r, "master-link-status").value_or("");
       if (!link.empty() && link != "ok") w.push_back("its link to the master is " + link);
@@ -803,10 +813,11 @@ net::awaitable<client_report> check_cluster(client_report rep, redis_target t, c
                   "CLUSTER SLOTS refused by " + f.s.addr + ": " + slots.str);
     co_return rep;
   }
-  std::string why;
-  auto map = redis::slot_map::from_cluster_slots(slots, o.node.connect.host, &why);
+  std::string parse_error;
+  auto map = redis::slot_map::from_cluster_slots(slots, o.node.connect.host, &parse_error);
   if (!map) {
-    rep.problem(severity::degraded, "cannot read CLUSTER SLOTS from " + f.s.addr + ": " + why);
+    rep.problem(severity::degraded,
+                "cannot read CLUSTER SLOTS from " + f.s.addr + ": " + parse_error);
     co_return rep;
   }
   rep.slots_covered = map->covered_slots();
@@ -869,12 +880,6 @@ net::awaitable<client_report> check_cluster(client_report rep, redis_target t, c
           rep.notes.push_back("master " + l.addr + " serves no hash slots");
       }
       it->state = l.flags;
-      if (has_word(l.flags, "fail"))
-        rep.problem(severity::degraded,
-                    "node " + l.addr + " (" + it->role + ") is marked failed by the cluster");
-      else if (has_word(l.flags, "fail?"))
-        rep.problem(severity::degraded, "node " + l.addr + " (" + it->role +
-                                            ") is suspected down (PFAIL) by " + f.s.addr);
     }
   }
 
@@ -891,11 +896,19 @@ net::awaitable<client_report> check_cluster(client_report rep, redis_target t, c
   for (std::size_t i = 0; i < rep.nodes.size(); ++i) {
     auto& n = rep.nodes[i];
     n.reachable = !seen[i].failure;
+    std::vector<std::string> why;
+    if (has_word(n.state, "fail"))
+      why.push_back("the cluster marks it failed (if it was removed on purpose, run CLUSTER "
+                    "FORGET on every node)");
+    else if (has_word(n.state, "fail?"))
+      why.push_back(rep.seed + " suspects it is down (PFAIL)");
     if (seen[i].failure) {
       n.error = seen[i].failure->text;
-      rep.problem(severity::degraded, "node " + n.addr + " (" + n.role +
-                                          (n.master.empty() ? "" : " of " + n.master) +
-                                          ") is unreachable: " + n.error);
+      why.push_back("unreachable: " + n.error);
+      // Still listed as serving slots: the cluster has not failed over (yet).
+      if (!n.slots.empty())
+        why.push_back("requests for slots " + ranges_text(n.slots) +
+                      " fail until a replica takes over");
     } else {
       n.latency_ms = seen[i].latency_ms;
       const auto actual = seen[i].role == "slave" ? "replica" : seen[i].role;
@@ -903,6 +916,10 @@ net::awaitable<client_report> check_cluster(client_report rep, redis_target t, c
         rep.notes.push_back("node " + n.addr + " is listed as " + n.role + " but its ROLE says " +
                             actual + " (a failover in progress?)");
     }
+    if (!why.empty())
+      rep.problem(severity::degraded, "node " + n.addr + " (" + n.role +
+                                          (n.master.empty() ? "" : " of " + n.master) +
+                                          "): " + join(why, "; "));
   }
   for (const auto& n : rep.nodes)
     if (n.role == "replica") rep.replicas.push_back(n);
@@ -1017,7 +1034,10 @@ void compare_clients(diagnosis& d, const settings& s) {
       for (const auto& n : a.nodes)
         for (const auto& m : w.nodes) same = same || n.addr == m.addr;
     }
-    if (same && a.db == w.db) {
+    if (same && a.topo == redis::topology::cluster) {
+      d.notes.push_back("App and WS Redis are the same cluster, as in Open WebUI's default "
+                        "configuration");
+    } else if (same && a.db == w.db) {
       d.notes.push_back("App and WS Redis are the same server and database (db " +
                         std::to_string(a.db) + "), as in Open WebUI's default configuration");
     } else if (same) {
