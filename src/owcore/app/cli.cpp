@@ -11,6 +11,8 @@
 #include "owcore/coord/tasks/task_service.hpp"
 #include "owcore/http/routes.hpp"
 #include "owcore/http/server.hpp"
+#include "owcore/http/session_middleware.hpp"
+#include "owcore/http/session_routes.hpp"
 #include "owcore/http/task_routes.hpp"
 #include "owcore/yjs/cli_merge.hpp"
 
@@ -206,6 +208,17 @@ int cmd_serve() {
                          : coord::tasks::make_memory_task_service(ioc.get_executor(), topts);
   tasks->start();
   http::add_task_routes(*routes, auth, tasks);
+
+  // The owui-session cookie (SPEC §3.1): starsessions JSON in the App Redis, or Starlette's signed
+  // cookie. Python falls back to the signed cookie when there is no REDIS_URL; so does owcore.
+  http::session_options sess;
+  sess.redis_mode = s.enable_star_sessions_middleware && app_redis != nullptr;
+  sess.secret_key = key.value;
+  sess.same_site = s.session_cookie_same_site;
+  sess.secure = s.session_cookie_secure;
+  std::optional<coord::redis_backend> sess_redis;
+  if (sess.redis_mode) sess_redis = app_backend;
+  http::add_session_routes(*routes, http::make_session_middleware(std::move(sess), std::move(sess_redis)));
 
   auto opts = http_options(s);
   opts.access_log = get_logger("access");

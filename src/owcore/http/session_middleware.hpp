@@ -87,6 +87,8 @@ class session_middleware {
 /// Builds the middleware and its service: Redis mode uses `redis` (the App Redis and
 /// REDIS_KEY_PREFIX) or, when it is nullopt, the in-memory store; signed mode uses
 /// `options.secret_key`. Throws std::invalid_argument for signed mode without a secret key.
+/// The secret is handed to the service (which keeps only the derived signing key) and is not
+/// kept in the middleware's options().
 std::shared_ptr<session_middleware> make_session_middleware(
     session_options options, std::optional<coord::redis_backend> redis);
 

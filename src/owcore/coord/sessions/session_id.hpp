@@ -7,9 +7,11 @@
 // `parse()` (exactly 32 lowercase hex), and the key schema (keys.hpp) takes only a
 // `session_id`, so an attacker-chosen string cannot reach Redis as part of a key.
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace owcore::coord::sessions {
 

@@ -21,8 +21,10 @@ net::awaitable<result<session_state>> session_service::patch(std::optional<std::
       if (!prefix.empty() && std::string_view(k).starts_with(prefix))
         co_return make_error_code(error::reserved_key);
   }
-  auto p = std::make_shared<const json::object>(std::move(patch));
-  co_return co_await update(std::move(cookie), [p](json::object& data) { merge_patch(data, *p); });
+  // A named mutator: g++ 12 mishandles a capturing lambda temporary inside co_await.
+  session_mutator merge = [p = std::make_shared<const json::object>(std::move(patch))](
+                              json::object& data) { merge_patch(data, *p); };
+  co_return co_await update(std::move(cookie), std::move(merge));
 }
 
 namespace {
