@@ -2,6 +2,7 @@
 #include "support/http_client.hpp"
 #include "support/ports.hpp"
 #include "support/process.hpp"
+#include "support/redis_client.hpp"
 #include "support/redis_topology.hpp"
 
 #include <gtest/gtest.h>
@@ -269,4 +270,61 @@ TEST(Serve, UnknownSentinelServiceExitsTwo) {
   expect_config_failure({"REDIS_URL=redis://nosuchmaster/0", "REDIS_SENTINEL_HOSTS=127.0.0.1",
                          "REDIS_SENTINEL_PORT=" + std::to_string(topo.sentinel_ports()[0])},
                         "REDIS_SENTINEL_HOSTS");
+}
+
+namespace {
+
+std::string session_cookie(const http_response& r) {
+  auto it = r.headers.find("set-cookie");
+  if (it == r.headers.end()) return {};
+  auto v = it->second;
+  auto start = v.find("owui-session=");
+  if (start == std::string::npos) return {};
+  start += 13;
+  return v.substr(start, v.find(';', start) - start);
+}
+
+http_response session_call(int port, const std::string& method, const std::string& cookie,
+                           const std::string& body = "") {
+  http_connection c(port);
+  std::string req = method + " /api/owcore/session HTTP/1.1\r\nHost: x\r\nConnection: close\r\n";
+  if (!cookie.empty()) req += "Cookie: owui-session=" + cookie + "\r\n";
+  if (!body.empty()) req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+  c.send(req + "\r\n" + body);
+  return c.read_response();
+}
+
+}  // namespace
+
+TEST(Serve, SessionsThroughTheBinaryInBothModes) {
+  // Signed-cookie mode (no Redis): data round-trips in the cookie; a tampered cookie is ignored.
+  {
+    server_under_test s;
+    s.start({"WEBUI_SECRET_KEY=session-secret"});
+    auto set = session_call(s.port, "PATCH", "", R"({"a":1})");
+    ASSERT_EQ(set.status, 200) << set.body;
+    const auto cookie = session_cookie(set);
+    ASSERT_FALSE(cookie.empty());
+    EXPECT_EQ(session_call(s.port, "GET", cookie).body, R"({"a":1})");
+    auto tampered = session_call(s.port, "GET", cookie + "x");
+    EXPECT_EQ(tampered.body, "{}");
+  }
+  // starsessions mode on Redis: the id is server-issued and the JSON lives in P:session:<id>.
+  {
+    owcore::test::standalone_topology topo;
+    server_under_test s;
+    s.start({"WEBUI_SECRET_KEY=session-secret", "REDIS_URL=" + topo.url(), "ENABLE_STAR_SESSIONS_MIDDLEWARE=true"});
+    auto forged = session_call(s.port, "PATCH", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", R"({"b":2})");
+    ASSERT_EQ(forged.status, 200) << forged.body;
+    const auto id = session_cookie(forged);
+    EXPECT_EQ(id.size(), 32u);
+    EXPECT_NE(id, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");  // never adopted
+    auto stored = owcore::test::redis_command(topo.port(), {"GET", "open-webui:session:" + id});
+    EXPECT_TRUE(stored.str.find("\"b\": 2") != std::string::npos || stored.str.find("\"b\":2") != std::string::npos)
+        << stored.str;
+    EXPECT_NE(stored.str.find("__metadata__"), std::string::npos) << stored.str;
+    EXPECT_EQ(session_call(s.port, "GET", id).body, R"({"b":2})");
+    EXPECT_EQ(session_call(s.port, "DELETE", id).status, 200);
+    EXPECT_EQ(owcore::test::redis_command(topo.port(), {"EXISTS", "open-webui:session:" + id}).integer, 0);
+  }
 }
