@@ -113,7 +113,7 @@ TEST(SharedLock, MemoryLockExpires) {
 TEST(SharedLockKeeper, RenewsBesideALongJobSoTheLockNeverLapses) {
   io_thread t;
   auto table = std::make_shared<shared::memory_lock_table>();
-  const auto ttl = 150ms;
+  const auto ttl = 600ms;  // generous: a loaded CI machine must not stall a renewal past it
   std::atomic<int> runs{0};
   shared::lock_keeper_options o;
   o.period = 10ms;
@@ -122,14 +122,14 @@ TEST(SharedLockKeeper, RenewsBesideALongJobSoTheLockNeverLapses) {
       t.io.get_executor(), shared::make_memory_lock(table, "l", ttl),
       [&]() -> net::awaitable<void> {
         ++runs;
-        co_await pause_for(4 * ttl / 3 * 2);  // one run lasts longer than two TTLs
+        co_await pause_for(ttl * 5 / 2);  // one run lasts longer than two TTLs
       },
       o);
   EXPECT_EQ(keeper->renew_interval(), ttl / 3);
   ASSERT_TRUE(eventually([&] { return keeper->holding() && runs > 0; }));
   // For several TTLs, nobody else can take the lock: renewal keeps it alive during the job.
   auto other = shared::make_memory_lock(table, "l", ttl);
-  const auto end = clock_type::now() + 5 * ttl;
+  const auto end = clock_type::now() + 3 * ttl;
   while (clock_type::now() < end) {
     ASSERT_FALSE(acquired(t, *other));
     std::this_thread::sleep_for(5ms);
@@ -239,8 +239,8 @@ TEST(SharedLockKeeper, TwoKeepersNeverRunTheJobAtTheSameTime) {
   o.period = 1ms;
   o.retry_min = 1ms;
   o.retry_max = 3ms;
-  auto a = shared::lock_keeper::start(t.io.get_executor(), shared::make_memory_lock(table, "l", 300ms), job, o);
-  auto b = shared::lock_keeper::start(t.io.get_executor(), shared::make_memory_lock(table, "l", 300ms), job, o);
+  auto a = shared::lock_keeper::start(t.io.get_executor(), shared::make_memory_lock(table, "l", 1s), job, o);
+  auto b = shared::lock_keeper::start(t.io.get_executor(), shared::make_memory_lock(table, "l", 1s), job, o);
   ASSERT_TRUE(eventually([&] { return runs > 20; }));
   EXPECT_EQ(overlaps, 0);
   EXPECT_NE(a->holding(), b->holding());

@@ -261,10 +261,17 @@ lock_keeper_stats lock_keeper::stats() const noexcept {
 
 net::awaitable<void> lock_keeper::run() {
   using namespace asio::experimental::awaitable_operators;
-  try {
-    co_await (contend() || wait_stop());
-  } catch (const std::exception& e) {
-    if (opts_.log) opts_.log->error("{}: {}", opts_.log_name, e.what());
+  for (;;) {
+    try {
+      co_await (contend() || wait_stop());
+    } catch (const std::exception& e) {
+      // contend() ends only through stop or a bug (the job's exceptions are caught below it).
+      if (opts_.log) opts_.log->error("{}: {}; restarting", opts_.log_name, e.what());
+    }
+    if (stop_requested_) break;
+    if (holding_.exchange(false)) co_await timed(lock_->release());  // owner-checked
+    co_await (sleep(retry_max_) || wait_stop());
+    if (stop_requested_) break;
   }
   if (holding_.exchange(false)) {
     auto r = co_await timed(lock_->release());

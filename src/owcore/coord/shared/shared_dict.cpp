@@ -534,6 +534,13 @@ if #batch > 0 then redis.call('HDEL', key, unpack(batch)) end
 return {written, deleted}
 )lua";
 
+// replace_all of an empty mapping: DEL, counting the fields it removed.
+constexpr std::string_view clear_script = R"lua(
+local n = redis.call('HLEN', KEYS[1])
+redis.call('DEL', KEYS[1])
+return n
+)lua";
+
 const std::string& heartbeat_script() {
   static const std::string s = std::string(member_scanner) + std::string(heartbeat_body);
   return s;
@@ -648,10 +655,15 @@ class redis_dict final : public shared_dict {
 
   net::awaitable<result<replace_stats>> replace_all(json::object mapping) override {
     if (mapping.empty()) {
-      auto req = command(true, "DEL", redis::key(key_));
+      std::vector<std::string> keys{key_};
+      std::vector<std::string> none;
+      redis::request req;
+      req.eval(clear_script, keys, none).idempotent();
       auto r = co_await run(std::move(req));
       if (!r) co_return fail(r.error());
-      co_return replace_stats{0, static_cast<std::size_t>(r->integer > 0 ? 1 : 0), true};
+      auto n = integer(*r);
+      if (!n) co_return fail(n.error());
+      co_return replace_stats{0, static_cast<std::size_t>(*n), true};
     }
     std::vector<std::string> args;
     args.reserve(mapping.size() * 2);

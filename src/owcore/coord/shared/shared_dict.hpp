@@ -138,7 +138,7 @@ class shared_dict {
   virtual net::awaitable<result<void>> clear() = 0;
 
   /// Replaces the whole dict with `mapping` (Python `RedisDict.set(mapping)`, used for
-  /// `P:models`): an empty mapping deletes the hash; otherwise every field whose stored value
+  /// `P:models`): an empty mapping deletes the hash (`deleted` counts its fields); otherwise every field whose stored value
   /// differs from the new one is set and every field not in `mapping` is deleted. It never
   /// deletes the hash first, so concurrent readers never see it empty.
   ///
