@@ -81,7 +81,8 @@ TEST(RedisPlan, SocketOptionsAndRetryContract) {
 }
 
 TEST(RedisPlan, DefaultsNeverWaitForever) {
-  const auto& o = plan({{"REDIS_URL", "redis://h"}}).app->options;
+  const auto p = plan({{"REDIS_URL", "redis://h"}});
+  const auto& o = p.app->options;
   EXPECT_EQ(o.connect_timeout, 5s);
   EXPECT_GT(o.reply_timeout, 0s);
   EXPECT_EQ(o.max_attempts, 2);
