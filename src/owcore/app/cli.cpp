@@ -2,6 +2,7 @@
 
 #include "owcore/app/doctor.hpp"
 #include "owcore/app/logging.hpp"
+#include "owcore/app/ydoc_show.hpp"
 #include "owcore/app/secret_key.hpp"
 #include "owcore/app/settings.hpp"
 #include "owcore/app/startup.hpp"
@@ -45,6 +46,9 @@ commands:
   config    print the effective settings as JSON (passwords masked)
   ydoc merge [--compact]
             merge Yjs v1 updates (one JSON byte array per line on stdin) into one
+  ydoc show <document_id>
+            what the configured Redis holds for one document; exit 0 ok, 1 invalid,
+            2 unreachable or misconfigured
   token     mint a token: --id ID [--name NAME] [--role admin|user] [--expires 1h]
   doctor    diagnose the configured Redis (add --json for machine-readable output);
             exit 0 healthy, 1 degraded, 2 unreachable or misconfigured
@@ -285,6 +289,7 @@ int run_cli(int argc, char** argv) {
     if (cmd == "serve") return cmd_serve();
     if (cmd == "config") return cmd_config();
     if (cmd == "doctor") return run_doctor(argc - 2, argv + 2);
+    if (cmd == "ydoc" && argc > 2 && std::string_view(argv[2]) == "show") return run_ydoc_show(argc - 3, argv + 3);
     if (cmd == "ydoc" && argc > 2 && std::string_view(argv[2]) == "merge") {
       bool compact = false;
       for (int i = 3; i < argc; ++i) {
