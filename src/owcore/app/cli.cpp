@@ -1,7 +1,9 @@
 #include "owcore/app/cli.hpp"
 
 #include "owcore/app/doctor.hpp"
+#include "owcore/app/conformance_server.hpp"
 #include "owcore/app/logging.hpp"
+#include "owcore/app/realtime_wiring.hpp"
 #include "owcore/app/ydoc_show.hpp"
 #include "owcore/app/secret_key.hpp"
 #include "owcore/app/settings.hpp"
@@ -50,6 +52,9 @@ commands:
             what the configured Redis holds for one document; exit 0 ok, 1 invalid,
             2 unreachable or misconfigured
   token     mint a token: --id ID [--name NAME] [--role admin|user] [--expires 1h]
+  conformance-server [--port 3000]
+            the Engine.IO (/engine.io/) and Socket.IO (/socket.io/) reference servers the
+            official conformance suites expect
   doctor    diagnose the configured Redis (add --json for machine-readable output);
             exit 0 healthy, 1 degraded, 2 unreachable or misconfigured
   version   print the version
@@ -188,14 +193,23 @@ int cmd_serve() {
     opts.log = redis_log;
     app_redis = clients.get(plan.app->key, [&] { return opts; });
   }
+  std::shared_ptr<redis::client> ws_redis;
   if (plan.ws) {
     auto opts = plan.ws->options;
     opts.log = redis_log;
-    clients.get(plan.ws->key, [&] { return opts; });
+    ws_redis = clients.get(plan.ws->key, [&] { return opts; });
   }
   auto ready = app_redis ? coord::make_redis_readiness(app_redis) : coord::make_memory_readiness();
   auto routes = std::make_shared<http::router>();
   http::add_health_routes(*routes, ready);
+
+  // Engine.IO / Socket.IO at /ws/socket.io (profile: OWCORE_SOCKETIO_PROFILE).
+  auto rcfg = realtime_config_from(s, process_env());
+  if (auto* e = std::get_if<startup_error>(&rcfg)) {
+    log->critical("{}", e->line());
+    return exit_config;
+  }
+  auto realtime = add_realtime_routes(*routes, std::get<realtime_config>(rcfg), ioc.get_executor(), ws_redis);
 
   // Authentication and tasks live on the App Redis (SPEC §3.2, §4), or in memory without one.
   const coord::redis_backend app_backend{app_redis, s.key_prefix};
@@ -238,6 +252,7 @@ int cmd_serve() {
         if (ec) return;
         log->info("received {}; finishing in-flight requests (up to {}s)",
                   sig == SIGTERM ? "SIGTERM" : "SIGINT", s.shutdown_timeout_s);
+        realtime->shutdown();
         srv->shutdown();
         signals.async_wait(on_signal);
       };
@@ -289,6 +304,7 @@ int run_cli(int argc, char** argv) {
     if (cmd == "serve") return cmd_serve();
     if (cmd == "config") return cmd_config();
     if (cmd == "doctor") return run_doctor(argc - 2, argv + 2);
+    if (cmd == "conformance-server") return run_conformance_server(argc - 2, argv + 2);
     if (cmd == "ydoc" && argc > 2 && std::string_view(argv[2]) == "show") return run_ydoc_show(argc - 3, argv + 3);
     if (cmd == "ydoc" && argc > 2 && std::string_view(argv[2]) == "merge") {
       bool compact = false;

@@ -1,0 +1,162 @@
+#include "owcore/app/conformance_server.hpp"
+
+#include "owcore/app/cli.hpp"
+#include "owcore/app/logging.hpp"
+#include "owcore/app/realtime_wiring.hpp"
+#include "owcore/http/server.hpp"
+#include "owcore/realtime/adapter/memory_adapter.hpp"
+#include "owcore/realtime/engineio/server.hpp"
+#include "owcore/realtime/profiles/profiles.hpp"
+#include "owcore/realtime/socketio/server.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/logger.h>
+
+#include <charconv>
+#include <csignal>
+#include <iostream>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace owcore::app {
+namespace {
+
+namespace asio = boost::asio;
+namespace eio = realtime::engineio;
+namespace sio = realtime::socketio;
+
+constexpr std::string_view usage =
+    "usage: owcore conformance-server [--port 3000] [--host 127.0.0.1] [--profile conformance]\n"
+    "                                 [--cors '*' | 'https://a.example;https://b.example']\n"
+    "                                 [--threads 1]\n";
+
+// The engine.io-protocol README's reference: every message goes back as it came.
+class echo_listener final : public eio::session_listener {
+ public:
+  explicit echo_listener(std::weak_ptr<eio::session> s) : session_(std::move(s)) {}
+  void on_message(std::string data, bool binary) override {
+    if (auto s = session_.lock()) s->send(std::move(data), binary);
+  }
+  void on_close(eio::close_reason) override {}
+
+ private:
+  std::weak_ptr<eio::session> session_;
+};
+
+eio::server_options reference_options(const std::vector<std::string>& cors) {
+  eio::server_options o;
+  o.ping_interval = std::chrono::milliseconds(300);
+  o.ping_timeout = std::chrono::milliseconds(200);
+  o.max_payload = 1'000'000;
+  o.cors_allowed_origins = cors;
+  return o;
+}
+
+}  // namespace
+
+int run_conformance_server(int argc, char** argv) {
+  std::string host = "127.0.0.1";
+  std::string profile = "conformance";
+  std::vector<std::string> cors{"*"};
+  std::uint16_t port = 3000;
+  unsigned threads = 1;
+  for (int i = 0; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if (i + 1 >= argc) {
+      std::cerr << "owcore conformance-server: " << a << " needs a value\n" << usage;
+      return exit_config;
+    }
+    const std::string_view v = argv[++i];
+    if (a == "--port") {
+      auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), port);
+      if (ec != std::errc() || p != v.data() + v.size()) {
+        std::cerr << "owcore conformance-server: bad --port '" << v << "'\n" << usage;
+        return exit_config;
+      }
+    } else if (a == "--threads") {
+      auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), threads);
+      if (ec != std::errc() || p != v.data() + v.size() || threads == 0 || threads > 64) {
+        std::cerr << "owcore conformance-server: bad --threads '" << v << "'\n" << usage;
+        return exit_config;
+      }
+    } else if (a == "--host") {
+      host = v;
+    } else if (a == "--profile") {
+      profile = v;
+    } else if (a == "--cors") {
+      cors.clear();
+      std::size_t start = 0;
+      while (start <= v.size()) {
+        const auto end = std::min(v.find(';', start), v.size());
+        if (end > start) cors.emplace_back(v.substr(start, end - start));
+        start = end + 1;
+      }
+    } else {
+      std::cerr << "owcore conformance-server: unknown option " << a << "\n" << usage;
+      return exit_config;
+    }
+  }
+
+  const auto chosen = realtime::profiles::parse_profile(profile);
+  if (!chosen) {
+    std::cerr << "owcore conformance-server: unknown profile '" << profile
+              << "' (conformance, bench, testing, openwebui)\n";
+    return exit_config;
+  }
+
+  init_logging("text", "INFO");
+  auto log = get_logger("owcore");
+  asio::io_context ioc(static_cast<int>(threads));
+  auto routes = std::make_shared<http::router>();
+
+  auto plain = std::make_shared<eio::server>(
+      ioc.get_executor(), reference_options(cors),
+      [](const std::shared_ptr<eio::session>& s) { return std::make_shared<echo_listener>(s); });
+  add_engineio_routes(*routes, "/engine.io/", plain);
+
+  sio::server_options sopts;
+  sopts.connect_timeout = std::chrono::milliseconds(1000);
+  sopts.log = log;
+  auto sockets = std::make_shared<sio::server>(sopts, std::make_shared<realtime::adapter::memory_adapter>());
+  realtime::profiles::install(*chosen, *sockets);
+  auto eopts = reference_options(cors);
+  eopts.log = log;
+  auto engine = std::make_shared<eio::server>(
+      ioc.get_executor(), eopts,
+      [sockets](const std::shared_ptr<eio::session>& s) { return sockets->attach(s); });
+  add_engineio_routes(*routes, "/socket.io/", engine);
+
+  http::server_options hopts;
+  hopts.host = host;
+  hopts.port = port;
+  auto srv = std::make_shared<http::server>(ioc.get_executor(), hopts, routes);
+  if (auto r = srv->listen(); !r) {
+    log->critical("cannot listen on {}:{}: {}", host, port, r.error().message());
+    return exit_config;
+  }
+
+  asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    plain->shutdown();
+    engine->shutdown();
+    srv->shutdown();
+  });
+  asio::co_spawn(ioc, srv->run(), [&](std::exception_ptr) {
+    signals.cancel();
+    ioc.stop();
+  });
+  log->info("conformance server on http://{}:{} (/engine.io/ echo, /socket.io/ profile {})", host,
+            srv->local_port(), profile);
+  std::vector<std::thread> pool;
+  for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&] { ioc.run(); });
+  ioc.run();
+  for (auto& t : pool) t.join();
+  return exit_ok;
+}
+
+}  // namespace owcore::app

@@ -1,0 +1,187 @@
+#include "owcore/realtime/adapter/memory_adapter.hpp"
+
+#include <algorithm>
+
+namespace owcore::realtime::adapter {
+
+memory_adapter::memory_adapter(memory_adapter_options opts) : opts_(opts) {}
+
+void memory_adapter::add_socket(const std::string& nsp, const std::string& sid,
+                                std::weak_ptr<local_socket> socket) {
+  std::lock_guard lock(mutex_);
+  auto& s = spaces_[nsp];
+  auto& m = s.sockets[sid];
+  m.socket = std::move(socket);
+  m.rooms.insert(sid);
+  s.rooms[sid].insert(sid);
+}
+
+void memory_adapter::leave_locked(space& s, const std::string& sid, const std::string& room) {
+  auto it = s.rooms.find(room);
+  if (it == s.rooms.end()) return;
+  it->second.erase(sid);
+  if (it->second.empty()) s.rooms.erase(it);
+}
+
+void memory_adapter::remove_socket(const std::string& nsp, const std::string& sid) {
+  std::lock_guard lock(mutex_);
+  auto sp = spaces_.find(nsp);
+  if (sp == spaces_.end()) return;
+  auto& s = sp->second;
+  auto it = s.sockets.find(sid);
+  if (it == s.sockets.end()) return;
+  for (const auto& room : it->second.rooms) leave_locked(s, sid, room);
+  s.sockets.erase(it);
+  if (s.sockets.empty() && s.rooms.empty()) spaces_.erase(sp);
+}
+
+bool memory_adapter::add_room_local(const std::string& nsp, const std::string& sid, const std::string& room) {
+  std::lock_guard lock(mutex_);
+  auto sp = spaces_.find(nsp);
+  if (sp == spaces_.end()) return false;
+  auto it = sp->second.sockets.find(sid);
+  if (it == sp->second.sockets.end()) return false;
+  auto& rooms = it->second.rooms;
+  if (rooms.contains(room)) return true;
+  if (rooms.size() >= opts_.max_rooms_per_socket) return false;
+  rooms.insert(room);
+  sp->second.rooms[room].insert(sid);
+  return true;
+}
+
+bool memory_adapter::del_room_local(const std::string& nsp, const std::string& sid, const std::string& room) {
+  std::lock_guard lock(mutex_);
+  auto sp = spaces_.find(nsp);
+  if (sp == spaces_.end()) return false;
+  auto it = sp->second.sockets.find(sid);
+  if (it == sp->second.sockets.end()) return false;
+  it->second.rooms.erase(room);
+  leave_locked(sp->second, sid, room);
+  return true;
+}
+
+void memory_adapter::close_room_local(const std::string& nsp, const std::string& room) {
+  std::lock_guard lock(mutex_);
+  auto sp = spaces_.find(nsp);
+  if (sp == spaces_.end()) return;
+  auto it = sp->second.rooms.find(room);
+  if (it == sp->second.rooms.end()) return;
+  for (const auto& sid : it->second)
+    if (auto m = sp->second.sockets.find(sid); m != sp->second.sockets.end()) m->second.rooms.erase(room);
+  sp->second.rooms.erase(it);
+}
+
+bool memory_adapter::disconnect_local(const std::string& nsp, const std::string& sid) {
+  auto s = find(nsp, sid);
+  if (!s) return false;
+  s->disconnect_from_server();
+  return true;
+}
+
+std::size_t memory_adapter::deliver_local(const socketio::packet& p, const broadcast_target& to) {
+  std::vector<std::shared_ptr<local_socket>> targets;
+  {
+    std::lock_guard lock(mutex_);
+    auto sp = spaces_.find(to.nsp);
+    if (sp == spaces_.end()) return 0;
+    const auto& s = sp->second;
+    auto excluded = [&](const std::string& sid) {
+      for (const auto& room : to.except) {
+        auto r = s.rooms.find(room);
+        if (r != s.rooms.end() && r->second.contains(sid)) return true;
+      }
+      return false;
+    };
+    auto add = [&](const std::string& sid) {
+      if (excluded(sid)) return;
+      auto m = s.sockets.find(sid);
+      if (m == s.sockets.end()) return;
+      if (auto sock = m->second.socket.lock()) targets.push_back(std::move(sock));
+    };
+    if (to.rooms.empty()) {
+      targets.reserve(s.sockets.size());
+      for (const auto& [sid, m] : s.sockets) add(sid);
+    } else if (to.rooms.size() == 1) {
+      if (auto r = s.rooms.find(to.rooms.front()); r != s.rooms.end()) {
+        targets.reserve(r->second.size());
+        for (const auto& sid : r->second) add(sid);
+      }
+    } else {
+      std::unordered_set<std::string> seen;
+      for (const auto& room : to.rooms) {
+        auto r = s.rooms.find(room);
+        if (r == s.rooms.end()) continue;
+        for (const auto& sid : r->second)
+          if (seen.insert(sid).second) add(sid);
+      }
+    }
+  }
+  if (targets.empty()) return 0;
+  socketio::packet copy = p;
+  copy.nsp = to.nsp;
+  auto frames = std::make_shared<const socketio::encoded_packet>(socketio::encode(copy));
+  for (const auto& t : targets) t->deliver(frames);
+  return targets.size();
+}
+
+bool memory_adapter::add_room(const std::string& nsp, const std::string& sid, const std::string& room) {
+  return add_room_local(nsp, sid, room);
+}
+
+void memory_adapter::del_room(const std::string& nsp, const std::string& sid, const std::string& room) {
+  del_room_local(nsp, sid, room);
+}
+
+void memory_adapter::close_room(const std::string& nsp, const std::string& room) { close_room_local(nsp, room); }
+
+void memory_adapter::broadcast(const socketio::packet& p, const broadcast_target& to) { deliver_local(p, to); }
+
+void memory_adapter::disconnect(const std::string& nsp, const std::string& sid) { disconnect_local(nsp, sid); }
+
+void memory_adapter::call(const std::string& nsp, const std::string& sid, socketio::packet event,
+                          std::chrono::milliseconds timeout, ack_callback on_ack) {
+  auto s = find(nsp, sid);
+  if (!s) {
+    on_ack(socketio::error::no_such_socket);
+    return;
+  }
+  s->deliver_call(std::move(event), timeout, std::move(on_ack));
+}
+
+std::vector<std::string> memory_adapter::rooms_of(const std::string& nsp, const std::string& sid) const {
+  std::lock_guard lock(mutex_);
+  auto sp = spaces_.find(nsp);
+  if (sp == spaces_.end()) return {};
+  auto it = sp->second.sockets.find(sid);
+  if (it == sp->second.sockets.end()) return {};
+  std::vector<std::string> out(it->second.rooms.begin(), it->second.rooms.end());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::string> memory_adapter::sids_in(const std::string& nsp, const std::string& room) const {
+  std::lock_guard lock(mutex_);
+  auto sp = spaces_.find(nsp);
+  if (sp == spaces_.end()) return {};
+  auto it = sp->second.rooms.find(room);
+  if (it == sp->second.rooms.end()) return {};
+  std::vector<std::string> out(it->second.begin(), it->second.end());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::shared_ptr<local_socket> memory_adapter::find(const std::string& nsp, const std::string& sid) const {
+  std::lock_guard lock(mutex_);
+  auto sp = spaces_.find(nsp);
+  if (sp == spaces_.end()) return nullptr;
+  auto it = sp->second.sockets.find(sid);
+  return it == sp->second.sockets.end() ? nullptr : it->second.socket.lock();
+}
+
+std::size_t memory_adapter::socket_count(const std::string& nsp) const {
+  std::lock_guard lock(mutex_);
+  auto sp = spaces_.find(nsp);
+  return sp == spaces_.end() ? 0 : sp->second.sockets.size();
+}
+
+}  // namespace owcore::realtime::adapter

@@ -1,0 +1,169 @@
+#pragma once
+// One Engine.IO session: the Asio shell around session_fsm (STYLE.md 2, 8, 9).
+//
+// Each session owns a strand; every member below marked "strand only" must run on it, and all
+// of the session's coroutines (timer loop, long-poll waits, WebSocket reader and writer) run on
+// it. The session is held by a shared_ptr that those coroutines keep; the server's registry
+// holds only a weak reference, so a session is freed as soon as its last coroutine ends.
+//
+// The layer above (Socket.IO, or the plain Engine.IO echo of the conformance server) sees a
+// session only through `send`, `close` and the session_listener callbacks: open (the server's
+// open_handler), message and close.
+
+#include "owcore/net/executor.hpp"
+#include "owcore/realtime/engineio/error.hpp"
+#include "owcore/realtime/engineio/handshake.hpp"
+#include "owcore/realtime/engineio/packet.hpp"
+#include "owcore/realtime/engineio/session_fsm.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/fields.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace owcore::realtime::engineio {
+
+class server;
+
+namespace detail {
+struct websocket_conn;  // a Beast WebSocket stream; defined in session.cpp
+}  // namespace detail
+
+/// An HTTP request as the HTTP server hands it over (body read into a string).
+using http_request = boost::beast::http::request<boost::beast::http::string_body>;
+/// An HTTP response built by the Engine.IO layer.
+using http_response = boost::beast::http::response<boost::beast::http::string_body>;
+
+/// What the layer above learns about the request that opened a session.
+struct request_info {
+  std::string target;                    ///< path and query of the handshake request
+  boost::beast::http::fields headers;    ///< its headers (Cookie, Origin, User-Agent, ...)
+};
+
+/// Receives one session's events. Every call happens on the session's strand, in order, and
+/// must not block (hand slow work to another coroutine).
+class session_listener {
+ public:
+  virtual ~session_listener() = default;
+  /// A `message` packet from the client: text, or raw bytes when `binary`.
+  virtual void on_message(std::string data, bool binary) = 0;
+  /// The session closed (called once; nothing more arrives and `send` is a no-op afterwards).
+  virtual void on_close(close_reason reason) = 0;
+};
+
+/// The per-session settings the server derives from its options.
+struct session_config {
+  fsm_options fsm;                 ///< timings and queue limits
+  payload_limits limits;           ///< polling payload decoding limits
+  std::size_t max_payload = 1'000'000;  ///< largest POST body / WebSocket message accepted
+  bool upgrades_allowed = true;    ///< polling sessions may upgrade to WebSocket
+  std::chrono::milliseconds websocket_handshake_timeout{10000};  ///< WebSocket accept and close
+};
+
+/// One Engine.IO session. Created only by `engineio::server`.
+class session : public std::enable_shared_from_this<session> {
+ public:
+  /// Internal: use engineio::server. `strand` must be a strand executor.
+  session(std::weak_ptr<server> srv, net::executor strand, std::string sid, transport_kind transport,
+          const session_config& cfg, request_info info);
+  ~session();
+  session(const session&) = delete;
+  session& operator=(const session&) = delete;
+
+  /// The server-generated session id (SPEC §5.1 format).
+  const std::string& id() const noexcept { return sid_; }
+  /// The handshake request. Immutable; safe from any thread.
+  const request_info& request() const noexcept { return info_; }
+  /// The session's strand.
+  net::executor get_executor() const noexcept { return strand_; }
+
+  /// Sends one `message` packet (text, or raw bytes when `binary`). Thread-safe: runs inline on
+  /// the strand, else is posted to it. Dropped once the session closed; a full queue closes the
+  /// session (close_reason::queue_overflow).
+  void send(std::string data, bool binary = false);
+
+  /// Sends pre-encoded frames as one unit (see session_fsm::send). Thread-safe, like `send`.
+  /// Frames share their bytes, so one encoding can go to many sessions.
+  void send_frames(std::vector<frame> frames);
+
+  /// Closes the session. Thread-safe. `server_close` and `shutdown` are graceful (queued packets
+  /// are flushed first, bounded by close_linger); `protocol_error` and the others are immediate.
+  void close(close_reason reason = close_reason::server_close);
+
+  /// Strand only: true while the session is open (not closing or closed).
+  bool is_open() const noexcept { return fsm_.current() == session_fsm::state::open; }
+  /// Strand only: the transport in use.
+  transport_kind transport() const noexcept { return fsm_.transport(); }
+
+  // --- used by engineio::server -----------------------------------------------------------
+
+  /// The answer to a long-poll request: an HTTP status and a text/plain body.
+  struct http_result {
+    unsigned status = 200;
+    std::string body;
+    error code = error::bad_request;  ///< for error answers: which error
+  };
+
+  /// Strand only: a new polling session: starts the timers, calls the open handler and returns
+  /// the handshake body ("0{...}").
+  net::awaitable<http_result> open_polling(std::string open_packet);
+  /// Strand only: serves a long-poll GET (suspends until there is something to send).
+  net::awaitable<http_result> poll();
+  /// Strand only: serves a POST carrying a payload of packets.
+  net::awaitable<http_result> post(std::string body);
+  /// Strand only: a WebSocket handshake without sid: accepts it, registers the session, sends
+  /// `open_packet` and serves the socket until it closes. `stream` must be on this strand.
+  static net::awaitable<void> run_new_websocket(std::shared_ptr<session> self, http_request req,
+                                                boost::beast::tcp_stream stream, std::string open_packet);
+  /// Strand only: a WebSocket handshake with this session's sid: accepts it and runs the
+  /// upgrade (probe, `upgrade`), then serves it as the session's transport. A session that
+  /// cannot upgrade gets the socket closed with a WebSocket close frame.
+  static net::awaitable<void> run_upgrade(std::shared_ptr<session> self, http_request req,
+                                          boost::beast::tcp_stream stream);
+
+ private:
+  using ws_ptr = std::shared_ptr<detail::websocket_conn>;
+
+  void do_send(std::vector<frame> frames);
+  void handle_inbound(packet p);
+  void after_change();
+  void finish();
+  void wake();
+  void drop_candidate();
+  void start_timers();
+  static net::awaitable<void> run_timers(std::shared_ptr<session> self);
+  net::awaitable<void> read_loop(ws_ptr c);
+  net::awaitable<bool> run_candidate(ws_ptr c);
+  static net::awaitable<void> write_loop(std::shared_ptr<session> self, ws_ptr c);
+  ws_ptr make_conn(boost::beast::tcp_stream stream) const;
+
+  std::weak_ptr<server> srv_;
+  net::executor strand_;
+  std::string sid_;
+  request_info info_;
+  session_config cfg_;
+  session_fsm fsm_;
+
+  std::shared_ptr<session_listener> listener_;  ///< released when the session closes
+  bool notified_ = false;   ///< listener_->on_close was called
+  bool finished_ = false;   ///< closed, unregistered, timers stopped
+  bool writing_ = false;    ///< the WebSocket writer is inside async_write
+
+  boost::asio::steady_timer timer_;    ///< the fsm's next deadline
+  boost::asio::steady_timer poll_cv_;  ///< wakes a pending long-poll (cancel = notify)
+  boost::asio::steady_timer write_cv_; ///< wakes the WebSocket writer (cancel = notify)
+
+  ws_ptr active_ws_;     ///< the WebSocket transport, once in use
+  ws_ptr candidate_ws_;  ///< a WebSocket being probed for an upgrade
+
+  friend class server;
+};
+
+}  // namespace owcore::realtime::engineio

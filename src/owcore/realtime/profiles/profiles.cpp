@@ -1,0 +1,178 @@
+#include "owcore/realtime/profiles/profiles.hpp"
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+
+#include <cmath>
+
+namespace owcore::realtime::profiles {
+namespace {
+
+namespace json = boost::json;
+using socketio::ack;
+using socketio::payload;
+using socket_ptr = std::shared_ptr<socketio::socket>;
+
+const json::value* field(const payload& p, std::string_view key) {
+  if (p.args.empty() || !p.args.front().is_object()) return nullptr;
+  return p.args.front().get_object().if_contains(key);
+}
+
+std::optional<std::string> string_field(const payload& p, std::string_view key) {
+  const auto* v = field(p, key);
+  if (!v || !v->is_string()) return std::nullopt;
+  return std::string(v->get_string());
+}
+
+payload ok_payload(bool ok, std::string_view error = {}) {
+  json::object o;
+  o["ok"] = ok;
+  if (!error.empty()) o["error"] = error;
+  payload p;
+  p.args.emplace_back(std::move(o));
+  return p;
+}
+
+void emit_auth(const socket_ptr& s) {
+  payload p;
+  p.args.push_back(s->auth());
+  s->emit("auth", std::move(p));
+}
+
+void install_conformance(socketio::server& srv) {
+  auto& root = srv.of("/");
+  root.on_connection(emit_auth);
+  root.on("message", [](const socket_ptr& s, payload args, ack) { s->emit("message-back", std::move(args)); });
+  root.on("message-with-ack", [](const socket_ptr&, payload args, ack a) {
+    if (a) a(std::move(args));
+  });
+  srv.of("/custom").on_connection(emit_auth);
+}
+
+// Forwards `payload` of a `broadcast` request to `room` as `deliver`, unchanged (attachments
+// included: its placeholders keep their indices).
+void broadcast_to_room(const socket_ptr& s, payload args, ack a, bool except_me) {
+  const auto room = string_field(args, "room");
+  const auto* body = field(args, "payload");
+  if (!room || !body) {
+    if (a) a(ok_payload(false, "expected {room, payload}"));
+    return;
+  }
+  payload out;
+  out.args.push_back(*body);
+  out.attachments = std::move(args.attachments);
+  adapter::broadcast_target to;
+  to.nsp = s->nsp();
+  to.rooms.push_back(*room);
+  if (except_me) to.except.push_back(s->sid());
+  s->owner().emit("deliver", std::move(out), to);
+  if (a) a(ok_payload(true));
+}
+
+void install_bench(socketio::server& srv) {
+  auto& root = srv.of("/");
+  root.on("join", [](const socket_ptr& s, payload args, ack a) {
+    const auto room = string_field(args, "room");
+    const bool ok = room && s->join(*room);
+    if (a) a(ok ? ok_payload(true) : ok_payload(false, room ? "room limit reached" : "expected {room}"));
+  });
+  root.on("broadcast", [](const socket_ptr& s, payload args, ack a) {
+    broadcast_to_room(s, std::move(args), std::move(a), false);
+  });
+  root.on("echo", [](const socket_ptr&, payload args, ack a) {
+    if (a) a(std::move(args));
+  });
+}
+
+void install_testing(socketio::server& srv) {
+  install_conformance(srv);
+  install_bench(srv);
+  auto& root = srv.of("/");
+  root.on("leave", [](const socket_ptr& s, payload args, ack a) {
+    const auto room = string_field(args, "room");
+    if (room) s->leave(*room);
+    if (a) a(ok_payload(room.has_value()));
+  });
+  root.on("rooms", [](const socket_ptr& s, payload, ack a) {
+    if (!a) return;
+    json::array rooms;
+    for (const auto& r : s->rooms()) rooms.emplace_back(r);
+    payload p;
+    p.args.emplace_back(std::move(rooms));
+    a(std::move(p));
+  });
+  root.on("broadcast-except-me", [](const socket_ptr& s, payload args, ack a) {
+    broadcast_to_room(s, std::move(args), std::move(a), true);
+  });
+  root.on("ask", [](const socket_ptr& s, payload args, ack a) {
+    const auto event = string_field(args, "event");
+    if (!event) {
+      if (a) a(ok_payload(false, "expected {event}"));
+      return;
+    }
+    std::chrono::milliseconds timeout{2000};
+    if (const auto* t = field(args, "timeout_ms"); t && t->is_number()) {
+      const double ms = t->to_number<double>();
+      if (std::isfinite(ms) && ms > 0 && ms < 600000) timeout = std::chrono::milliseconds(static_cast<long>(ms));
+    }
+    payload forward;
+    if (const auto* fa = field(args, "args"); fa && fa->is_array()) forward.args = fa->get_array();
+    forward.attachments = std::move(args.attachments);
+    s->emit_with_ack(*event, std::move(forward), timeout, [a](socketio::ack_result r) {
+      if (!a) return;
+      if (r) {
+        a(std::move(*r));
+        return;
+      }
+      json::object o;
+      o["error"] = r.error().message();
+      payload p;
+      p.args.emplace_back(std::move(o));
+      a(std::move(p));
+    });
+  });
+  root.on("stats", [](const socket_ptr& s, payload, ack a) {
+    if (!a) return;
+    json::object o;
+    o["clients"] = s->owner().client_count();
+    o["sockets"] = s->owner().get_adapter().socket_count("/");
+    payload p;
+    p.args.emplace_back(std::move(o));
+    a(std::move(p));
+  });
+  root.on("disconnect-me", [](const socket_ptr& s, payload, ack a) {
+    if (a) a(ok_payload(true));
+    s->disconnect();
+  });
+}
+
+}  // namespace
+
+std::optional<profile> parse_profile(std::string_view name) noexcept {
+  if (name == "conformance") return profile::conformance;
+  if (name == "bench") return profile::bench;
+  if (name == "testing") return profile::testing;
+  if (name == "openwebui") return profile::openwebui;
+  return std::nullopt;
+}
+
+std::string_view to_string(profile p) noexcept {
+  switch (p) {
+    case profile::conformance: return "conformance";
+    case profile::bench: return "bench";
+    case profile::testing: return "testing";
+    case profile::openwebui: return "openwebui";
+  }
+  return "unknown";
+}
+
+void install(profile p, socketio::server& srv) {
+  switch (p) {
+    case profile::conformance: install_conformance(srv); return;
+    case profile::bench: install_bench(srv); return;
+    case profile::testing: install_testing(srv); return;
+    case profile::openwebui: srv.of("/"); return;
+  }
+}
+
+}  // namespace owcore::realtime::profiles

@@ -1,0 +1,18 @@
+# Realtime (issue 5): the project's own Engine.IO / Socket.IO protocol tests, driven by npm's
+# socket.io-client (tests/js, installed by `npm ci` there) against `owcore conformance-server
+# --profile testing` on a free port. The unit tests (tests/unit/engineio_*, socketio_*) are picked
+# up by the unit glob. The official conformance suites of socketio/engine.io-protocol and
+# socketio/socket.io-protocol are run by hand beside the project (how: the comment at the top of
+# src/owcore/app/conformance_server.hpp), never from here.
+find_program(OWCORE_NODE node)
+if(OWCORE_NODE)
+  foreach(suite protocol malformed)
+    add_test(NAME socketio_${suite}
+             COMMAND ${OWCORE_NODE} --experimental-websocket --test-reporter=spec
+                     ${CMAKE_CURRENT_SOURCE_DIR}/js/socketio_${suite}.mjs
+                     --server $<TARGET_FILE:owcore>)
+    # 77: tests/js/node_modules is missing (npm ci not run).
+    set_tests_properties(socketio_${suite} PROPERTIES LABELS integration TIMEOUT 300
+                         SKIP_RETURN_CODE 77)
+  endforeach()
+endif()
