@@ -2,6 +2,7 @@
 
 #include "owcore/app/logging.hpp"
 #include "owcore/realtime/adapter/memory_adapter.hpp"
+#include "owcore/realtime/adapter/redis_adapter.hpp"
 #include "owcore/realtime/engineio/server.hpp"
 
 #include <spdlog/logger.h>
@@ -63,10 +64,16 @@ std::shared_ptr<realtime_service> add_realtime_routes(http::router& routes, cons
   auto log = get_logger("socketio");
   std::shared_ptr<rt::adapter::adapter> adapter;
   if (cfg.redis_manager) {
-    if (ws_redis && make_redis_adapter) adapter = make_redis_adapter(ws_redis, ex);
-    else
-      log->warn("WEBSOCKET_MANAGER=redis, but no Redis Socket.IO adapter is available in this build; "
+    if (ws_redis && make_redis_adapter) {
+      adapter = make_redis_adapter(ws_redis, ex);
+    } else if (ws_redis) {
+      rt::adapter::redis_adapter_options aopts;
+      aopts.log = log;
+      adapter = rt::adapter::redis_adapter::create(ex, ws_redis, std::move(aopts));
+    } else {
+      log->warn("WEBSOCKET_MANAGER=redis, but no Redis client for Socket.IO is configured; "
                 "Socket.IO broadcasts reach only this instance's clients");
+    }
   }
   if (!adapter) adapter = std::make_shared<rt::adapter::memory_adapter>();
 
@@ -83,7 +90,7 @@ std::shared_ptr<realtime_service> add_realtime_routes(http::router& routes, cons
   adapter->start();
   log->info("Socket.IO at {} (profile {}, transports: {}, {} adapter)", cfg.path, rt::profiles::to_string(cfg.profile),
             cfg.engine.allow_websocket ? (cfg.engine.allow_polling ? "polling+websocket" : "websocket") : "polling",
-            cfg.redis_manager && make_redis_adapter && ws_redis ? "redis" : "memory");
+            cfg.redis_manager && ws_redis ? "redis" : "memory");
   return std::make_shared<realtime_service>(engine, sockets, adapter);
 }
 
