@@ -3,6 +3,7 @@
 #include "owcore/net/error.hpp"
 #include "owcore/redis/client.hpp"
 #include "owcore/redis/error.hpp"
+#include "support/io_runner.hpp"
 #include "support/process.hpp"
 #include "support/redis_client.hpp"
 #include "support/redis_topology.hpp"
@@ -39,26 +40,7 @@ std::shared_ptr<spdlog::logger> test_log() {
   return log;
 }
 
-// An io_context on two threads (like `owcore serve` on two cores) and a way to run coroutines on it.
-struct io_runner {
-  asio::io_context io{2};
-  asio::executor_work_guard<asio::io_context::executor_type> guard{io.get_executor()};
-  std::vector<std::thread> threads;
-  io_runner() {
-    for (int i = 0; i < 2; ++i) threads.emplace_back([this] { io.run(); });
-  }
-  ~io_runner() {
-    guard.reset();
-    io.stop();
-    for (auto& t : threads) t.join();
-  }
-  template <class T>
-  T run(net::awaitable<T> a, std::chrono::seconds limit = 60s) {
-    auto fut = asio::co_spawn(io, std::move(a), asio::use_future);
-    if (fut.wait_for(limit) != std::future_status::ready) throw std::runtime_error("coroutine timed out");
-    return fut.get();
-  }
-};
+using owcore::test::io_runner;
 
 redis::client_options base_options(const std::string& url, redis::topology topo) {
   auto parsed = redis::parse_url(url);

@@ -9,6 +9,7 @@
 #include "owcore/coord/sessions/session_store.hpp"
 #include "owcore/coord/sessions/signed_cookie.hpp"
 #include "owcore/redis/client.hpp"
+#include "support/io_runner.hpp"
 #include "support/process.hpp"
 #include "support/redis_client.hpp"
 #include "support/redis_topology.hpp"
@@ -45,26 +46,7 @@ using sessions::session_id;
 
 namespace {
 
-// An io_context on two threads (like `owcore serve` on two cores).
-struct io_runner {
-  asio::io_context io{2};
-  asio::executor_work_guard<asio::io_context::executor_type> guard{io.get_executor()};
-  std::vector<std::thread> threads;
-  io_runner() {
-    for (int i = 0; i < 2; ++i) threads.emplace_back([this] { io.run(); });
-  }
-  ~io_runner() {
-    guard.reset();
-    io.stop();
-    for (auto& t : threads) t.join();
-  }
-  template <class T>
-  T run(net::awaitable<T> a, std::chrono::seconds limit = 60s) {
-    auto fut = asio::co_spawn(io, std::move(a), asio::use_future);
-    if (fut.wait_for(limit) != std::future_status::ready) throw std::runtime_error("coroutine timed out");
-    return fut.get();
-  }
-};
+using owcore::test::io_runner;
 
 std::shared_ptr<spdlog::logger> test_log() {
   static auto log = [] {

@@ -6,6 +6,7 @@
 #include "owcore/coord/shared/lock.hpp"
 #include "owcore/coord/shared/shared_dict.hpp"
 #include "owcore/redis/client.hpp"
+#include "support/io_runner.hpp"
 #include "support/process.hpp"
 #include "support/redis_client.hpp"
 #include "support/redis_topology.hpp"
@@ -37,25 +38,9 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
-// An io_context on two threads, like `owcore serve` on two cores.
-struct io_runner {
-  asio::io_context io{2};
-  asio::executor_work_guard<asio::io_context::executor_type> guard{io.get_executor()};
-  std::vector<std::thread> threads;
-  io_runner() {
-    for (int i = 0; i < 2; ++i) threads.emplace_back([this] { io.run(); });
-  }
-  ~io_runner() {
-    guard.reset();
-    io.stop();
-    for (auto& t : threads) t.join();
-  }
-  template <class T>
-  T run(net::awaitable<T> a, std::chrono::seconds limit = 30s) {
-    auto fut = asio::co_spawn(io, std::move(a), asio::use_future);
-    if (fut.wait_for(limit) != std::future_status::ready) throw std::runtime_error("coroutine timed out");
-    return fut.get();
-  }
+// The shared two-thread runner (tests/support/io_runner.hpp) with this file's deadline.
+struct io_runner : owcore::test::io_runner {
+  io_runner() : owcore::test::io_runner(std::chrono::seconds(30)) {}
 };
 
 template <class Pred>

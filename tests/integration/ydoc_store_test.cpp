@@ -8,6 +8,7 @@
 #include "owcore/redis/client.hpp"
 #include "owcore/yjs/merge.hpp"
 #include "owcore/yjs/update.hpp"
+#include "support/io_runner.hpp"
 #include "support/process.hpp"
 #include "support/redis_client.hpp"
 #include "support/redis_topology.hpp"
@@ -55,25 +56,9 @@ std::shared_ptr<spdlog::logger> test_log() {
   return log;
 }
 
-// An io_context on two threads and a way to run coroutines on it (as in redis_client_test).
-struct io_runner {
-  asio::io_context io{2};
-  asio::executor_work_guard<asio::io_context::executor_type> guard{io.get_executor()};
-  std::vector<std::thread> threads;
-  io_runner() {
-    for (int i = 0; i < 2; ++i) threads.emplace_back([this] { io.run(); });
-  }
-  ~io_runner() {
-    guard.reset();
-    io.stop();
-    for (auto& t : threads) t.join();
-  }
-  template <class T>
-  T run(net::awaitable<T> a, std::chrono::seconds limit = 120s) {
-    auto fut = asio::co_spawn(io, std::move(a), asio::use_future);
-    if (fut.wait_for(limit) != std::future_status::ready) throw std::runtime_error("coroutine timed out");
-    return fut.get();
-  }
+// The shared two-thread runner (tests/support/io_runner.hpp) with this file's deadline.
+struct io_runner : owcore::test::io_runner {
+  io_runner() : owcore::test::io_runner(std::chrono::seconds(120)) {}
 };
 
 // --- Valid v1 updates (YJS.md §3) --------------------------------------------------------------
