@@ -220,7 +220,7 @@ void server::shutdown() {
 net::awaitable<void> server::run() {
   auto self = shared_from_this();
   while (!stopping_ && acceptor_ && acceptor_->is_open()) {
-    auto [ec, sock] = co_await acceptor_->async_accept(asio::make_strand(ex_), net::use_tuple);
+    auto [ec, sock] = co_await acceptor_->async_accept(net::make_strand(ex_), net::use_tuple);
     if (ec) {
       if (stopping_ || ec == asio::error::operation_aborted) break;
       // Out of descriptors and similar: back off briefly instead of spinning.

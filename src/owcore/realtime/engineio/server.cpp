@@ -2,9 +2,11 @@
 
 #include "owcore/realtime/engineio/error.hpp"
 #include "owcore/realtime/engineio/handshake.hpp"
+#include "owcore/realtime/engineio/websocket.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -51,9 +53,8 @@ error to_error(const boost::system::error_code& ec) noexcept {
   return error::bad_request;
 }
 
-// Moves an accepted socket onto `ex` (the session's strand): a Beast WebSocket stream must be
-// driven from one strand, and a session's state lives on its own.
-std::optional<beast::tcp_stream> rehome(beast::tcp_stream stream, const net::executor& ex) {
+// Moves an accepted socket onto `ex` (the session's strand), so that its completions run there.
+std::optional<tcp::socket> rehome(beast::tcp_stream stream, const net::executor& ex) {
   tcp::socket old = stream.release_socket();
   boost::system::error_code ec;
   const auto endpoint = old.local_endpoint(ec);
@@ -66,7 +67,7 @@ std::optional<beast::tcp_stream> rehome(beast::tcp_stream stream, const net::exe
     ::close(native);
     return std::nullopt;
   }
-  return beast::tcp_stream(std::move(fresh));
+  return fresh;
 }
 
 net::awaitable<void> reject_upgrade(beast::tcp_stream stream, http_response res) {
@@ -184,7 +185,7 @@ http_response server::error_response(const http_request& req, error e) const {
 net::awaitable<http_response> server::handshake(http_request req) {
   auto self = shared_from_this();
   if (stopping_) co_return error_response(req, error::too_many_sessions);
-  net::executor strand = asio::make_strand(ex_);
+  net::executor strand = net::make_strand(ex_);
   auto s = std::make_shared<session>(weak_from_this(), strand, sids_.next(), transport_kind::polling,
                                      make_session_config(transport_kind::polling), info_of(req));
   if (!try_register(s)) co_return error_response(req, error::too_many_sessions);
@@ -258,25 +259,34 @@ void server::handle_upgrade(http_request req, beast::tcp_stream stream, beast::f
   if (!params) return reject(to_error(params.error()));
   if (params->transport != transport_kind::websocket || !opts_.allow_websocket)
     return reject(error::unknown_transport);
+  // RFC 6455 §4.2.1: GET, Upgrade: websocket, Connection: Upgrade, version 13, a valid key.
+  std::optional<std::string> accept;
+  if (req.method() == bhttp::verb::get && ws::has_token(req[bhttp::field::upgrade], "websocket") &&
+      ws::has_token(req[bhttp::field::connection], "upgrade") && req[bhttp::field::sec_websocket_version] == "13")
+    accept = ws::accept_key(req[bhttp::field::sec_websocket_key]);
+  if (!accept) return reject(error::bad_request);
 
   if (params->sid) {
     auto s = find(*params->sid);
     if (!s) return reject(error::unknown_sid);
     auto moved = rehome(std::move(stream), s->get_executor());
     if (!moved) return;
-    asio::co_spawn(s->get_executor(), session::run_upgrade(s, std::move(req), std::move(*moved)), asio::detached);
+    asio::dispatch(s->get_executor(), [s, a = std::move(*accept), sock = std::move(*moved)]() mutable {
+      session::run_upgrade(s, std::move(a), std::move(sock));
+    });
     return;
   }
 
   if (stopping_ || session_count() >= opts_.max_sessions) return reject(error::too_many_sessions);
-  net::executor strand = asio::make_strand(ex_);
+  net::executor strand = net::make_strand(ex_);
   auto moved = rehome(std::move(stream), strand);
   if (!moved) return;
   auto s = std::make_shared<session>(weak_from_this(), strand, sids_.next(), transport_kind::websocket,
                                      make_session_config(transport_kind::websocket), info_of(req));
   auto open = make_open_packet(s->id(), transport_kind::websocket);
-  asio::co_spawn(strand, session::run_new_websocket(s, std::move(req), std::move(*moved), std::move(open)),
-                 asio::detached);
+  asio::dispatch(strand, [s, a = std::move(*accept), sock = std::move(*moved), open = std::move(open)]() mutable {
+    session::run_new_websocket(s, std::move(a), std::move(sock), std::move(open));
+  });
 }
 
 }  // namespace owcore::realtime::engineio

@@ -2,30 +2,44 @@
 
 #include "owcore/realtime/engineio/server.hpp"
 
+#include "owcore/realtime/engineio/websocket.hpp"
+
 #include <boost/asio/buffer.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
+#include <boost/asio/defer.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/beast/core/buffers_to_string.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/websocket/stream.hpp>
+#include <boost/asio/write.hpp>
 
+#include <array>
 #include <string_view>
 
 namespace owcore::realtime::engineio {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace websocket = beast::websocket;
+using asio::ip::tcp;
 using clock_type = std::chrono::steady_clock;
 
 namespace detail {
 
+// One WebSocket connection. Idle, it holds no buffer: reads wait for readability and then go
+// through one per-thread buffer; only an incomplete frame is kept (`pending`). Writes gather
+// the control bytes and every queued frame into one write.
 struct websocket_conn {
-  explicit websocket_conn(beast::tcp_stream s) : ws(std::move(s)) {}
-  websocket::stream<beast::tcp_stream> ws;
+  websocket_conn(tcp::socket s, std::size_t max_message) : sock(std::move(s)), parser(max_message) {}
+  tcp::socket sock;
+  ws::frame_parser parser;
+  std::string pending;    ///< bytes of an incomplete frame
+  std::string urgent;     ///< bytes to write before queued frames (101, pong, "3probe")
+  bool writing = false;       ///< a gathered write is in flight
+  bool flush_posted = false;  ///< a flush is already posted to the strand
+  bool close_queued = false;  ///< the close frame is written or about to be
+  bool dead = false;          ///< the socket is closed; ignore everything
+  // The write in flight (kept alive until it completes).
+  std::string urgent_out;
+  std::string headers;
+  std::vector<frame> batch;
+  std::vector<asio::const_buffer> buffers;
 };
 
 }  // namespace detail
@@ -34,10 +48,21 @@ namespace {
 
 constexpr std::string_view probe_request = "2probe";
 constexpr std::string_view probe_reply = "3probe";
+// One gathered write carries at most this much (the rest follows in the next one).
+constexpr std::size_t max_batch_frames = 512;
+constexpr std::size_t max_batch_bytes = 1 << 20;
+// Reads per readiness event before yielding to other connections.
+constexpr int max_reads_per_wakeup = 4;
 
 void hard_close(detail::websocket_conn& c) noexcept {
+  c.dead = true;
   boost::system::error_code ignored;
-  beast::get_lowest_layer(c.ws).socket().close(ignored);
+  c.sock.close(ignored);
+}
+
+// A buffer that grew for a burst goes back to the allocator once drained.
+void release_if_large(std::string& s) {
+  if (s.capacity() > 1024) std::string().swap(s);
 }
 
 error to_engineio_error(const boost::system::error_code& ec) noexcept {
@@ -55,9 +80,9 @@ session::session(std::weak_ptr<server> srv, net::executor strand, std::string si
       info_(std::move(info)),
       cfg_(cfg),
       fsm_(cfg.fsm, transport, clock_type::now()),
-      timer_(strand_),
-      poll_cv_(strand_),
-      write_cv_(strand_) {}
+      timer_(strand_) {
+  if (transport == transport_kind::polling) poll_cv_ = std::make_unique<asio::steady_timer>(strand_);
+}
 
 session::~session() = default;
 
@@ -68,7 +93,10 @@ void session::send(std::string data, bool binary) {
 }
 
 void session::send_frames(std::vector<frame> frames) {
-  asio::dispatch(strand_, [self = shared_from_this(), frames = std::move(frames)]() mutable {
+  // Deferred, not posted, when not already on the strand: a broadcast hands frames to many
+  // sessions from one handler, and waking another thread for each costs more than the send.
+  if (net::running_in(strand_)) return do_send(std::move(frames));
+  asio::defer(strand_, [self = shared_from_this(), frames = std::move(frames)]() mutable {
     self->do_send(std::move(frames));
   });
 }
@@ -89,8 +117,8 @@ void session::do_send(std::vector<frame> frames) {
 }
 
 void session::wake() {
-  poll_cv_.cancel();
-  write_cv_.cancel();
+  if (poll_cv_) poll_cv_->cancel();
+  if (active_ws_) schedule_flush(active_ws_);
 }
 
 void session::drop_candidate() {
@@ -103,7 +131,7 @@ void session::after_change() {
   if (fsm_.current() == session_fsm::state::open) return;
   wake();
   drop_candidate();
-  timer_.cancel();  // re-arm for the linger deadline, or stop
+  arm_timer();  // the linger deadline, or stop
   if (!notified_) {
     notified_ = true;
     // Posted, never inline: close() may be called from inside the listener's own on_message.
@@ -118,23 +146,35 @@ void session::after_change() {
 void session::finish() {
   finished_ = true;
   if (auto srv = srv_.lock()) srv->unregister(sid_);
+  timer_.cancel();
   // A writer stuck in a write to a slow peer would never get to the close frame: cut it off.
-  // An idle writer wakes up and sends the close frame itself.
-  if (active_ws_ && writing_) hard_close(*active_ws_);
+  // An idle connection sends the close frame itself (wake() scheduled its flush).
+  if (active_ws_ && active_ws_->writing) hard_close(*active_ws_);
 }
 
-void session::start_timers() { asio::co_spawn(strand_, run_timers(shared_from_this()), asio::detached); }
+void session::start_timers() { arm_timer(); }
 
-net::awaitable<void> session::run_timers(std::shared_ptr<session> self) {
-  while (!self->finished_) {
-    self->timer_.expires_at(self->fsm_.next_deadline());
-    co_await self->timer_.async_wait(net::use_tuple);
-    if (self->finished_) break;
-    const auto fx = self->fsm_.on_timer(clock_type::now());
-    if (fx.upgrade_aborted) self->drop_candidate();
-    if (fx.ping_queued) self->wake();
-    self->after_change();
-  }
+void session::arm_timer() {
+  if (finished_) return;
+  const auto at = fsm_.next_deadline();
+  if (timer_armed_ && at == timer_at_) return;
+  timer_at_ = at;
+  timer_armed_ = true;
+  timer_.expires_at(at);  // cancels the previous wait, whose handler then does nothing
+  timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (ec == asio::error::operation_aborted) return;
+    self->timer_armed_ = false;
+    self->on_timer(ec);
+  });
+}
+
+void session::on_timer(boost::system::error_code) {
+  if (finished_) return;
+  const auto fx = fsm_.on_timer(clock_type::now());
+  if (fx.upgrade_aborted) drop_candidate();
+  if (fx.ping_queued) wake();
+  after_change();
+  arm_timer();
 }
 
 void session::handle_inbound(packet p) {
@@ -169,9 +209,9 @@ net::awaitable<session::http_result> session::poll() {
       r.code = error::bad_request;
       co_return r;
     case session_fsm::poll_start::wait:
-      while (!fsm_.poll_ready()) {
-        poll_cv_.expires_at(clock_type::time_point::max());
-        co_await poll_cv_.async_wait(net::use_tuple);
+      while (!fsm_.poll_ready() && poll_cv_) {
+        poll_cv_->expires_at(clock_type::time_point::max());
+        co_await poll_cv_->async_wait(net::use_tuple);
       }
       break;
     case session_fsm::poll_start::respond:
@@ -213,154 +253,273 @@ net::awaitable<session::http_result> session::post(std::string body) {
 
 // --- WebSocket --------------------------------------------------------------------------------
 
-session::ws_ptr session::make_conn(beast::tcp_stream stream) const {
-  auto c = std::make_shared<detail::websocket_conn>(std::move(stream));
+session::ws_ptr session::make_conn(tcp::socket sock) const {
   boost::system::error_code ignored;
-  // Packets are small and often written back to back (CONNECT answer, then an event): without
-  // TCP_NODELAY the second write waits for the peer's delayed ACK (~40 ms).
-  beast::get_lowest_layer(c->ws).socket().set_option(asio::ip::tcp::no_delay(true), ignored);
-  websocket::stream_base::timeout t{};
-  t.handshake_timeout = cfg_.websocket_handshake_timeout;
-  t.idle_timeout = websocket::stream_base::none();  // Engine.IO's ping/pong is the liveness check
-  t.keep_alive_pings = false;
-  c->ws.set_option(t);
-  c->ws.read_message_max(cfg_.max_payload);
-  c->ws.auto_fragment(false);
-  c->ws.set_option(websocket::stream_base::decorator(
-      [](websocket::response_type& res) { res.set(beast::http::field::server, "owcore"); }));
-  return c;
+  // Packets are small and often written back to back: without TCP_NODELAY a write can wait for
+  // the peer's delayed ACK (~40 ms).
+  sock.set_option(tcp::no_delay(true), ignored);
+  sock.non_blocking(true, ignored);
+  return std::make_shared<detail::websocket_conn>(std::move(sock), cfg_.max_payload);
 }
 
-net::awaitable<void> session::run_new_websocket(std::shared_ptr<session> self, http_request req,
-                                                beast::tcp_stream stream, std::string open_packet) {
-  auto c = self->make_conn(std::move(stream));
-  auto [ec] = co_await c->ws.async_accept(req, net::use_tuple);
-  if (ec) co_return;  // never registered: the client just goes away
+void session::run_new_websocket(std::shared_ptr<session> self, std::string accept, tcp::socket sock,
+                                std::string open_packet) {
+  auto c = self->make_conn(std::move(sock));
   auto srv = self->srv_.lock();
+  c->urgent = ws::switching_protocols(accept);
   if (!srv || !srv->try_register(self)) {
-    co_await c->ws.async_close(websocket::close_code::try_again_later, net::use_tuple);
-    hard_close(*c);
-    co_return;
+    c->urgent += ws::close_frame(ws::close_code::try_again_later);
+    c->close_queued = true;
+    self->flush(c);
+    return;
   }
   self->active_ws_ = c;
   self->fsm_.send(control_frame(packet_type::open, open_packet));
   self->listener_ = srv->opened(self);
   srv.reset();
   self->start_timers();
-  asio::co_spawn(self->strand_, write_loop(self, c), asio::detached);
-  co_await self->read_loop(c);
+  self->flush(c);  // the 101 and the open packet leave in one write
+  self->arm_read(c);
 }
 
-net::awaitable<void> session::run_upgrade(std::shared_ptr<session> self, http_request req,
-                                          beast::tcp_stream stream) {
-  auto c = self->make_conn(std::move(stream));
-  auto [ec] = co_await c->ws.async_accept(req, net::use_tuple);
-  if (ec) co_return;
+void session::run_upgrade(std::shared_ptr<session> self, std::string accept, tcp::socket sock) {
+  auto c = self->make_conn(std::move(sock));
+  c->urgent = ws::switching_protocols(accept);
   if (!self->fsm_.begin_upgrade(clock_type::now(), self->cfg_.upgrades_allowed)) {
     // Already upgraded, another candidate, or closed: one WebSocket per session.
-    co_await c->ws.async_close(websocket::close_code::policy_error, net::use_tuple);
-    hard_close(*c);
-    co_return;
+    c->urgent += ws::close_frame(ws::close_code::policy_violation);
+    c->close_queued = true;
+    self->flush(c);
+    return;
   }
   self->candidate_ws_ = c;
-  self->timer_.cancel();  // the upgrade deadline may now be the next one
-  const bool upgraded = co_await self->run_candidate(c);
-  if (!upgraded) co_return;
-  asio::co_spawn(self->strand_, write_loop(self, c), asio::detached);
-  co_await self->read_loop(c);
+  self->arm_timer();  // the upgrade deadline may now be the next one
+  self->flush(c);
+  self->arm_read(c);
 }
 
-net::awaitable<bool> session::run_candidate(ws_ptr c) {
-  beast::flat_buffer buf;
-  for (;;) {
-    buf.clear();
-    auto [ec, n] = co_await c->ws.async_read(buf, net::use_tuple);
-    if (c != candidate_ws_) co_return false;  // timed out, or the session closed
-    if (ec || c->ws.got_binary()) break;
-    const std::string text = beast::buffers_to_string(buf.data());
-    if (text == probe_request) {
-      if (!fsm_.on_probe()) break;
-      c->ws.text(true);
-      auto [wec, wn] = co_await c->ws.async_write(asio::buffer(probe_reply.data(), probe_reply.size()),
-                                                  net::use_tuple);
-      if (c != candidate_ws_) co_return false;
-      if (wec) break;
-      wake();  // a pending long-poll ends with `noop`, letting the client pause polling
-      continue;
+void session::arm_read(const ws_ptr& c) {
+  c->sock.async_wait(tcp::socket::wait_read, [self = shared_from_this(), c](boost::system::error_code ec) {
+    self->on_readable(c, ec);
+  });
+}
+
+void session::on_readable(const ws_ptr& c, boost::system::error_code ec) {
+  if (c->dead) return;
+  if (ec) return transport_lost(c);
+  // Shared by every connection of this thread: an idle connection holds no read buffer.
+  static thread_local std::array<char, 64 * 1024> buf;
+  for (int i = 0; i < max_reads_per_wakeup; ++i) {
+    const auto n = c->sock.read_some(asio::buffer(buf), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) break;
+    if (ec) return transport_lost(c);  // EOF included: the peer went away without a close frame
+    if (!feed(c, std::string_view(buf.data(), n))) return;
+    if (n < buf.size()) break;
+  }
+  arm_read(c);
+}
+
+// Parses `bytes` (after any kept incomplete frame) and acts on each frame. False when the
+// connection is finished with (closed, failed, or no longer wanted).
+bool session::feed(const ws_ptr& c, std::string_view bytes) {
+  std::string joined;
+  std::string_view in = bytes;
+  if (!c->pending.empty()) {
+    joined = std::move(c->pending);
+    c->pending = std::string();
+    joined.append(bytes);
+    in = joined;
+  }
+  while (!in.empty()) {
+    auto st = c->parser.parse(in);
+    if (st.fail) {
+      fail_conn(c, static_cast<int>(*st.fail));
+      return false;
     }
-    if (text.size() == 1 && text[0] == static_cast<char>(packet_type::upgrade) && fsm_.complete_upgrade()) {
+    if (st.consumed == 0) break;
+    in.remove_prefix(st.consumed);
+    if (!st.ev) continue;
+    auto& e = *st.ev;
+    switch (e.what) {
+      case ws::event::kind::message:
+        if (!on_ws_message(c, std::move(e.data), e.binary)) return false;
+        break;
+      case ws::event::kind::ping:
+        c->urgent += ws::control_frame(ws::opcode::pong, e.data);
+        schedule_flush(c);
+        break;
+      case ws::event::kind::pong:
+        break;
+      case ws::event::kind::close:
+        // The client closes: answer its close frame, and the session ends with the transport.
+        if (!c->close_queued) {
+          c->close_queued = true;
+          c->urgent += ws::close_frame(ws::close_code::normal);
+        }
+        transport_lost(c);
+        return false;
+    }
+  }
+  if (!in.empty()) {
+    if (in.size() > c->parser.max_frame_bytes()) {  // cannot happen: the parser refuses first
+      fail_conn(c, static_cast<int>(ws::close_code::too_big));
+      return false;
+    }
+    c->pending.assign(in);
+  }
+  return !c->dead;
+}
+
+bool session::on_ws_message(const ws_ptr& c, std::string data, bool binary) {
+  if (c == candidate_ws_) {
+    if (!binary && data == probe_request && fsm_.on_probe()) {
+      c->urgent += ws::control_frame(ws::opcode::text, probe_reply);
+      schedule_flush(c);
+      wake();  // a pending long-poll ends with `noop`, letting the client pause polling
+      return true;
+    }
+    if (!binary && data.size() == 1 && data[0] == static_cast<char>(packet_type::upgrade) &&
+        fsm_.complete_upgrade()) {
       candidate_ws_.reset();
       active_ws_ = c;
-      wake();  // the pending long-poll (if any) ends with `noop`; queued packets go to the writer
-      co_return true;
+      wake();  // the pending long-poll (if any) ends with `noop`; queued packets go out here
+      return true;
     }
-    break;
+    fsm_.abort_upgrade();
+    drop_candidate();
+    return false;
   }
-  fsm_.abort_upgrade();
-  drop_candidate();
-  co_return false;
-}
-
-net::awaitable<void> session::read_loop(ws_ptr c) {
-  beast::flat_buffer buf;
-  for (;;) {
-    buf.clear();
-    auto [ec, n] = co_await c->ws.async_read(buf, net::use_tuple);
-    if (c != active_ws_ || fsm_.current() == session_fsm::state::closed) co_return;
-    if (ec) {
-      // Beast already answered an oversized message with close code 1009.
-      const auto reason = ec == websocket::error::message_too_big ? close_reason::protocol_error
-                                                                  : close_reason::transport_close;
-      fsm_.close(reason, clock_type::now());
-      after_change();
-      co_return;
-    }
-    if (c->ws.got_binary()) {
-      handle_inbound(packet{packet_type::message, beast::buffers_to_string(buf.data()), true});
-      continue;
-    }
-    const auto data = buf.data();
-    const std::string_view text(static_cast<const char*>(data.data()), data.size());
-    auto p = decode_text(text);
+  if (c != active_ws_ || fsm_.current() == session_fsm::state::closed) return false;
+  if (binary) {
+    handle_inbound(packet{packet_type::message, std::move(data), true});
+  } else {
+    auto p = decode_text(data);
     if (!p) {
       fsm_.close(close_reason::protocol_error, clock_type::now());
       after_change();
-      co_return;
+      return false;
     }
     handle_inbound(std::move(*p));
   }
+  return c == active_ws_ && fsm_.current() != session_fsm::state::closed;
 }
 
-net::awaitable<void> session::write_loop(std::shared_ptr<session> self, ws_ptr c) {
-  for (;;) {
-    if (self->fsm_.transport_should_close()) break;
-    auto f = self->fsm_.next_frame();
-    if (!f) {
-      self->write_cv_.expires_at(clock_type::time_point::max());
-      co_await self->write_cv_.async_wait(net::use_tuple);
-      continue;
-    }
-    c->ws.text(!f->binary);
-    self->writing_ = true;
-    auto [ec, n] = co_await c->ws.async_write(asio::buffer(*f->bytes), net::use_tuple);
-    self->writing_ = false;
-    if (ec) {
-      self->fsm_.close(close_reason::transport_close, clock_type::now());
-      self->after_change();
-      hard_close(*c);
-      co_return;
-    }
+void session::schedule_flush(const ws_ptr& c) {
+  if (c->writing || c->flush_posted || c->dead) return;
+  // Posted, not run inline: every packet queued by the handlers running now (one broadcast
+  // to many sockets, several acknowledgements) leaves in the same write.
+  c->flush_posted = true;
+  asio::defer(strand_, [self = shared_from_this(), c] {
+    c->flush_posted = false;
+    self->flush(c);
+  });
+}
+
+void session::flush(const ws_ptr& c) {
+  if (c->writing || c->dead) return;
+  c->urgent_out = std::move(c->urgent);
+  c->urgent = std::string();
+  c->batch.clear();
+  c->headers.clear();
+  c->buffers.clear();
+  const bool active = c == active_ws_;
+  std::size_t bytes = 0;
+  while (active && c->batch.size() < max_batch_frames && bytes < max_batch_bytes) {
+    auto f = fsm_.next_frame();
+    if (!f) break;
+    bytes += f->size();
+    c->batch.push_back(std::move(*f));
   }
-  self->fsm_.finish_closing();
-  self->after_change();
-  const auto reason = self->fsm_.reason().value_or(close_reason::server_close);
-  websocket::close_reason cr(websocket::close_code::normal);
-  if (reason == close_reason::protocol_error) cr = websocket::close_reason(websocket::close_code::policy_error);
-  else if (reason == close_reason::shutdown) cr = websocket::close_reason(websocket::close_code::going_away);
-  if (c->ws.is_open()) {
-    co_await c->ws.async_close(cr, net::use_tuple);
+  // Headers first (their buffer must not move once the buffer list points into it).
+  c->headers.resize(c->batch.size() * 10);
+  std::size_t at = 0;
+  if (!c->urgent_out.empty()) c->buffers.push_back(asio::buffer(c->urgent_out));
+  for (const auto& f : c->batch) {
+    const auto n = ws::encode_header(c->headers.data() + at, f.binary ? ws::opcode::binary : ws::opcode::text,
+                                     f.size());
+    c->buffers.push_back(asio::buffer(c->headers.data() + at, n));
+    c->buffers.push_back(asio::buffer(*f.bytes));
+    at += n;
   }
-  hard_close(*c);
+  if (active && !c->close_queued && fsm_.transport_should_close() && c->batch.empty()) {
+    // Everything queued is out: end the session, then the WebSocket with a close frame.
+    fsm_.finish_closing();
+    const auto reason = fsm_.reason().value_or(close_reason::server_close);
+    auto code = ws::close_code::normal;
+    if (reason == close_reason::protocol_error) code = ws::close_code::policy_violation;
+    else if (reason == close_reason::shutdown) code = ws::close_code::going_away;
+    c->close_queued = true;
+    c->urgent_out += ws::close_frame(code);
+    c->buffers.clear();
+    c->buffers.push_back(asio::buffer(c->urgent_out));
+    after_change();
+  }
+  if (c->buffers.empty()) {
+    release_if_large(c->urgent_out);
+    return;
+  }
+  c->writing = true;
+  asio::async_write(c->sock, c->buffers, [self = shared_from_this(), c](boost::system::error_code ec, std::size_t) {
+    self->on_written(c, ec);
+  });
+}
+
+void session::on_written(const ws_ptr& c, boost::system::error_code ec) {
+  c->writing = false;
+  c->batch.clear();
+  c->buffers.clear();
+  release_if_large(c->urgent_out);
+  release_if_large(c->headers);
+  if (c->batch.capacity() > 64) std::vector<frame>().swap(c->batch);
+  if (c->buffers.capacity() > 128) std::vector<asio::const_buffer>().swap(c->buffers);
+  if (c->dead) return;
+  if (ec) return transport_lost(c);
+  if (c->close_queued && c->urgent.empty()) {
+    // The close frame is out. The peer answers with its own and closes; a bounded linger is
+    // not needed because nothing more is owed to it.
+    boost::system::error_code ignored;
+    c->sock.shutdown(tcp::socket::shutdown_send, ignored);
+    hard_close(*c);
+    if (c == active_ws_ && fsm_.current() != session_fsm::state::closed) {
+      fsm_.close(close_reason::transport_close, clock_type::now());
+      after_change();
+    }
+    return;
+  }
+  flush(c);
+}
+
+// A protocol violation on the WebSocket layer: a close frame with `code`, then the socket goes.
+void session::fail_conn(const ws_ptr& c, int code) {
+  if (c->dead) return;
+  if (!c->close_queued) {
+    c->close_queued = true;
+    c->urgent += ws::close_frame(static_cast<ws::close_code>(code));
+  }
+  if (c == candidate_ws_) {
+    fsm_.abort_upgrade();
+    candidate_ws_.reset();
+  } else if (c == active_ws_ && fsm_.current() != session_fsm::state::closed) {
+    fsm_.close(close_reason::protocol_error, clock_type::now());
+    after_change();
+  }
+  if (!c->writing) flush(c);
+}
+
+// The connection is gone (EOF, error) or closed by the client: the session ends with it.
+void session::transport_lost(const ws_ptr& c) {
+  if (c == candidate_ws_) {
+    fsm_.abort_upgrade();
+    candidate_ws_.reset();
+  } else if (c == active_ws_ && fsm_.current() != session_fsm::state::closed) {
+    fsm_.close(close_reason::transport_close, clock_type::now());
+    after_change();
+  }
+  if (c->close_queued && !c->urgent.empty() && !c->writing && !c->dead) {
+    flush(c);  // answer the client's close frame, then the socket closes
+    return;
+  }
+  if (!c->writing) hard_close(*c);
 }
 
 }  // namespace owcore::realtime::engineio

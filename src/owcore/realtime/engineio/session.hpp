@@ -17,7 +17,7 @@
 #include "owcore/realtime/engineio/session_fsm.hpp"
 
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/http/fields.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -33,7 +33,7 @@ namespace owcore::realtime::engineio {
 class server;
 
 namespace detail {
-struct websocket_conn;  // a Beast WebSocket stream; defined in session.cpp
+struct websocket_conn;  // a WebSocket connection (socket, parser, write batch); session.cpp
 }  // namespace detail
 
 /// An HTTP request as the HTTP server hands it over (body read into a string).
@@ -118,15 +118,15 @@ class session : public std::enable_shared_from_this<session> {
   net::awaitable<http_result> poll();
   /// Strand only: serves a POST carrying a payload of packets.
   net::awaitable<http_result> post(std::string body);
-  /// Strand only: a WebSocket handshake without sid: accepts it, registers the session, sends
-  /// `open_packet` and serves the socket until it closes. `stream` must be on this strand.
-  static net::awaitable<void> run_new_websocket(std::shared_ptr<session> self, http_request req,
-                                                boost::beast::tcp_stream stream, std::string open_packet);
-  /// Strand only: a WebSocket handshake with this session's sid: accepts it and runs the
-  /// upgrade (probe, `upgrade`), then serves it as the session's transport. A session that
+  /// Strand only: a WebSocket handshake without sid, already validated (`accept` is its
+  /// Sec-WebSocket-Accept): registers the session, answers 101 together with the `open` packet
+  /// and serves the socket until it closes. `sock` must have this strand as its executor.
+  static void run_new_websocket(std::shared_ptr<session> self, std::string accept,
+                                boost::asio::ip::tcp::socket sock, std::string open_packet);
+  /// Strand only: a validated WebSocket handshake with this session's sid: answers 101 and runs
+  /// the upgrade (probe, `upgrade`), then serves it as the session's transport. A session that
   /// cannot upgrade gets the socket closed with a WebSocket close frame.
-  static net::awaitable<void> run_upgrade(std::shared_ptr<session> self, http_request req,
-                                          boost::beast::tcp_stream stream);
+  static void run_upgrade(std::shared_ptr<session> self, std::string accept, boost::asio::ip::tcp::socket sock);
 
  private:
   using ws_ptr = std::shared_ptr<detail::websocket_conn>;
@@ -138,11 +138,19 @@ class session : public std::enable_shared_from_this<session> {
   void wake();
   void drop_candidate();
   void start_timers();
-  static net::awaitable<void> run_timers(std::shared_ptr<session> self);
-  net::awaitable<void> read_loop(ws_ptr c);
-  net::awaitable<bool> run_candidate(ws_ptr c);
-  static net::awaitable<void> write_loop(std::shared_ptr<session> self, ws_ptr c);
-  ws_ptr make_conn(boost::beast::tcp_stream stream) const;
+  void arm_timer();
+  void on_timer(boost::system::error_code ec);
+  // WebSocket connections (callbacks on the strand; see session.cpp).
+  ws_ptr make_conn(boost::asio::ip::tcp::socket sock) const;
+  void arm_read(const ws_ptr& c);
+  void on_readable(const ws_ptr& c, boost::system::error_code ec);
+  bool feed(const ws_ptr& c, std::string_view bytes);
+  bool on_ws_message(const ws_ptr& c, std::string data, bool binary);
+  void schedule_flush(const ws_ptr& c);
+  void flush(const ws_ptr& c);
+  void on_written(const ws_ptr& c, boost::system::error_code ec);
+  void fail_conn(const ws_ptr& c, int close_code);
+  void transport_lost(const ws_ptr& c);
 
   std::weak_ptr<server> srv_;
   net::executor strand_;
@@ -154,11 +162,12 @@ class session : public std::enable_shared_from_this<session> {
   std::shared_ptr<session_listener> listener_;  ///< released when the session closes
   bool notified_ = false;   ///< listener_->on_close was called
   bool finished_ = false;   ///< closed, unregistered, timers stopped
-  bool writing_ = false;    ///< the WebSocket writer is inside async_write
+  bool timer_armed_ = false;  ///< a wait on timer_ is pending
+  std::chrono::steady_clock::time_point timer_at_{};  ///< the deadline timer_ waits for
 
   boost::asio::steady_timer timer_;    ///< the fsm's next deadline
-  boost::asio::steady_timer poll_cv_;  ///< wakes a pending long-poll (cancel = notify)
-  boost::asio::steady_timer write_cv_; ///< wakes the WebSocket writer (cancel = notify)
+  /// Wakes a pending long-poll (cancel = notify); created for polling sessions only.
+  std::unique_ptr<boost::asio::steady_timer> poll_cv_;
 
   ws_ptr active_ws_;     ///< the WebSocket transport, once in use
   ws_ptr candidate_ws_;  ///< a WebSocket being probed for an upgrade
