@@ -10,10 +10,9 @@ void memory_adapter::add_socket(const std::string& nsp, const std::string& sid,
                                 std::weak_ptr<local_socket> socket) {
   std::lock_guard lock(mutex_);
   auto& s = spaces_[nsp];
-  auto& m = s.sockets[sid];
-  m.socket = std::move(socket);
-  m.rooms.insert(sid);
-  s.rooms[sid].insert(sid);
+  // A socket's own room (its sid) is implicit: looked up in `sockets`, never stored in `rooms`,
+  // which saves two hash nodes and two string copies per connection.
+  s.sockets[sid].socket = std::move(socket);
 }
 
 void memory_adapter::leave_locked(space& s, const std::string& sid, const std::string& room) {
@@ -42,8 +41,8 @@ bool memory_adapter::add_room_local(const std::string& nsp, const std::string& s
   auto it = sp->second.sockets.find(sid);
   if (it == sp->second.sockets.end()) return false;
   auto& rooms = it->second.rooms;
-  if (rooms.contains(room)) return true;
-  if (rooms.size() >= opts_.max_rooms_per_socket) return false;
+  if (room == sid || rooms.contains(room)) return true;
+  if (rooms.size() + 1 >= opts_.max_rooms_per_socket) return false;  // + its own room
   rooms.insert(room);
   sp->second.rooms[room].insert(sid);
   return true;
@@ -87,6 +86,7 @@ std::size_t memory_adapter::deliver_local(const socketio::packet& p, const broad
     const auto& s = sp->second;
     auto excluded = [&](const std::string& sid) {
       for (const auto& room : to.except) {
+        if (room == sid) return true;
         auto r = s.rooms.find(room);
         if (r != s.rooms.end() && r->second.contains(sid)) return true;
       }
@@ -102,13 +102,16 @@ std::size_t memory_adapter::deliver_local(const socketio::packet& p, const broad
       targets.reserve(s.sockets.size());
       for (const auto& [sid, m] : s.sockets) add(sid);
     } else if (to.rooms.size() == 1) {
-      if (auto r = s.rooms.find(to.rooms.front()); r != s.rooms.end()) {
-        targets.reserve(r->second.size());
+      const auto& room = to.rooms.front();
+      if (auto r = s.rooms.find(room); r != s.rooms.end()) {
+        targets.reserve(r->second.size() + 1);
         for (const auto& sid : r->second) add(sid);
       }
+      if (s.sockets.contains(room)) add(room);  // the room of a sid
     } else {
       std::unordered_set<std::string> seen;
       for (const auto& room : to.rooms) {
+        if (s.sockets.contains(room) && seen.insert(room).second) add(room);
         auto r = s.rooms.find(room);
         if (r == s.rooms.end()) continue;
         for (const auto& sid : r->second)
@@ -155,6 +158,7 @@ std::vector<std::string> memory_adapter::rooms_of(const std::string& nsp, const 
   auto it = sp->second.sockets.find(sid);
   if (it == sp->second.sockets.end()) return {};
   std::vector<std::string> out(it->second.rooms.begin(), it->second.rooms.end());
+  out.push_back(sid);
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -163,9 +167,10 @@ std::vector<std::string> memory_adapter::sids_in(const std::string& nsp, const s
   std::lock_guard lock(mutex_);
   auto sp = spaces_.find(nsp);
   if (sp == spaces_.end()) return {};
-  auto it = sp->second.rooms.find(room);
-  if (it == sp->second.rooms.end()) return {};
-  std::vector<std::string> out(it->second.begin(), it->second.end());
+  std::vector<std::string> out;
+  if (auto it = sp->second.rooms.find(room); it != sp->second.rooms.end())
+    out.assign(it->second.begin(), it->second.end());
+  if (sp->second.sockets.contains(room)) out.push_back(room);
   std::sort(out.begin(), out.end());
   return out;
 }

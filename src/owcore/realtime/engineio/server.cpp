@@ -84,6 +84,10 @@ request_info info_of(const http_request& req) {
   request_info info;
   info.target = std::string(req.target());
   info.headers = static_cast<const bhttp::fields&>(req);
+  // The handshake's own headers are of no use later and cost memory on every connection.
+  for (auto f : {bhttp::field::connection, bhttp::field::upgrade, bhttp::field::sec_websocket_key,
+                 bhttp::field::sec_websocket_version, bhttp::field::sec_websocket_extensions})
+    info.headers.erase(f);
   return info;
 }
 

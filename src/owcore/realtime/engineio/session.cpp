@@ -35,11 +35,10 @@ struct websocket_conn {
   bool flush_posted = false;  ///< a flush is already posted to the strand
   bool close_queued = false;  ///< the close frame is written or about to be
   bool dead = false;          ///< the socket is closed; ignore everything
-  // The write in flight (kept alive until it completes).
+  // The write in flight (kept alive until it completes, then released).
   std::string urgent_out;
   std::string headers;
   std::vector<frame> batch;
-  std::vector<asio::const_buffer> buffers;
 };
 
 }  // namespace detail
@@ -60,10 +59,6 @@ void hard_close(detail::websocket_conn& c) noexcept {
   c.sock.close(ignored);
 }
 
-// A buffer that grew for a burst goes back to the allocator once drained.
-void release_if_large(std::string& s) {
-  if (s.capacity() > 1024) std::string().swap(s);
-}
 
 error to_engineio_error(const boost::system::error_code& ec) noexcept {
   if (ec.category() == engineio_category()) return static_cast<error>(ec.value());
@@ -77,7 +72,7 @@ session::session(std::weak_ptr<server> srv, net::executor strand, std::string si
     : srv_(std::move(srv)),
       strand_(std::move(strand)),
       sid_(std::move(sid)),
-      info_(std::move(info)),
+      info_(std::make_shared<const request_info>(std::move(info))),
       cfg_(cfg),
       fsm_(cfg.fsm, transport, clock_type::now()),
       timer_(strand_) {
@@ -419,9 +414,6 @@ void session::flush(const ws_ptr& c) {
   if (c->writing || c->dead) return;
   c->urgent_out = std::move(c->urgent);
   c->urgent = std::string();
-  c->batch.clear();
-  c->headers.clear();
-  c->buffers.clear();
   const bool active = c == active_ws_;
   std::size_t bytes = 0;
   while (active && c->batch.size() < max_batch_frames && bytes < max_batch_bytes) {
@@ -429,17 +421,6 @@ void session::flush(const ws_ptr& c) {
     if (!f) break;
     bytes += f->size();
     c->batch.push_back(std::move(*f));
-  }
-  // Headers first (their buffer must not move once the buffer list points into it).
-  c->headers.resize(c->batch.size() * 10);
-  std::size_t at = 0;
-  if (!c->urgent_out.empty()) c->buffers.push_back(asio::buffer(c->urgent_out));
-  for (const auto& f : c->batch) {
-    const auto n = ws::encode_header(c->headers.data() + at, f.binary ? ws::opcode::binary : ws::opcode::text,
-                                     f.size());
-    c->buffers.push_back(asio::buffer(c->headers.data() + at, n));
-    c->buffers.push_back(asio::buffer(*f.bytes));
-    at += n;
   }
   if (active && !c->close_queued && fsm_.transport_should_close() && c->batch.empty()) {
     // Everything queued is out: end the session, then the WebSocket with a close frame.
@@ -450,28 +431,38 @@ void session::flush(const ws_ptr& c) {
     else if (reason == close_reason::shutdown) code = ws::close_code::going_away;
     c->close_queued = true;
     c->urgent_out += ws::close_frame(code);
-    c->buffers.clear();
-    c->buffers.push_back(asio::buffer(c->urgent_out));
     after_change();
   }
-  if (c->buffers.empty()) {
-    release_if_large(c->urgent_out);
+  if (c->urgent_out.empty() && c->batch.empty()) {
+    c->urgent_out = std::string();
     return;
   }
+  // The buffer list is copied into the write operation, so one scratch list per thread does.
+  static thread_local std::vector<asio::const_buffer> buffers;
+  buffers.clear();
+  c->headers.resize(c->batch.size() * 10);  // sized before pointing into it: it must not move
+  std::size_t at = 0;
+  if (!c->urgent_out.empty()) buffers.push_back(asio::buffer(c->urgent_out));
+  for (const auto& f : c->batch) {
+    const auto n = ws::encode_header(c->headers.data() + at, f.binary ? ws::opcode::binary : ws::opcode::text,
+                                     f.size());
+    buffers.push_back(asio::buffer(c->headers.data() + at, n));
+    buffers.push_back(asio::buffer(*f.bytes));
+    at += n;
+  }
   c->writing = true;
-  asio::async_write(c->sock, c->buffers, [self = shared_from_this(), c](boost::system::error_code ec, std::size_t) {
+  asio::async_write(c->sock, buffers, [self = shared_from_this(), c](boost::system::error_code ec, std::size_t) {
     self->on_written(c, ec);
   });
+  if (buffers.capacity() > 4096) std::vector<asio::const_buffer>().swap(buffers);
 }
 
 void session::on_written(const ws_ptr& c, boost::system::error_code ec) {
   c->writing = false;
-  c->batch.clear();
-  c->buffers.clear();
-  release_if_large(c->urgent_out);
-  release_if_large(c->headers);
-  if (c->batch.capacity() > 64) std::vector<frame>().swap(c->batch);
-  if (c->buffers.capacity() > 128) std::vector<asio::const_buffer>().swap(c->buffers);
+  // An idle connection keeps no write memory.
+  std::vector<frame>().swap(c->batch);
+  std::string().swap(c->urgent_out);
+  std::string().swap(c->headers);
   if (c->dead) return;
   if (ec) return transport_lost(c);
   if (c->close_queued && c->urgent.empty()) {

@@ -80,7 +80,9 @@ class session : public std::enable_shared_from_this<session> {
   /// The server-generated session id (SPEC §5.1 format).
   const std::string& id() const noexcept { return sid_; }
   /// The handshake request. Immutable; safe from any thread.
-  const request_info& request() const noexcept { return info_; }
+  const request_info& request() const noexcept { return *info_; }
+  /// The handshake request, shared (the Socket.IO layer keeps it without copying).
+  const std::shared_ptr<const request_info>& request_ptr() const noexcept { return info_; }
   /// The session's strand.
   net::executor get_executor() const noexcept { return strand_; }
 
@@ -155,7 +157,7 @@ class session : public std::enable_shared_from_this<session> {
   std::weak_ptr<server> srv_;
   net::executor strand_;
   std::string sid_;
-  request_info info_;
+  std::shared_ptr<const request_info> info_;
   session_config cfg_;
   session_fsm fsm_;
 

@@ -4,6 +4,25 @@
 
 namespace owcore::realtime::engineio {
 
+frame frame_queue::pop_front() {
+  frame f = std::move(items_[head_++]);
+  if (head_ == items_.size()) {
+    clear();
+  } else if (head_ >= 64 && head_ * 2 >= items_.size()) {
+    // A queue that never drains completely must not grow without bound at the front.
+    items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
+    head_ = 0;
+  }
+  return f;
+}
+
+void frame_queue::clear() noexcept {
+  head_ = 0;
+  if (items_.capacity() > 16) std::vector<frame>().swap(items_);
+  else items_.clear();
+}
+
+
 std::string_view to_string(close_reason r) noexcept {
   switch (r) {
     case close_reason::client_close: return "client close";
@@ -36,8 +55,7 @@ session_fsm::send_result session_fsm::send(std::span<const frame> batch) {
 
 std::optional<frame> session_fsm::next_frame() {
   if (queue_.empty() || state_ == state::closed) return std::nullopt;
-  frame f = std::move(queue_.front());
-  queue_.pop_front();
+  frame f = queue_.pop_front();
   queued_bytes_ -= f.size();
   return f;
 }
@@ -82,8 +100,7 @@ std::string session_fsm::finish_poll() {
   while (!queue_.empty()) {
     const std::size_t next = payload_size(queue_.front()) + (out.empty() ? 0 : 1);
     if (!out.empty() && used + next > opts_.max_payload) break;
-    frame f = std::move(queue_.front());
-    queue_.pop_front();
+    frame f = queue_.pop_front();
     queued_bytes_ -= f.size();
     append_to_payload(out, f);
     used += next;

@@ -18,7 +18,7 @@
 
 #include <chrono>
 #include <cstddef>
-#include <deque>
+#include <vector>
 #include <optional>
 #include <span>
 #include <string>
@@ -54,6 +54,24 @@ struct fsm_options {
   std::size_t max_payload = 1'000'000;              ///< bytes per long-poll response (soft)
   std::size_t max_queued_packets = 4096;            ///< outbound queue limit (packets)
   std::size_t max_queued_bytes = 8 * 1024 * 1024;   ///< outbound queue limit (bytes)
+};
+
+/// The outbound frame queue of a session: a vector read from a moving head. Unlike std::deque
+/// it allocates nothing while empty (most sessions are idle most of the time) and gives its
+/// memory back once drained.
+class frame_queue {
+ public:
+  bool empty() const noexcept { return head_ == items_.size(); }
+  std::size_t size() const noexcept { return items_.size() - head_; }
+  const frame& front() const noexcept { return items_[head_]; }
+  void push_back(const frame& f) { items_.push_back(f); }
+  /// Removes and returns the first frame. Precondition: !empty().
+  frame pop_front();
+  void clear() noexcept;
+
+ private:
+  std::vector<frame> items_;
+  std::size_t head_ = 0;
 };
 
 /// One session's protocol state. Not thread-safe: the shell confines it to the session's strand.
@@ -191,7 +209,7 @@ class session_fsm {
   transport_kind transport_;
   std::optional<close_reason> reason_;
 
-  std::deque<frame> queue_;
+  frame_queue queue_;
   std::size_t queued_bytes_ = 0;
 
   bool poll_pending_ = false;

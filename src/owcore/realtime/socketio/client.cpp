@@ -40,15 +40,15 @@ client::client(std::shared_ptr<server> srv, const std::shared_ptr<engineio::sess
     : server_(std::move(srv)),
       session_(s),
       strand_(s->get_executor()),
-      request_(std::make_shared<const engineio::request_info>(s->request())),
+      request_(s->request_ptr()),
       decoder_(server_->options().limits),
-      connect_timer_(strand_) {}
+      connect_timer_(std::make_unique<boost::asio::steady_timer>(strand_)) {}
 
 client::~client() { server_->client_gone(); }
 
 void client::start() {
-  connect_timer_.expires_after(server_->options().connect_timeout);
-  connect_timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+  connect_timer_->expires_after(server_->options().connect_timeout);
+  connect_timer_->async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
     if (ec) return;
     auto self = weak.lock();
     if (!self || self->closed_ || !self->sockets_.empty() || !self->connecting_.empty()) return;
@@ -180,6 +180,7 @@ net::awaitable<void> client::authorize(std::shared_ptr<client> self, std::shared
 }
 
 void client::finish_connect(const std::shared_ptr<socket>& s, const namespace_handlers& ns) {
+  connect_timer_.reset();  // a namespace is connected: the connect timeout no longer applies
   sockets_[s->nsp()] = s;
   s->mark_connected();
   server_->get_adapter().add_socket(s->nsp(), s->sid(), s);
@@ -202,7 +203,7 @@ void client::forget(const std::string& nsp) { sockets_.erase(nsp); }
 
 void client::on_close(engineio::close_reason reason) {
   closed_ = true;
-  connect_timer_.cancel();
+  connect_timer_.reset();
   const auto r = reason_of(reason);
   auto sockets = std::move(sockets_);
   sockets_.clear();

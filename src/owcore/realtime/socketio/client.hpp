@@ -57,7 +57,8 @@ class client final : public engineio::session_listener, public std::enable_share
   decoder decoder_;
   std::unordered_map<std::string, std::shared_ptr<socket>> sockets_;  // namespace -> socket
   std::unordered_set<std::string> connecting_;  // namespaces whose authorization is running
-  boost::asio::steady_timer connect_timer_;
+  /// Closes a client that connects no namespace in time; released once one is connected.
+  std::unique_ptr<boost::asio::steady_timer> connect_timer_;
   bool closed_ = false;
 };
 

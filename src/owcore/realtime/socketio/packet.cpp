@@ -211,7 +211,7 @@ decoder::result decoder::feed_text(std::string_view s) {
 
   if (auto ec = check_shape(p)) return ec;
   if (is_binary(p.type) && count > 0) {
-    partial_ = std::move(p);
+    partial_ = std::make_unique<packet>(std::move(p));
     expected_ = count;
     bytes_ = 0;
     return std::optional<packet>();

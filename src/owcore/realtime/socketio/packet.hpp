@@ -109,13 +109,13 @@ class decoder {
   result feed_binary(std::string bytes);
 
   /// True while a binary packet waits for attachments.
-  bool awaiting_attachments() const noexcept { return partial_.has_value(); }
+  bool awaiting_attachments() const noexcept { return partial_ != nullptr; }
 
  private:
   result complete();
 
   decoder_limits limits_;
-  std::optional<packet> partial_;
+  std::unique_ptr<packet> partial_;  ///< heap: most clients never send binary
   std::size_t expected_ = 0;
   std::size_t bytes_ = 0;
 };
