@@ -10,10 +10,19 @@ module only (python-socketio itself is not installed here).
   --mode receive  subscribe, write {"host_id": ...} to --ready-file, then json.loads what owcore
                   publishes, dispatch it like AsyncPubSubManager._thread (the host_id self-filter)
                   and check every field the _handle_* methods read. Exit 0 when all matched.
+  --mode adapter-peer
+                  be a python-socketio host next to a running `owcore serve` (Redis adapter) whose
+                  socket.io-client (tests/js/redis_adapter_python_peer.mjs) writes its sid to
+                  --sid-file: once owcore is subscribed, publish an emit of `deliver` to "py-room",
+                  an enter_room putting that sid in "py-enter", an emit of `deliver` to "py-enter"
+                  and an emit with callback (sio.call) to the sid; then read owcore's `callback`
+                  and the two emits owcore publishes when the client broadcasts, checking each
+                  whole message. Exit 0 when all matched.
 """
 import argparse
 import base64
 import json
+import os
 import sys
 import time
 import uuid
@@ -236,17 +245,135 @@ def receive(a):
     return 1 if failures else 0
 
 
+# ---------------------------------------------------------------------------------------------
+# A python-socketio host beside a running owcore instance (--mode adapter-peer). The payloads
+# must match the constants of the same names in tests/js/redis_adapter_python_peer.mjs.
+
+PY_ROOM_PAYLOAD = {"text": "h\u00e9llo \U0001F600 \"q\"\n", "n": 1.5, "neg": -3, "none": None,
+                   "list": [1, "two", False]}
+PY_ENTER_PAYLOAD = {"via": "enter_room", "text": "\u00fcn\u00ef", "k": [1, 2]}
+OWCORE_PAYLOAD = {"from": "owcore", "text": "\u00e9\U0001F600", "n": 2.5, "nested": {"a": [None, True]}}
+OWCORE_EXCEPT_PAYLOAD = {"from": "owcore", "except": True}
+
+
+def adapter_peer(a):
+    r = redis.Redis(host="127.0.0.1", port=a.port)
+    pubsub = r.pubsub()
+    pubsub.subscribe(a.channel)
+    deadline = time.time() + a.timeout
+    while time.time() < deadline:  # wait for the subscribe confirmation
+        msg = pubsub.get_message(timeout=0.1)
+        if msg and msg["type"] == "subscribe":
+            break
+    else:
+        print("no subscribe confirmation", file=sys.stderr)
+        return 1
+    # owcore subscribes at start-up; a message published before would be lost (at-most-once).
+    while time.time() < deadline and r.pubsub_numsub(a.channel)[0][1] < 2:
+        time.sleep(0.05)
+    while time.time() < deadline and not os.path.exists(a.sid_file):
+        time.sleep(0.05)
+    if time.time() >= deadline:
+        print("owcore did not subscribe or the client wrote no sid", file=sys.stderr)
+        return 1
+    with open(a.sid_file) as f:
+        sid = json.load(f)["sid"]
+
+    own = uuid.uuid4().hex
+    ack_id = 1  # the first id python-socketio's _generate_ack_id hands out for a room
+    messages = [
+        (stdlib_dumps, emit_message(own, "deliver", PY_ROOM_PAYLOAD, room="py-room")),
+        (stdlib_dumps, enter_room_message(own, sid, "py-enter")),
+        (orjson_like_dumps, emit_message(own, "deliver", PY_ENTER_PAYLOAD, room="py-enter")),
+        (stdlib_dumps, emit_message(own, "py-question", {"q": 41}, room=sid,
+                                    callback=(sid, "/", ack_id))),
+    ]
+    for dumps, m in messages:
+        if r.publish(a.channel, dumps(m)) < 2:
+            print("owcore is not subscribed to " + a.channel, file=sys.stderr)
+            return 1
+
+    # What owcore must publish, whole: the client's answer to the call, addressed back to this
+    # host, and the two broadcasts (AsyncPubSubManager.emit's dict; skip_sid may be the sid or a
+    # list of it, which python-socketio's emit reads alike).
+    want_callback = {"method": "callback", "host_id": own, "sid": sid, "namespace": "/",
+                     "id": ack_id, "args": [{"answer": 42}]}
+
+    def want_emit(payload, skip_sid, host_id):
+        return {"method": "emit", "event": "deliver", "data": [payload], "binary": False,
+                "namespace": "/", "room": "py-room", "skip_sid": skip_sid, "callback": None,
+                "host_id": host_id}
+
+    failures = []
+    got_callback, emits, owcore_hosts = None, [], set()
+    while time.time() < deadline and (got_callback is None or len(emits) < 2):
+        msg = pubsub.get_message(timeout=0.2)
+        if not msg or msg["type"] != "message":
+            continue
+        text = msg["data"].decode("utf-8")
+        data = json.loads(text)
+        if "method" not in data:
+            failures.append("no method: " + text)
+            continue
+        # AsyncPubSubManager._thread's self-filter
+        if data["method"] == "callback":
+            if data.get("host_id") != own:
+                failures.append("callback for another host: " + text)
+                continue
+        elif data.get("host_id") == own:
+            continue
+        try:
+            handled = handle(data)  # what the _handle_* methods read must be there
+        except (KeyError, AssertionError, TypeError, ValueError) as e:
+            failures.append("handler error %r on %s" % (e, text))
+            continue
+        if data["method"] == "callback":
+            got_callback = data
+        elif data["method"] == "emit":
+            host_id = data.get("host_id")
+            if not isinstance(host_id, str) or len(host_id) != 32 or set(host_id) - HEX:
+                failures.append("bad host_id: " + text)
+            owcore_hosts.add(host_id)
+            args = handled[1]["args"]
+            # _handle_emit passes a one-element list on as that element
+            if len(args) != 1:
+                failures.append("not one positional argument: " + text)
+            emits.append(data)
+        else:
+            failures.append("unexpected message: " + text)
+
+    if got_callback != want_callback:
+        failures.append("callback: got\n  %r\nexpected\n  %r" % (got_callback, want_callback))
+    if len(owcore_hosts) != 1:
+        failures.append("expected one owcore host_id, got %r" % owcore_hosts)
+    owcore = next(iter(owcore_hosts)) if owcore_hosts else None
+    for e in emits:
+        if e.get("skip_sid") == [sid]:
+            e["skip_sid"] = sid
+    want = [want_emit(OWCORE_PAYLOAD, None, owcore), want_emit(OWCORE_EXCEPT_PAYLOAD, sid, owcore)]
+    if emits != want:
+        failures.append("emits: got\n  %r\nexpected\n  %r" % (emits, want))
+    for f in failures:
+        print(f, file=sys.stderr)
+    if not failures:
+        print("ok: owcore read python-socketio's emits and enter_room; python read owcore's")
+    return 1 if failures else 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--channel", default="socketio")
-    ap.add_argument("--mode", choices=["publish", "receive"], required=True)
+    ap.add_argument("--mode", choices=["publish", "receive", "adapter-peer"], required=True)
     ap.add_argument("--out", default="")
     ap.add_argument("--ready-file", default="")
     ap.add_argument("--other-host", default="")
     ap.add_argument("--count", type=int, default=9)
+    ap.add_argument("--sid-file", default="")
     ap.add_argument("--timeout", type=float, default=20)
     a = ap.parse_args()
+    if a.mode == "adapter-peer":
+        return adapter_peer(a)
     return publish(a) if a.mode == "publish" else receive(a)
 
 

@@ -264,6 +264,12 @@ net::awaitable<void> redis_channel::send_batch(std::vector<std::string> batch) {
     c.args.emplace_back("PUBLISH");
     c.args.emplace_back(opts_.channel);
     c.args.emplace_back(std::move(payload));
+    // PUBLISH has no key, and a Cluster client spreads keyless commands over the masters; but
+    // messages published on different nodes reach a subscriber over different cluster-bus links
+    // and can overtake each other (an `emit` before the `enter_room` published ahead of it).
+    // Routing by the channel name's slot sends every PUBLISH of this channel to one node, whose
+    // link delivers them in order. Ignored outside a Cluster.
+    c.key_indexes.push_back(1);
     req.push(std::move(c));
   }
   const std::size_t n = req.size();

@@ -9,7 +9,10 @@
 //   - publish() never blocks and never waits for Redis: it validates, encodes and enqueues, or
 //     refuses at once (queue_full, stopped, or the validation error).
 //   - One writer loop sends the queue in order, up to max_batch messages per pipelined request,
-//     one request at a time, so messages reach Redis in the order publish() accepted them.
+//     one request at a time, so messages reach Redis in the order publish() accepted them. On a
+//     Cluster every PUBLISH goes to the master of the channel name's slot (one node), so every
+//     subscriber also receives them in that order (the adapter relies on it: an `emit` after an
+//     `enter_room` must find the room joined).
 //   - A batch gets publish_timeout in total. The Redis client already waits for a reconnect
 //     before writing, which is python-socketio's "retry after reconnect". If the request fails
 //     without having been written (any error except unknown_outcome, the timeout and stop), it is

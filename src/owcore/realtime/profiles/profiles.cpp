@@ -3,7 +3,10 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
+#include <chrono>
 #include <cmath>
+#include <optional>
+#include <string>
 
 namespace owcore::realtime::profiles {
 namespace {
@@ -31,6 +34,41 @@ payload ok_payload(bool ok, std::string_view error = {}) {
   payload p;
   p.args.emplace_back(std::move(o));
   return p;
+}
+
+// The `timeout_ms` field of a request (default 2 s; accepted in (0, 600000) ms).
+std::chrono::milliseconds timeout_field(const payload& p) {
+  std::chrono::milliseconds timeout{2000};
+  if (const auto* t = field(p, "timeout_ms"); t && t->is_number()) {
+    const double ms = t->to_number<double>();
+    if (std::isfinite(ms) && ms > 0 && ms < 600000) timeout = std::chrono::milliseconds(static_cast<long>(ms));
+  }
+  return timeout;
+}
+
+// The arguments to forward from a request's `args` array (with the request's attachments).
+payload args_field(payload& p) {
+  payload forward;
+  if (const auto* fa = field(p, "args"); fa && fa->is_array()) forward.args = fa->get_array();
+  forward.attachments = std::move(p.attachments);
+  return forward;
+}
+
+// Acknowledges `a` with the answer of a server-to-client call, or {"error": message}. May run on
+// any thread (ack is thread-safe).
+socketio::ack_callback answer_to(ack a) {
+  return [a](socketio::ack_result r) {
+    if (!a) return;
+    if (r) {
+      a(std::move(*r));
+      return;
+    }
+    json::object o;
+    o["error"] = r.error().message();
+    payload p;
+    p.args.emplace_back(std::move(o));
+    a(std::move(p));
+  };
 }
 
 void emit_auth(const socket_ptr& s) {
@@ -65,6 +103,9 @@ void broadcast_to_room(const socket_ptr& s, payload args, ack a, bool except_me)
   to.nsp = s->nsp();
   to.rooms.push_back(*room);
   if (except_me) to.except.push_back(s->sid());
+  if (const auto* ex = field(args, "except"); ex && ex->is_array())
+    for (const auto& r : ex->get_array())
+      if (r.is_string()) to.except.emplace_back(r.get_string());
   s->owner().emit("deliver", std::move(out), to);
   if (a) a(ok_payload(true));
 }
@@ -110,26 +151,8 @@ void install_testing(socketio::server& srv) {
       if (a) a(ok_payload(false, "expected {event}"));
       return;
     }
-    std::chrono::milliseconds timeout{2000};
-    if (const auto* t = field(args, "timeout_ms"); t && t->is_number()) {
-      const double ms = t->to_number<double>();
-      if (std::isfinite(ms) && ms > 0 && ms < 600000) timeout = std::chrono::milliseconds(static_cast<long>(ms));
-    }
-    payload forward;
-    if (const auto* fa = field(args, "args"); fa && fa->is_array()) forward.args = fa->get_array();
-    forward.attachments = std::move(args.attachments);
-    s->emit_with_ack(*event, std::move(forward), timeout, [a](socketio::ack_result r) {
-      if (!a) return;
-      if (r) {
-        a(std::move(*r));
-        return;
-      }
-      json::object o;
-      o["error"] = r.error().message();
-      payload p;
-      p.args.emplace_back(std::move(o));
-      a(std::move(p));
-    });
+    const auto timeout = timeout_field(args);
+    s->emit_with_ack(*event, args_field(args), timeout, answer_to(std::move(a)));
   });
   root.on("stats", [](const socket_ptr& s, payload, ack a) {
     if (!a) return;
@@ -143,6 +166,42 @@ void install_testing(socketio::server& srv) {
   root.on("disconnect-me", [](const socket_ptr& s, payload, ack a) {
     if (a) a(ok_payload(true));
     s->disconnect();
+  });
+
+  // Operations on another socket by sid, through the server's adapter: a sid on another instance
+  // is reached over the adapter's transport (redis_adapter: enter_room, leave_room, disconnect,
+  // close_room and emit-with-callback messages).
+  root.on("join-sid", [](const socket_ptr& s, payload args, ack a) {
+    const auto sid = string_field(args, "sid");
+    const auto room = string_field(args, "room");
+    if (sid && room) s->owner().enter_room(s->nsp(), *sid, *room);
+    if (a) a(sid && room ? ok_payload(true) : ok_payload(false, "expected {sid, room}"));
+  });
+  root.on("leave-sid", [](const socket_ptr& s, payload args, ack a) {
+    const auto sid = string_field(args, "sid");
+    const auto room = string_field(args, "room");
+    if (sid && room) s->owner().leave_room(s->nsp(), *sid, *room);
+    if (a) a(sid && room ? ok_payload(true) : ok_payload(false, "expected {sid, room}"));
+  });
+  root.on("disconnect-sid", [](const socket_ptr& s, payload args, ack a) {
+    const auto sid = string_field(args, "sid");
+    if (sid) s->owner().disconnect(s->nsp(), *sid);
+    if (a) a(sid ? ok_payload(true) : ok_payload(false, "expected {sid}"));
+  });
+  root.on("close-room", [](const socket_ptr& s, payload args, ack a) {
+    const auto room = string_field(args, "room");
+    if (room) s->owner().close_room(s->nsp(), *room);
+    if (a) a(room ? ok_payload(true) : ok_payload(false, "expected {room}"));
+  });
+  root.on("call-sid", [](const socket_ptr& s, payload args, ack a) {
+    const auto sid = string_field(args, "sid");
+    const auto event = string_field(args, "event");
+    if (!sid || !event) {
+      if (a) a(ok_payload(false, "expected {sid, event}"));
+      return;
+    }
+    const auto timeout = timeout_field(args);
+    s->owner().call(s->nsp(), *sid, *event, args_field(args), timeout, answer_to(std::move(a)));
   });
 }
 

@@ -6,14 +6,20 @@
 // - conformance: the reference behaviour of socketio/socket.io-protocol's test suite: on connect
 //   emit `auth` with the CONNECT payload; `message` -> `message-back` with the same arguments;
 //   `message-with-ack` acknowledges with its arguments; a `/custom` namespace that emits `auth`.
-// - bench: `join` {room} joins the room and acks {"ok": true}; `broadcast` {room, payload} emits
-//   `deliver` with `payload` unchanged to every socket of the room on every instance (acks
-//   {"ok": true} when asked); `echo` acks its arguments unchanged.
+// - bench: `join` {room} joins the room and acks {"ok": true}; `broadcast` {room, payload,
+//   except?} emits `deliver` with `payload` unchanged to every socket of the room on every
+//   instance, skipping the members of the `except` rooms (acks {"ok": true} when asked); `echo`
+//   acks its arguments unchanged.
 // - testing: conformance + bench + what the project's protocol tests drive: `leave` {room},
-//   `rooms` (acks the socket's rooms), `broadcast-except-me` {room, payload}, `ask` {event, args,
-//   timeout_ms} (the server calls the client with an acknowledgement and acks the caller with
-//   the client's answer, or {"error": ...}), `disconnect-me`, `stats` (acks {clients, sockets}:
-//   attached Engine.IO sessions and sockets of "/", for leak checks).
+//   `rooms` (acks the socket's rooms), `broadcast-except-me` {room, payload, except?}, `ask`
+//   {event, args, timeout_ms} (the server calls the client with an acknowledgement and acks the
+//   caller with the client's answer, or {"error": ...}), `disconnect-me`, `stats` (acks
+//   {clients, sockets}: attached Engine.IO sessions and sockets of "/", for leak checks).
+//   Test-only operations on ANOTHER socket, by sid, through the server's adapter (so a sid on
+//   another instance exercises the multi-instance adapter): `join-sid` {sid, room}, `leave-sid`
+//   {sid, room}, `disconnect-sid` {sid}, `close-room` {room} (on every instance), each acking
+//   {"ok": true}; and `call-sid` {sid, event, args, timeout_ms}, a server-to-client call to
+//   that sid, acking the caller with the client's answer or {"error": ...}.
 // - openwebui: Open WebUI's handlers (a later issue); for now it accepts connections on "/" and
 //   handles no event.
 
