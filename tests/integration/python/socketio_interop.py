@@ -15,7 +15,7 @@ module only (python-socketio itself is not installed here).
                   socket.io-client (tests/js/redis_adapter_python_peer.mjs) writes its sid to
                   --sid-file: once owcore is subscribed, publish an emit of `deliver` to "py-room",
                   an enter_room putting that sid in "py-enter", an emit of `deliver` to "py-enter"
-                  and an emit with callback (sio.call) to the sid; then read owcore's `callback`
+                  and an emit with callback to the room "py-room"; then read owcore's `callback`
                   and the two emits owcore publishes when the client broadcasts, checking each
                   whole message. Exit 0 when all matched.
 """
@@ -285,8 +285,10 @@ def adapter_peer(a):
         (stdlib_dumps, emit_message(own, "deliver", PY_ROOM_PAYLOAD, room="py-room")),
         (stdlib_dumps, enter_room_message(own, sid, "py-enter")),
         (orjson_like_dumps, emit_message(own, "deliver", PY_ENTER_PAYLOAD, room="py-enter")),
-        (stdlib_dumps, emit_message(own, "py-question", {"q": 41}, room=sid,
-                                    callback=(sid, "/", ack_id))),
+        # An emit with a callback to a room (python-socketio's emit(..., room=, callback=)):
+        # every member answers; the callback triple names the room, not a sid.
+        (stdlib_dumps, emit_message(own, "py-question", {"q": 41}, room="py-room",
+                                    callback=("py-room", "/", ack_id))),
     ]
     for dumps, m in messages:
         if r.publish(a.channel, dumps(m)) < 2:
@@ -296,7 +298,7 @@ def adapter_peer(a):
     # What owcore must publish, whole: the client's answer to the call, addressed back to this
     # host, and the two broadcasts (AsyncPubSubManager.emit's dict; skip_sid may be the sid or a
     # list of it, which python-socketio's emit reads alike).
-    want_callback = {"method": "callback", "host_id": own, "sid": sid, "namespace": "/",
+    want_callback = {"method": "callback", "host_id": own, "sid": "py-room", "namespace": "/",
                      "id": ack_id, "args": [{"answer": 42}]}
 
     def want_emit(payload, skip_sid, host_id):

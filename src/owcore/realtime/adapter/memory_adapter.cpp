@@ -78,11 +78,21 @@ bool memory_adapter::disconnect_local(const std::string& nsp, const std::string&
 }
 
 std::size_t memory_adapter::deliver_local(const socketio::packet& p, const broadcast_target& to) {
+  const auto targets = local_targets(to);
+  if (targets.empty()) return 0;
+  socketio::packet copy = p;
+  copy.nsp = to.nsp;
+  auto frames = std::make_shared<const socketio::encoded_packet>(socketio::encode(copy));
+  for (const auto& t : targets) t->deliver(frames);
+  return targets.size();
+}
+
+std::vector<std::shared_ptr<local_socket>> memory_adapter::local_targets(const broadcast_target& to) const {
   std::vector<std::shared_ptr<local_socket>> targets;
   {
     std::lock_guard lock(mutex_);
     auto sp = spaces_.find(to.nsp);
-    if (sp == spaces_.end()) return 0;
+    if (sp == spaces_.end()) return targets;
     const auto& s = sp->second;
     auto excluded = [&](const std::string& sid) {
       for (const auto& room : to.except) {
@@ -119,12 +129,7 @@ std::size_t memory_adapter::deliver_local(const socketio::packet& p, const broad
       }
     }
   }
-  if (targets.empty()) return 0;
-  socketio::packet copy = p;
-  copy.nsp = to.nsp;
-  auto frames = std::make_shared<const socketio::encoded_packet>(socketio::encode(copy));
-  for (const auto& t : targets) t->deliver(frames);
-  return targets.size();
+  return targets;
 }
 
 bool memory_adapter::add_room(const std::string& nsp, const std::string& sid, const std::string& room) {

@@ -44,6 +44,8 @@ class memory_adapter : public adapter {
  protected:
   /// Delivers `p` to the local sockets `to` selects, encoding it once. Returns how many.
   std::size_t deliver_local(const socketio::packet& p, const broadcast_target& to);
+  /// The live local sockets `to` selects (rooms, exclusions), each once.
+  std::vector<std::shared_ptr<local_socket>> local_targets(const broadcast_target& to) const;
   /// Joins a local socket to `room`; false when `sid` is not local or is at its room limit.
   bool add_room_local(const std::string& nsp, const std::string& sid, const std::string& room);
   /// Removes a local socket from `room`; false when `sid` is not local.

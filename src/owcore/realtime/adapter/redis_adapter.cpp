@@ -2,6 +2,8 @@
 
 #include "owcore/realtime/socketio/error.hpp"
 
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
 #include <spdlog/logger.h>
 
 #include <type_traits>
@@ -42,7 +44,7 @@ bool split_event(const socketio::packet& p, std::string& event, rp::event_args& 
 }  // namespace
 
 redis_adapter::redis_adapter(net::executor ex, redis_adapter_options opts)
-    : memory_adapter(opts.memory), ex_(std::move(ex)), opts_(std::move(opts)) {}
+    : memory_adapter(opts.memory), ex_(std::move(ex)), timer_strand_(net::make_strand(ex_)), opts_(std::move(opts)) {}
 
 redis_adapter::~redis_adapter() {
   // The channel keeps itself alive until stopped; never leave it running without its owner.
@@ -73,7 +75,7 @@ void redis_adapter::stop() {
     calls.swap(calls_);
   }
   for (auto& [id, c] : calls) {
-    c.timer->cancel();
+    boost::asio::post(timer_strand_, [t = std::move(c.timer)] { t->cancel(); });
     c.on_ack(socketio::error::disconnected);
   }
 }
@@ -151,7 +153,9 @@ void redis_adapter::call(const std::string& nsp, const std::string& sid, socketi
   m.nsp = nsp;
   m.room = sid;
 
-  auto timer = std::make_shared<boost::asio::steady_timer>(ex_, timeout);
+  // The timer lives on timer_strand_: it is armed here and cancelled from whichever thread
+  // receives the answer, and an Asio timer must not be used from two threads at once.
+  auto timer = std::make_shared<boost::asio::steady_timer>(timer_strand_, timeout);
   std::uint64_t id = 0;
   {
     std::lock_guard lock(calls_mutex_);
@@ -168,9 +172,11 @@ void redis_adapter::call(const std::string& nsp, const std::string& sid, socketi
   }
   m.callback = rp::ack_ref{sid, nsp, id};
   std::weak_ptr<redis_adapter> weak = weak_from_this();
-  timer->async_wait([weak, id](const boost::system::error_code& ec) {
-    if (ec) return;  // cancelled: answered or stopped
-    if (auto a = weak.lock()) a->finish_call(id, socketio::error::ack_timeout);
+  boost::asio::dispatch(timer_strand_, [timer, weak, id] {
+    timer->async_wait([weak, id](const boost::system::error_code& ec) {
+      if (ec) return;  // cancelled: answered or stopped
+      if (auto a = weak.lock()) a->finish_call(id, socketio::error::ack_timeout);
+    });
   });
   if (auto ec = channel_->publish(std::move(m))) {
     if (opts_.log) opts_.log->warn("socketio redis adapter: call not published: {}", ec.message());
@@ -187,7 +193,7 @@ void redis_adapter::finish_call(std::uint64_t id, ack_result r) {
     c = std::move(it->second);
     calls_.erase(it);
   }
-  c.timer->cancel();
+  boost::asio::post(timer_strand_, [t = std::move(c.timer)] { t->cancel(); });
   c.on_ack(std::move(r));
 }
 
@@ -227,34 +233,32 @@ void redis_adapter::on_emit(rp::emit_message m) {
   args.attachments = std::move(ea->attachments);
   auto packet = socketio::make_event(m.nsp, m.event, std::move(args));
 
-  if (m.callback) {
-    // A call from another host: only the single addressed sid, with an acknowledgement.
-    const auto* sid = std::get_if<std::string>(&m.room);
-    if (!sid) return;
-    auto s = find(m.nsp, *sid);
-    if (!s) return;
-    std::weak_ptr<redis_adapter> weak = weak_from_this();
+  broadcast_target to;
+  to.nsp = m.nsp;
+  to.rooms = from_target(m.room);
+  to.except = from_target(m.skip_sid);
+  if (!m.callback) {
+    deliver_local(packet, to);
+    return;
+  }
+  // A call from another host: every local member of the target gets it with an
+  // acknowledgement, and each answer is published back (the caller keeps the first), as
+  // python-socketio's _handle_emit does with its callback.
+  std::weak_ptr<redis_adapter> weak = weak_from_this();
+  for (const auto& s : local_targets(to)) {
     rp::callback_message reply;
     reply.host_id = m.host_id;
     reply.sid = m.callback->room;
     reply.nsp = m.callback->nsp;
     reply.id = m.callback->id;
-    s->deliver_call(std::move(packet), opts_.remote_call_timeout,
-                    [weak, reply = std::move(reply)](ack_result r) mutable {
-                      if (!r) return;  // python-socketio sends nothing without an answer
-                      auto a = weak.lock();
-                      if (!a) return;
-                      reply.args = std::move(r->args);
-                      a->publish(std::move(reply));
-                    });
-    return;
+    s->deliver_call(packet, opts_.remote_call_timeout, [weak, reply = std::move(reply)](ack_result r) mutable {
+      if (!r) return;  // python-socketio sends nothing without an answer
+      auto a = weak.lock();
+      if (!a) return;
+      reply.args = std::move(r->args);
+      a->publish(std::move(reply));
+    });
   }
-
-  broadcast_target to;
-  to.nsp = m.nsp;
-  to.rooms = from_target(m.room);
-  to.except = from_target(m.skip_sid);
-  deliver_local(packet, to);
 }
 
 void redis_adapter::on_callback(const rp::callback_message& m) {

@@ -8,8 +8,12 @@
 //   `enter_room` / `leave_room` / `disconnect` for the instance that holds it.
 // - close_room: applied here and always published.
 // - call: a local sid is called directly; otherwise an `emit` with `callback` [sid, nsp, id] is
-//   published and the `callback` message the holding instance sends back completes the call
-//   (ack_timeout when none arrives within the timeout, disconnected on stop()).
+//   published and the first `callback` message sent back completes the call (ack_timeout when
+//   none arrives within the timeout, disconnected on stop()).
+// - a received `emit` with `callback` is delivered as a call to every local member of its room
+//   (python-socketio allows a room, not only a sid); each answer is published back. Binary
+//   answers lose their attachments: the `callback` message carries JSON `args` only, as in
+//   python-socketio.
 // - received messages (already filtered by host_id) are applied with the `*_local` functions; an
 //   `emit` with `callback` to a local sid is delivered as a call whose acknowledgement is
 //   published back to the origin host.
@@ -89,6 +93,7 @@ class redis_adapter : public memory_adapter, public std::enable_shared_from_this
   void finish_call(std::uint64_t id, ack_result r);
 
   net::executor ex_;
+  net::executor timer_strand_;  ///< every call timer is armed and cancelled here
   redis_adapter_options opts_;
   std::shared_ptr<redis_channel> channel_;
 
