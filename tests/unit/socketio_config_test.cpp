@@ -60,3 +60,18 @@ TEST(SocketioConfig, ProfileFromTheEnvironment) {
   ASSERT_TRUE(std::holds_alternative<startup_error>(bad));
   EXPECT_EQ(std::get<startup_error>(bad).variable, "OWCORE_SOCKETIO_PROFILE");
 }
+
+TEST(SocketioConfig, LoggingFlagsTurnOnTheTraceLogs) {
+  settings s;
+  auto quiet = std::get<realtime_config>(owcore::app::realtime_config_from(s, env_of({})));
+  EXPECT_FALSE(quiet.engine.trace);
+  EXPECT_FALSE(quiet.sockets.trace);
+  s.websocket_server_logging = true;
+  auto sio = std::get<realtime_config>(owcore::app::realtime_config_from(s, env_of({})));
+  EXPECT_TRUE(sio.sockets.trace);
+  EXPECT_FALSE(sio.engine.trace);
+  s.websocket_engineio_logging = true;
+  auto both = std::get<realtime_config>(owcore::app::realtime_config_from(s, env_of({})));
+  EXPECT_TRUE(both.engine.trace);
+  EXPECT_TRUE(both.sockets.trace);
+}

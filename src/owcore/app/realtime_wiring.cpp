@@ -44,6 +44,8 @@ std::variant<realtime_config, startup_error> realtime_config_from(const settings
   c.engine.allow_upgrades = s.enable_websocket_support;
   c.engine.cors_allowed_origins = s.cors_allow_origin;
   c.engine.max_payload = 1'000'000;
+  c.engine.trace = s.websocket_engineio_logging;   // WEBSOCKET_SERVER_ENGINEIO_LOGGING
+  c.sockets.trace = s.websocket_server_logging;    // WEBSOCKET_SERVER_LOGGING
   c.redis_manager = s.redis_manager();
   return c;
 }

@@ -49,6 +49,8 @@ struct realtime_config {
 ///   transports=['websocket']: long-polling requests get 400); false -> long-polling only, no
 ///   upgrades (WebSocket requests get 400);
 /// - CORS_ALLOW_ORIGIN -> the allowed Origin values ("*" = any) of polling and of the upgrade;
+/// - WEBSOCKET_SERVER_LOGGING / WEBSOCKET_SERVER_ENGINEIO_LOGGING -> the Socket.IO / Engine.IO
+///   trace logs (connections, events, packets; never their data);
 /// - the default Engine.IO limits: 1 MB max payload, 256 packets per polling payload, a
 ///   per-client outbound queue of 4096 packets / 8 MiB (overflow disconnects the client);
 /// - OWCORE_SOCKETIO_PROFILE, read through `env` (default `openwebui`; `bench` for load tests).

@@ -54,6 +54,10 @@ struct server_options {
   /// 403 (polling and WebSocket alike); a request without Origin (not a browser) is allowed.
   std::vector<std::string> cors_allowed_origins{"*"};
   std::shared_ptr<spdlog::logger> log;  ///< null = no logging
+  /// Log every session's opening, upgrade and close, and each packet received or sent (type
+  /// and size, never the data) at info level (WEBSOCKET_SERVER_ENGINEIO_LOGGING,
+  /// python-engineio's `logger=True`).
+  bool trace = false;
 };
 
 /// Called on a new session's strand right after its handshake; returns the listener of its

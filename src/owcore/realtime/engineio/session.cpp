@@ -11,6 +11,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
+#include <spdlog/logger.h>
+
 #include <array>
 #include <string_view>
 
@@ -104,6 +106,12 @@ void session::close(close_reason reason) {
 }
 
 void session::do_send(std::vector<frame> frames) {
+  if (cfg_.trace) {
+    std::size_t bytes = 0;
+    for (const auto& f : frames) bytes += f.size();
+    cfg_.trace->info("engine.io {}: sending {} packet{} ({} bytes)", sid_, frames.size(),
+                     frames.size() == 1 ? "" : "s", bytes);
+  }
   switch (fsm_.send(frames)) {
     case session_fsm::send_result::queued: wake(); break;
     case session_fsm::send_result::dropped: break;
@@ -131,6 +139,9 @@ void session::after_change() {
     notified_ = true;
     // Posted, never inline: close() may be called from inside the listener's own on_message.
     asio::post(strand_, [self = shared_from_this()] {
+      if (self->cfg_.trace)
+        self->cfg_.trace->info("engine.io {}: closed ({})", self->sid_,
+                               to_string(self->fsm_.reason().value_or(close_reason::server_close)));
       auto listener = std::move(self->listener_);
       if (listener) listener->on_close(self->fsm_.reason().value_or(close_reason::server_close));
     });
@@ -173,6 +184,9 @@ void session::on_timer(boost::system::error_code) {
 }
 
 void session::handle_inbound(packet p) {
+  if (cfg_.trace)
+    cfg_.trace->info("engine.io {}: received packet {} ({} bytes{})", sid_, static_cast<int>(p.type), p.data.size(),
+                     p.binary ? ", binary" : "");
   switch (fsm_.on_packet(p, clock_type::now())) {
     case session_fsm::inbound::deliver:
       if (listener_) listener_->on_message(std::move(p.data), p.binary);
@@ -188,6 +202,7 @@ void session::handle_inbound(packet p) {
 net::awaitable<session::http_result> session::open_polling(std::string open_packet) {
   auto self = shared_from_this();
   if (auto srv = srv_.lock()) listener_ = srv->opened(self);
+  if (cfg_.trace) cfg_.trace->info("engine.io {}: opened (polling)", sid_);
   start_timers();
   http_result r;
   r.body = static_cast<char>(packet_type::open) + open_packet;
@@ -272,6 +287,7 @@ void session::run_new_websocket(std::shared_ptr<session> self, std::string accep
   self->fsm_.send(control_frame(packet_type::open, open_packet));
   self->listener_ = srv->opened(self);
   srv.reset();
+  if (self->cfg_.trace) self->cfg_.trace->info("engine.io {}: opened (websocket)", self->sid_);
   self->start_timers();
   self->flush(c);  // the 101 and the open packet leave in one write
   self->arm_read(c);
@@ -377,6 +393,7 @@ bool session::on_ws_message(const ws_ptr& c, std::string data, bool binary) {
         fsm_.complete_upgrade()) {
       candidate_ws_.reset();
       active_ws_ = c;
+      if (cfg_.trace) cfg_.trace->info("engine.io {}: upgraded to websocket", sid_);
       wake();  // the pending long-poll (if any) ends with `noop`; queued packets go out here
       return true;
     }

@@ -28,6 +28,10 @@
 #include <string>
 #include <vector>
 
+namespace spdlog {
+class logger;
+}
+
 namespace owcore::realtime::engineio {
 
 class server;
@@ -65,6 +69,7 @@ struct session_config {
   std::size_t max_payload = 1'000'000;  ///< largest POST body / WebSocket message accepted
   bool upgrades_allowed = true;    ///< polling sessions may upgrade to WebSocket
   std::chrono::milliseconds websocket_handshake_timeout{10000};  ///< WebSocket accept and close
+  std::shared_ptr<spdlog::logger> trace;  ///< non-null: log opening, upgrade, packets and close
 };
 
 /// One Engine.IO session. Created only by `engineio::server`.

@@ -113,6 +113,9 @@ void client::handle(packet p) {
 void client::dispatch_event(const std::shared_ptr<socket>& s, packet p) {
   auto& arr = p.data->get_array();  // the decoder checked: a non-empty array, a string first
   std::string name(arr.front().get_string());
+  if (server_->options().trace && server_->log())
+    server_->log()->info("socket.io {} {}: received event '{}' ({} argument{}{})", s->nsp(), s->sid(), name,
+                         arr.size() - 1, arr.size() == 2 ? "" : "s", p.id ? ", ack requested" : "");
   if (is_reserved_event(name)) {
     fail(error::reserved_event);
     return;
@@ -134,6 +137,10 @@ void client::dispatch_event(const std::shared_ptr<socket>& s, packet p) {
 }
 
 void client::refuse(const std::string& nsp, json::value data) {
+  if (server_->options().trace && server_->log()) {
+    auto s = session_.lock();
+    server_->log()->info("socket.io {}: connection to {} refused", s ? s->id() : std::string("-"), nsp);
+  }
   packet p;
   p.type = packet_type::connect_error;
   p.nsp = nsp;
@@ -181,6 +188,8 @@ net::awaitable<void> client::authorize(std::shared_ptr<client> self, std::shared
 
 void client::finish_connect(const std::shared_ptr<socket>& s, const namespace_handlers& ns) {
   connect_timer_.reset();  // a namespace is connected: the connect timeout no longer applies
+  if (server_->options().trace && server_->log())
+    server_->log()->info("socket.io {}: connected to {} as {}", s->eio_sid(), s->nsp(), s->sid());
   sockets_[s->nsp()] = s;
   s->mark_connected();
   server_->get_adapter().add_socket(s->nsp(), s->sid(), s);

@@ -42,6 +42,10 @@ struct server_options {
   decoder_limits limits;          ///< attachment count and size, JSON depth, namespace length
   socket_options socket;          ///< per-socket limits (pending server-to-client calls)
   std::shared_ptr<spdlog::logger> log;  ///< null = no logging
+  /// Log every namespace connection, refusal, received event and disconnection at info level
+  /// (WEBSOCKET_SERVER_LOGGING, python-socketio's `logger=True`). Event arguments are never
+  /// logged, only their count: they carry user content and tokens.
+  bool trace = false;
 };
 
 /// The handlers of one namespace.

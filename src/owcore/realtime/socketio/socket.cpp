@@ -184,6 +184,8 @@ void socket::on_disconnected(disconnect_reason reason) {
     call.on_ack(error::disconnected);
   }
   if (!was_connected) return;  // refused or still authorizing: the namespace never saw it
+  if (server_->options().trace && server_->log())
+    server_->log()->info("socket.io {} {}: disconnected ({})", nsp_, sid_, to_string(reason));
   server_->get_adapter().remove_socket(nsp_, sid_);
   if (const auto* ns = server_->find_namespace(nsp_); ns && ns->disconnection()) {
     try {
