@@ -92,10 +92,15 @@ void session::send(std::string data, bool binary) {
 void session::send_frames(std::vector<frame> frames) {
   // Deferred, not posted, when not already on the strand: a broadcast hands frames to many
   // sessions from one handler, and waking another thread for each costs more than the send.
-  if (net::running_in(strand_)) return do_send(std::move(frames));
+  if (net::running_in(strand_)) return do_send(frames);
   asio::defer(strand_, [self = shared_from_this(), frames = std::move(frames)]() mutable {
-    self->do_send(std::move(frames));
+    self->do_send(frames);
   });
+}
+
+void session::send_shared(std::shared_ptr<const std::vector<frame>> frames) {
+  if (net::running_in(strand_)) return do_send(*frames);
+  asio::defer(strand_, [self = shared_from_this(), frames = std::move(frames)] { self->do_send(*frames); });
 }
 
 void session::close(close_reason reason) {
@@ -105,7 +110,7 @@ void session::close(close_reason reason) {
   });
 }
 
-void session::do_send(std::vector<frame> frames) {
+void session::do_send(std::span<const frame> frames) {
   if (cfg_.trace) {
     std::size_t bytes = 0;
     for (const auto& f : frames) bytes += f.size();

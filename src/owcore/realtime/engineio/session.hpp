@@ -26,6 +26,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <span>
 #include <vector>
 
 namespace spdlog {
@@ -100,6 +101,10 @@ class session : public std::enable_shared_from_this<session> {
   /// Frames share their bytes, so one encoding can go to many sessions.
   void send_frames(std::vector<frame> frames);
 
+  /// Like send_frames, for frames shared by many sessions (a broadcast): nothing is copied
+  /// until they enter this session's queue. Thread-safe.
+  void send_shared(std::shared_ptr<const std::vector<frame>> frames);
+
   /// Closes the session. Thread-safe. `server_close` and `shutdown` are graceful (queued packets
   /// are flushed first, bounded by close_linger); `protocol_error` and the others are immediate.
   void close(close_reason reason = close_reason::server_close);
@@ -138,7 +143,7 @@ class session : public std::enable_shared_from_this<session> {
  private:
   using ws_ptr = std::shared_ptr<detail::websocket_conn>;
 
-  void do_send(std::vector<frame> frames);
+  void do_send(std::span<const frame> frames);
   void handle_inbound(packet p);
   void after_change();
   void finish();

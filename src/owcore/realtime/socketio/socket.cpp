@@ -76,7 +76,7 @@ void socket::send_packet(const packet& p) {
 
 void socket::deliver(const std::shared_ptr<const encoded_packet>& frames) {
   if (!connected() || !frames) return;
-  if (auto s = session_.lock()) s->send_frames(*frames);
+  if (auto s = session_.lock()) s->send_shared(frames);
 }
 
 void socket::emit(std::string_view event, payload args) {
