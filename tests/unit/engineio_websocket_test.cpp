@@ -205,6 +205,10 @@ TEST(WebSocketParser, OversizedMessagesAreRefusedBeforeTheirBytesArrive) {
   frame_parser q(1000);
   EXPECT_EQ(parse_all(q, client_frame(1, std::string(1000, 'c'))).size(), 1u);
   EXPECT_EQ(q.max_frame_bytes(), 1014u);
+  // A ping may carry 125 bytes even when messages are limited to fewer (found by fuzzing).
+  frame_parser small(10);
+  EXPECT_EQ(small.max_frame_bytes(), 139u);
+  EXPECT_EQ(parse_all(small, client_frame(9, std::string(125, 'p'))).size(), 1u);
 }
 
 TEST(WebSocketEncoder, HeadersUseTheShortestLengthForm) {

@@ -71,8 +71,9 @@ class frame_parser {
   /// max_frame_bytes() of them. After a `fail` the parser must not be used again.
   step parse(std::string_view in);
 
-  /// The largest number of bytes one frame can occupy (header + max_message).
-  std::size_t max_frame_bytes() const noexcept { return max_message_ + 14; }
+  /// The largest number of bytes one frame can occupy: a header and a data frame of
+  /// max_message bytes, or a control frame (up to 125 bytes) when that is larger.
+  std::size_t max_frame_bytes() const noexcept { return (max_message_ > 125 ? max_message_ : 125) + 14; }
 
  private:
   std::size_t max_message_;
