@@ -94,6 +94,18 @@ for (const [name, transport] of Object.entries(transports)) {
       assert.deepEqual(await call(s, "message-with-ack", 1, "2", { 3: [true] }), [1, "2", { 3: [true] }]);
     });
 
+    it("round-trips messages larger than one socket read, up to the 1 MB limit", T, async () => {
+      const s = await connected(transport);
+      for (const n of [70_000, 400_000, 999_000]) {
+        const text = "é".repeat(n / 2);  // 2 bytes each in UTF-8
+        const [back] = await call(s, "echo", text);
+        assert.equal(back, text, `${n} bytes`);
+      }
+      const bytes = new Uint8Array(600_000).map((_, i) => (i * 7) % 256);
+      const [echoed] = await call(s, "echo", bytes);
+      assert.deepEqual(new Uint8Array(echoed), bytes);
+    });
+
     it("round-trips binary attachments, nested and several", T, async () => {
       const s = await connected(transport);
       const a = Buffer.from([0, 1, 2, 255]);

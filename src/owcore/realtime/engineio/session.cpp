@@ -381,7 +381,14 @@ bool session::feed(const ws_ptr& c, std::string_view bytes) {
       fail_conn(c, static_cast<int>(ws::close_code::too_big));
       return false;
     }
-    c->pending.assign(in);
+    if (joined.empty()) {
+      c->pending.assign(in);
+    } else {
+      // Keep the joined buffer (a large frame arriving in many reads is appended to, not
+      // copied again on every read).
+      joined.erase(0, joined.size() - in.size());
+      c->pending = std::move(joined);
+    }
   }
   return !c->dead;
 }
