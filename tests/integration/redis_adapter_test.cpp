@@ -25,6 +25,16 @@
 #include <vector>
 
 using namespace owcore::test;
+
+// Skips a test that needs node and socket.io-client when they are missing, or fails it when the
+// build requires them (OWCORE_REQUIRE_JS, set by scripts/test).
+#define OWCORE_NEED_NODE_CLIENT()                                     \
+  do {                                                                \
+    if (auto why = missing_node_client(); !why.empty()) {             \
+      if (OWCORE_REQUIRE_JS) FAIL() << why;                           \
+      GTEST_SKIP() << why;                                            \
+    }                                                                 \
+  } while (false)
 using namespace std::chrono_literals;
 
 namespace {
@@ -84,13 +94,13 @@ void run_across(const std::string& script, const std::vector<std::string>& redis
 // Two owcore instances on one Redis deployment; a room broadcast from a client of A reaches the
 // room's members on both instances.
 void broadcast_across(const std::vector<std::string>& redis_env) {
-  if (auto why = missing_node_client(); !why.empty()) GTEST_SKIP() << why;
+  OWCORE_NEED_NODE_CLIENT();
   run_across("redis_adapter_check.mjs", redis_env, "bench");
 }
 
 // The adapter's remote room operations, disconnect, calls and exclusions between two instances.
 void paths_across(const std::vector<std::string>& redis_env) {
-  if (auto why = missing_node_client(); !why.empty()) GTEST_SKIP() << why;
+  OWCORE_NEED_NODE_CLIENT();
   run_across("redis_adapter_paths.mjs", redis_env, "testing");
 }
 
@@ -130,7 +140,7 @@ TEST(RedisAdapter, CrossInstancePathsCluster) {
 // Python emits to a room and to a room entered through enter_room reach owcore's client, its
 // call is answered with a `callback` message, and Python reads owcore's emits field by field.
 TEST(RedisAdapter, PythonSocketioHostInteropStandalone) {
-  if (auto why = missing_node_client(); !why.empty()) GTEST_SKIP() << why;
+  OWCORE_NEED_NODE_CLIENT();
   standalone_topology topo;
   temp_dir dir("owcore-redis-adapter-");
   instance a(dir, "a", {"REDIS_URL=" + topo.url()}, "testing");

@@ -1,5 +1,7 @@
 // Malformed-input tests of owcore's Engine.IO / Socket.IO server: every class of bad packet the
-// decoder type-checks, oversized frames and payloads, a flood of packets in one polling request,
+// decoder type-checks, WebSocket framing violations (unmasked or reserved-bit frames, invalid
+// UTF-8, fragmented or oversized control frames, huge declared lengths, bad handshakes),
+// oversized frames and payloads, a flood of packets in one polling request,
 // unknown transports and sessions, and missing or foreign Origin headers. For each, the offending
 // client is closed (or its request refused), the server survives, healthy socket.io-client
 // connections keep working, and memory and session counts stay bounded.
@@ -8,6 +10,7 @@
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import http from "node:http";
+import net from "node:net";
 import { after, before, describe, it } from "node:test";
 
 import { deadline, loadClient, options, sleep, startServer } from "./socketio_support.mjs";
@@ -305,6 +308,168 @@ describe("malformed Engine.IO input", () => {
     assert.equal(await (await first).text(), "1");
     await healthyStillWork();
   });
+});
+
+// A raw TCP client speaking the WebSocket protocol by hand, to send what no WebSocket library
+// sends: unmasked or reserved-bit frames, invalid UTF-8, fragmented control frames, huge lengths.
+class Wire {
+  static async open(url, headers = {}) {
+    const { hostname, port } = new URL(url);
+    const w = new Wire();
+    w.sock = net.connect(Number(port), hostname);
+    w.buf = Buffer.alloc(0);
+    w.ended = new Promise((resolve) => w.sock.on("close", resolve));
+    w.sock.on("error", () => {});
+    w.sock.on("data", (d) => {
+      w.buf = Buffer.concat([w.buf, d]);
+      w.wake?.();
+    });
+    await new Promise((resolve, reject) => {
+      w.sock.once("connect", resolve);
+      w.sock.once("error", reject);
+    });
+    const key = headers.key ?? crypto.randomBytes(16).toString("base64");
+    w.sock.write(
+      `GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: ${hostname}:${port}\r\n` +
+        `Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\n` +
+        `Sec-WebSocket-Version: ${headers.version ?? 13}\r\n\r\n`,
+    );
+    const head = await w.until(() => {
+      const end = w.buf.indexOf("\r\n\r\n");
+      if (end < 0) return null;
+      const text = w.buf.subarray(0, end).toString();
+      w.buf = w.buf.subarray(end + 4);
+      return text;
+    });
+    w.status = Number(head.split(" ")[1]);
+    w.accept = /sec-websocket-accept: (\S+)/i.exec(head)?.[1];
+    w.key = key;
+    return w;
+  }
+  until(take, ms = 5000) {
+    return deadline(
+      new Promise((resolve) => {
+        const check = () => {
+          const v = take();
+          if (v !== null) {
+            this.wake = null;
+            resolve(v);
+          } else this.wake = check;
+        };
+        check();
+      }),
+      ms,
+      "bytes from the server",
+    );
+  }
+  // The next server frame: {fin, op, payload}. Server frames are never masked.
+  frame() {
+    return this.until(() => {
+      if (this.buf.length < 2) return null;
+      let len = this.buf[1] & 0x7f;
+      let at = 2;
+      if (this.buf[1] & 0x80) throw new Error("server frame is masked");
+      if (len === 126) {
+        if (this.buf.length < 4) return null;
+        len = this.buf.readUInt16BE(2);
+        at = 4;
+      } else if (len === 127) {
+        if (this.buf.length < 10) return null;
+        len = Number(this.buf.readBigUInt64BE(2));
+        at = 10;
+      }
+      if (this.buf.length < at + len) return null;
+      const f = { fin: !!(this.buf[0] & 0x80), op: this.buf[0] & 0x0f, payload: this.buf.subarray(at, at + len) };
+      this.buf = this.buf.subarray(at + len);
+      return f;
+    });
+  }
+  async textFrame() {
+    for (;;) {
+      const f = await this.frame();
+      if (f.op === 1 && f.payload.toString() !== "2") return f.payload.toString();
+      if (f.op !== 1) return f;
+    }
+  }
+  // A client frame; masked unless told otherwise.
+  send(op, payload, { fin = true, mask = true, rsv = 0, length } = {}) {
+    const body = Buffer.from(payload);
+    const n = length ?? body.length;
+    const head = [((fin ? 0x80 : 0) | rsv | op) & 0xff];
+    const m = mask ? 0x80 : 0;
+    if (n < 126) head.push(m | n);
+    else if (n < 65536) head.push(m | 126, n >> 8, n & 0xff);
+    else {
+      head.push(m | 127);
+      const big = Buffer.alloc(8);
+      big.writeBigUInt64BE(BigInt(n));
+      head.push(...big);
+    }
+    const key = crypto.randomBytes(4);
+    const masked = mask ? body.map((b, i) => b ^ key[i % 4]) : body;
+    this.sock.write(Buffer.concat([Buffer.from(head), mask ? key : Buffer.alloc(0), masked]));
+  }
+  // Expects a close frame with `code`, then the end of the connection.
+  async closedWith(code) {
+    let f = await this.frame();
+    while (f.op !== 8) f = await this.frame();  // packets queued before the close frame
+    assert.equal(f.payload.readUInt16BE(0), code, `close code ${f.payload.readUInt16BE(0)}, expected ${code}`);
+    await deadline(this.ended, 5000, "the server closing the connection");
+  }
+}
+
+describe("WebSocket framing (RFC 6455)", () => {
+  const url = () => server.url;
+
+  it("completes the handshake with the right Sec-WebSocket-Accept", T, async () => {
+    const w = await Wire.open(url());
+    assert.equal(w.status, 101);
+    const want = crypto.createHash("sha1").update(w.key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest("base64");
+    assert.equal(w.accept, want);
+    const open = await w.textFrame();
+    assert.match(open, /^0\{"sid":/);
+    w.sock.destroy();
+  });
+
+  it("refuses a malformed key or an unsupported version with 400", T, async () => {
+    assert.equal((await Wire.open(url(), { key: "short" })).status, 400);
+    assert.equal((await Wire.open(url(), { version: 8 })).status, 400);
+    await healthyStillWork();
+  });
+
+  it("reassembles fragments, with a ping between them answered by a pong", T, async () => {
+    const w = await Wire.open(url());
+    await w.textFrame();  // open
+    w.send(1, "4", { fin: false });
+    w.send(9, "are you there");
+    w.send(0, "0", { fin: true });  // "40": CONNECT to "/"
+    const pong = await w.frame();
+    assert.equal(pong.op, 10);
+    assert.equal(pong.payload.toString(), "are you there");
+    assert.match(await w.textFrame(), /^40\{"sid":/);
+    w.send(8, Buffer.from([0x03, 0xe8]));  // the client closes: the server answers and closes
+    await w.closedWith(1000);
+    await healthyStillWork();
+  });
+
+  for (const [name, frame, code] of [
+    ["an unmasked frame", (w) => w.send(1, "40", { mask: false }), 1002],
+    ["a reserved bit", (w) => w.send(1, "40", { rsv: 0x40 }), 1002],
+    ["a reserved opcode", (w) => w.send(3, "40"), 1002],
+    ["a continuation without a start", (w) => w.send(0, "40"), 1002],
+    ["a fragmented ping", (w) => w.send(9, "x", { fin: false }), 1002],
+    ["a ping over 125 bytes", (w) => w.send(9, "p".repeat(126)), 1002],
+    ["text that is not UTF-8", (w) => w.send(1, Buffer.from([0x34, 0xff, 0xfe])), 1007],
+    ["a length of 2^40 (refused before its bytes arrive)", (w) => w.send(2, "", { length: 2 ** 40 }), 1009],
+  ]) {
+    it(`closes a connection that sends ${name}`, T, async () => {
+      const w = await Wire.open(url());
+      await w.textFrame();
+      frame(w);
+      await w.closedWith(code);
+      await healthyStillWork();
+    });
+  }
 });
 
 describe("Origin check", () => {
