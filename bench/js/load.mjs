@@ -83,6 +83,7 @@ function percentile(sorted, p) {
 }
 
 const round = (x, digits = 3) => Number(x.toFixed(digits));
+const mean = (xs) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 
 // --- a minimal Socket.IO client ----------------------------------------------------------------
 
@@ -255,6 +256,7 @@ async function fanout() {
     lost: expected - received,
     seconds: round(elapsed),
     deliveries_per_s: Math.round(received / elapsed),
+    mean_ms: round(mean(sorted)),
     p50_ms: round(percentile(sorted, 50)),
     p99_ms: round(percentile(sorted, 99)),
     server_cpu_s: round(cpu.total, 2),
@@ -304,6 +306,7 @@ async function ackEcho() {
     wrong_acks: bad,
     seconds: round(elapsed),
     acks_per_s: Math.round(acks / elapsed),
+    mean_ms: round(mean(sorted)),
     p50_ms: round(percentile(sorted, 50)),
     p99_ms: round(percentile(sorted, 99)),
     server_cpu_s: round(cpu.total, 2),
