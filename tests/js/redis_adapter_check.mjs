@@ -7,24 +7,17 @@
 import { parseArgs } from "node:util";
 import { isDeepStrictEqual } from "node:util";
 
+import { failAfter, loadClient } from "./socketio_support.mjs";
+
 const { values } = parseArgs({ options: { a: { type: "string" }, b: { type: "string" } } });
 if (!values.a || !values.b) {
   console.error("usage: node redis_adapter_check.mjs --a URL --b URL");
   process.exit(2);
 }
 
-const overall = setTimeout(() => {
-  console.error("timed out after 10 s");
-  process.exit(1);
-}, 10_000);
+const overall = failAfter(10_000);
 
-let io;
-try {
-  ({ io } = await import("socket.io-client"));
-} catch (e) {
-  console.error(`socket.io-client is not installed (run npm ci in tests/js): ${e.message}`);
-  process.exit(1);
-}
+const { io } = await loadClient(1);
 
 function connect(url, name) {
   const s = io(url, { path: "/ws/socket.io", transports: ["websocket"], forceNew: true, reconnection: false, timeout: 5000 });

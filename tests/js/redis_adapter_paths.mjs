@@ -23,6 +23,8 @@
 // usage: node redis_adapter_paths.mjs --a http://127.0.0.1:PORT_A --b http://127.0.0.1:PORT_B
 import { isDeepStrictEqual, parseArgs } from "node:util";
 
+import { failAfter, loadClient } from "./socketio_support.mjs";
+
 const { values } = parseArgs({ options: { a: { type: "string" }, b: { type: "string" } } });
 if (!values.a || !values.b) {
   console.error("usage: node redis_adapter_paths.mjs --a URL --b URL");
@@ -30,18 +32,9 @@ if (!values.a || !values.b) {
 }
 
 let step = "setup";
-const overall = setTimeout(() => {
-  console.error(`failed: ${step}: timed out after 15 s`);
-  process.exit(1);
-}, 15_000);
+const overall = failAfter(15_000, () => step);
 
-let io;
-try {
-  ({ io } = await import("socket.io-client"));
-} catch (e) {
-  console.error(`socket.io-client is not installed (run npm ci in tests/js): ${e.message}`);
-  process.exit(1);
-}
+const { io } = await loadClient(1);
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 

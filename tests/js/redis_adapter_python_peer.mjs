@@ -18,6 +18,8 @@
 import fs from "node:fs";
 import { isDeepStrictEqual, parseArgs } from "node:util";
 
+import { failAfter, loadClient } from "./socketio_support.mjs";
+
 const PY_ROOM_PAYLOAD = { text: "h\u00e9llo \u{1F600} \"q\"\n", n: 1.5, neg: -3, none: null, list: [1, "two", false] };
 const PY_ENTER_PAYLOAD = { via: "enter_room", text: "\u00fcn\u00ef", k: [1, 2] };
 const OWCORE_PAYLOAD = { from: "owcore", text: "\u00e9\u{1F600}", n: 2.5, nested: { a: [null, true] } };
@@ -30,18 +32,9 @@ if (!values.url || !values["sid-file"]) {
 }
 
 let step = "connect";
-const overall = setTimeout(() => {
-  console.error(`failed: ${step}: timed out after 15 s`);
-  process.exit(1);
-}, 15_000);
+const overall = failAfter(15_000, () => step);
 
-let io;
-try {
-  ({ io } = await import("socket.io-client"));
-} catch (e) {
-  console.error(`socket.io-client is not installed (run npm ci in tests/js): ${e.message}`);
-  process.exit(1);
-}
+const { io } = await loadClient(1);
 
 function check(cond, msg) {
   if (!cond) throw new Error(msg);

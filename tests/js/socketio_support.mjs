@@ -102,11 +102,23 @@ export async function startServer(opts, extra = [], port = undefined) {
 }
 
 // Imports socket.io-client, or exits with SKIP when `npm ci` was not run in tests/js.
-export async function loadClient() {
+export async function loadClient(exitCode = SKIP) {
   try {
     return await import("socket.io-client");
   } catch (e) {
     console.error(`socket.io-client is not installed (run npm ci in tests/js): ${e.message}`);
-    process.exit(SKIP);
+    process.exit(exitCode);
   }
+}
+
+// Ends a standalone check script with status 1 after `ms`, printing what `where()` says it was
+// doing. The timer keeps the process alive, so a check that waits forever fails instead of
+// exiting 0; the script exits explicitly when done.
+export function failAfter(ms, where = () => "") {
+  const timer = setTimeout(() => {
+    const at = where();
+    console.error(`${at ? `failed: ${at}: ` : ""}timed out after ${ms / 1000} s`);
+    process.exit(1);
+  }, ms);
+  return timer;
 }

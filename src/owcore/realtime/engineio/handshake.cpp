@@ -1,6 +1,7 @@
 #include "owcore/realtime/engineio/handshake.hpp"
 
 #include "owcore/realtime/engineio/error.hpp"
+#include "owcore/realtime/engineio/websocket.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -33,15 +34,6 @@ std::optional<std::string> percent_decode(std::string_view s) {
     }
   }
   return out;
-}
-
-char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i])) return false;
-  return true;
 }
 
 std::string_view trim_slash(std::string_view s) noexcept {
@@ -93,7 +85,7 @@ boost::system::result<request_params> parse_request(std::string_view target) {
 bool origin_allowed(std::string_view origin, const std::vector<std::string>& allowed) noexcept {
   for (const auto& a : allowed) {
     if (a == "*") return true;
-    if (iequals(trim_slash(a), trim_slash(origin))) return true;
+    if (ws::iequals_ascii(trim_slash(a), trim_slash(origin))) return true;
   }
   return false;
 }

@@ -500,10 +500,7 @@ void session::on_written(const ws_ptr& c, boost::system::error_code ec) {
     boost::system::error_code ignored;
     c->sock.shutdown(tcp::socket::shutdown_send, ignored);
     hard_close(*c);
-    if (c == active_ws_ && fsm_.current() != session_fsm::state::closed) {
-      fsm_.close(close_reason::transport_close, clock_type::now());
-      after_change();
-    }
+    end_conn(c, close_reason::transport_close);
     return;
   }
   flush(c);
@@ -516,25 +513,25 @@ void session::fail_conn(const ws_ptr& c, int code) {
     c->close_queued = true;
     c->urgent += ws::close_frame(static_cast<ws::close_code>(code));
   }
+  end_conn(c, close_reason::protocol_error);
+  if (!c->writing) flush(c);
+}
+
+// `c` no longer carries the session: a candidate's upgrade is abandoned, the active transport's
+// session closes for `reason`.
+void session::end_conn(const ws_ptr& c, close_reason reason) {
   if (c == candidate_ws_) {
     fsm_.abort_upgrade();
     candidate_ws_.reset();
   } else if (c == active_ws_ && fsm_.current() != session_fsm::state::closed) {
-    fsm_.close(close_reason::protocol_error, clock_type::now());
+    fsm_.close(reason, clock_type::now());
     after_change();
   }
-  if (!c->writing) flush(c);
 }
 
 // The connection is gone (EOF, error) or closed by the client: the session ends with it.
 void session::transport_lost(const ws_ptr& c) {
-  if (c == candidate_ws_) {
-    fsm_.abort_upgrade();
-    candidate_ws_.reset();
-  } else if (c == active_ws_ && fsm_.current() != session_fsm::state::closed) {
-    fsm_.close(close_reason::transport_close, clock_type::now());
-    after_change();
-  }
+  end_conn(c, close_reason::transport_close);
   if (c->close_queued && !c->urgent.empty() && !c->writing && !c->dead) {
     flush(c);  // answer the client's close frame, then the socket closes
     return;

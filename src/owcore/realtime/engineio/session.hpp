@@ -162,6 +162,7 @@ class session : public std::enable_shared_from_this<session> {
   void flush(const ws_ptr& c);
   void on_written(const ws_ptr& c, boost::system::error_code ec);
   void fail_conn(const ws_ptr& c, int close_code);
+  void end_conn(const ws_ptr& c, close_reason reason);
   void transport_lost(const ws_ptr& c);
 
   std::weak_ptr<server> srv_;

@@ -33,6 +33,9 @@ enum class close_code : std::uint16_t {
 /// base64 encoding of 16 bytes (RFC 6455 §4.2.1).
 std::optional<std::string> accept_key(std::string_view client_key);
 
+/// ASCII case-insensitive equality (header names and tokens).
+bool iequals_ascii(std::string_view a, std::string_view b) noexcept;
+
 /// True when the comma-separated header `value` contains `token` (ASCII case-insensitive), as
 /// `Connection: keep-alive, Upgrade`.
 bool has_token(std::string_view value, std::string_view token) noexcept;
