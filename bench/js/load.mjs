@@ -83,6 +83,18 @@ function percentile(sorted, p) {
 }
 
 const round = (x, digits = 3) => Number(x.toFixed(digits));
+// The latency summary (ms) of sorted samples and the server CPU seconds of a phase.
+function latencyAndCpu(sorted, cpu) {
+  return {
+    mean_ms: round(mean(sorted)),
+    p50_ms: round(percentile(sorted, 50)),
+    p99_ms: round(percentile(sorted, 99)),
+    server_cpu_s: round(cpu.total, 2),
+    server_user_s: round(cpu.user, 2),
+    server_sys_s: round(cpu.sys, 2),
+  };
+}
+
 const mean = (xs) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 
 // --- a minimal Socket.IO client ----------------------------------------------------------------
@@ -256,12 +268,7 @@ async function fanout() {
     lost: expected - received,
     seconds: round(elapsed),
     deliveries_per_s: Math.round(received / elapsed),
-    mean_ms: round(mean(sorted)),
-    p50_ms: round(percentile(sorted, 50)),
-    p99_ms: round(percentile(sorted, 99)),
-    server_cpu_s: round(cpu.total, 2),
-    server_user_s: round(cpu.user, 2),
-    server_sys_s: round(cpu.sys, 2),
+    ...latencyAndCpu(sorted, cpu),
     deliveries_per_cpu_s: Math.round(received / cpu.total),
   };
 }
@@ -306,12 +313,7 @@ async function ackEcho() {
     wrong_acks: bad,
     seconds: round(elapsed),
     acks_per_s: Math.round(acks / elapsed),
-    mean_ms: round(mean(sorted)),
-    p50_ms: round(percentile(sorted, 50)),
-    p99_ms: round(percentile(sorted, 99)),
-    server_cpu_s: round(cpu.total, 2),
-    server_user_s: round(cpu.user, 2),
-    server_sys_s: round(cpu.sys, 2),
+    ...latencyAndCpu(sorted, cpu),
     acks_per_cpu_s: Math.round(acks / cpu.total),
     user_us_per_ack: round((cpu.user * 1e6) / acks, 2),
     sys_us_per_ack: round((cpu.sys * 1e6) / acks, 2),

@@ -177,7 +177,8 @@ def handle(data):
     raise AssertionError("unknown method " + method)
 
 
-def receive(a):
+def subscribe(a):
+    """Subscribes to the channel; (redis, pubsub, deadline), pubsub None without confirmation."""
     r = redis.Redis(host="127.0.0.1", port=a.port)
     pubsub = r.pubsub()
     pubsub.subscribe(a.channel)
@@ -185,9 +186,14 @@ def receive(a):
     while time.time() < deadline:  # wait for the subscribe confirmation
         msg = pubsub.get_message(timeout=0.1)
         if msg and msg["type"] == "subscribe":
-            break
-    else:
-        print("no subscribe confirmation", file=sys.stderr)
+            return r, pubsub, deadline
+    print("no subscribe confirmation", file=sys.stderr)
+    return r, None, deadline
+
+
+def receive(a):
+    r, pubsub, deadline = subscribe(a)
+    if pubsub is None:
         return 1
     own = uuid.uuid4().hex
     other = a.other_host
@@ -257,16 +263,8 @@ OWCORE_EXCEPT_PAYLOAD = {"from": "owcore", "except": True}
 
 
 def adapter_peer(a):
-    r = redis.Redis(host="127.0.0.1", port=a.port)
-    pubsub = r.pubsub()
-    pubsub.subscribe(a.channel)
-    deadline = time.time() + a.timeout
-    while time.time() < deadline:  # wait for the subscribe confirmation
-        msg = pubsub.get_message(timeout=0.1)
-        if msg and msg["type"] == "subscribe":
-            break
-    else:
-        print("no subscribe confirmation", file=sys.stderr)
+    r, pubsub, deadline = subscribe(a)
+    if pubsub is None:
         return 1
     # owcore subscribes at start-up; a message published before would be lost (at-most-once).
     while time.time() < deadline and r.pubsub_numsub(a.channel)[0][1] < 2:
