@@ -235,7 +235,9 @@ net::awaitable<void> server::run() {
       c = std::make_shared<connection>(self, std::move(sock), next_id_++);
       connections_.emplace(next_id_ - 1, c);
     }
-    asio::co_spawn(c->get_executor(), c->run(), asio::detached);
+    // The completion handler owns the connection until its coroutine ends: the coroutine may
+    // start after `c` here is gone (it only takes its own reference once it runs).
+    asio::co_spawn(c->get_executor(), c->run(), [c](std::exception_ptr) {});
   }
 
   // Drain: wait for in-flight requests until the deadline, then close what is left.
