@@ -110,7 +110,6 @@ session_config server::make_session_config(transport_kind) const {
   c.limits.max_packets = opts_.max_packets_per_payload;
   c.max_payload = opts_.max_payload;
   c.upgrades_allowed = opts_.allow_upgrades && opts_.allow_websocket;
-  c.websocket_handshake_timeout = opts_.websocket_handshake_timeout;
   if (opts_.trace) c.trace = opts_.log;
   return c;
 }

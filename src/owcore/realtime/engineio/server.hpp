@@ -41,7 +41,6 @@ struct server_options {
   std::chrono::milliseconds ping_timeout{20000};    ///< `pingTimeout` of the handshake
   std::chrono::milliseconds upgrade_timeout{10000}; ///< probe + `upgrade` deadline
   std::chrono::milliseconds close_linger{5000};     ///< graceful close deadline
-  std::chrono::milliseconds websocket_handshake_timeout{10000};  ///< WebSocket accept / close
   /// `maxPayload`: the largest POST body and WebSocket message accepted (bigger POST: 413;
   /// bigger WebSocket message: the socket is closed with 1009), and the budget of one long-poll
   /// response.

@@ -1,10 +1,12 @@
 #pragma once
 // One Engine.IO session: the Asio shell around session_fsm (STYLE.md 2, 8, 9).
 //
-// Each session owns a strand; every member below marked "strand only" must run on it, and all
-// of the session's coroutines (timer loop, long-poll waits, WebSocket reader and writer) run on
-// it. The session is held by a shared_ptr that those coroutines keep; the server's registry
-// holds only a weak reference, so a session is freed as soon as its last coroutine ends.
+// Each session owns a strand; every member below marked "strand only" must run on it, and so do
+// its timer, long-poll waits and the WebSocket callbacks (readiness waits, gathered writes; see
+// websocket.hpp for the codec). The session is held by a shared_ptr that those pending
+// operations keep; the server's registry holds only a weak reference, so a session is freed as
+// soon as its last operation ends. A write stuck on a peer that does not read is cut off when
+// the session closes (ping timeout), so no timer of its own is needed.
 //
 // The layer above (Socket.IO, or the plain Engine.IO echo of the conformance server) sees a
 // session only through `send`, `close` and the session_listener callbacks: open (the server's
@@ -69,7 +71,6 @@ struct session_config {
   payload_limits limits;           ///< polling payload decoding limits
   std::size_t max_payload = 1'000'000;  ///< largest POST body / WebSocket message accepted
   bool upgrades_allowed = true;    ///< polling sessions may upgrade to WebSocket
-  std::chrono::milliseconds websocket_handshake_timeout{10000};  ///< WebSocket accept and close
   std::shared_ptr<spdlog::logger> trace;  ///< non-null: log opening, upgrade, packets and close
 };
 
