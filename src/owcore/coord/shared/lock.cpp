@@ -1,5 +1,6 @@
 #include "owcore/coord/shared/lock.hpp"
 
+#include "owcore/coord/shared/failure.hpp"
 #include "owcore/coord/shared/keys.hpp"
 #include "owcore/net/timeout.hpp"
 #include "owcore/redis/error.hpp"
@@ -24,16 +25,7 @@ using std::chrono::milliseconds;
 
 namespace {
 
-// An error for any result<T>. Needed because result<bool> does not convert implicitly from an
-// error_code (bool is constructible from one).
-struct failure {
-  error_code ec;
-  template <class T>
-  operator result<T>() const {  // NOLINT(google-explicit-constructor)
-    return result<T>(boost::system::in_place_error, ec);
-  }
-};
-failure fail(error_code ec) { return failure{ec}; }
+using detail::fail;
 
 // Renew and release: Open WebUI's owner-checked scripts (SPEC §6.3), in milliseconds.
 constexpr std::string_view renew_script = R"lua(

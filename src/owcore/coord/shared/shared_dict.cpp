@@ -1,5 +1,6 @@
 #include "owcore/coord/shared/shared_dict.hpp"
 
+#include "owcore/coord/shared/failure.hpp"
 #include "owcore/coord/shared/keys.hpp"
 #include "owcore/redis/error.hpp"
 
@@ -18,16 +19,8 @@ using boost::system::error_code;
 
 namespace {
 
-// An error for any result<T>. Needed because result<bool> does not convert implicitly from an
-// error_code (bool is constructible from one).
-struct failure {
-  error_code ec;
-  template <class T>
-  operator result<T>() const {  // NOLINT(google-explicit-constructor)
-    return result<T>(boost::system::in_place_error, ec);
-  }
-};
-failure fail(error_code ec) { return failure{ec}; }
+using detail::fail;
+using detail::failure;
 
 class shared_error_category final : public boost::system::error_category {
  public:
