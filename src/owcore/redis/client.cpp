@@ -3,6 +3,7 @@
 #include "owcore/net/error.hpp"
 #include "owcore/redis/cluster_client.hpp"
 #include "owcore/redis/error.hpp"
+#include "owcore/redis/subscriber_set.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -101,9 +102,7 @@ class standalone_client final : public client {
   void start() override { conn_->start(); }
   void stop() override {
     conn_->stop();
-    std::lock_guard lock(mutex_);
-    for (auto& w : subs_)
-      if (auto s = w.lock()) s->stop();
+    subs_.for_each([](subscriber& s) { s.stop(); });
   }
   net::awaitable<std::pair<error_code, response>> exec(request req) override {
     co_return co_await conn_->exec(std::move(req));
@@ -111,9 +110,7 @@ class standalone_client final : public client {
   std::shared_ptr<subscriber> make_subscriber(message_handler on_message, std::string log_name,
                                               std::string /*shard_channel*/) override {
     auto s = std::make_shared<subscriber>(ex_, sub_options(opts_, std::move(on_message), std::move(log_name)));
-    std::lock_guard lock(mutex_);
-    std::erase_if(subs_, [](auto& w) { return w.expired(); });
-    subs_.push_back(s);
+    subs_.add(s);
     return s;
   }
   topology topo() const noexcept override { return topology::standalone; }
@@ -125,8 +122,7 @@ class standalone_client final : public client {
   net::executor ex_;
   client_options opts_;
   std::shared_ptr<connection> conn_;
-  std::mutex mutex_;
-  std::vector<std::weak_ptr<subscriber>> subs_;
+  detail::subscriber_set subs_;
 };
 
 // Sentinel: the master connection re-resolves through the sentinels before every connect and
@@ -175,9 +171,7 @@ class sentinel_client final : public client, public std::enable_shared_from_this
   void stop() override {
     conn_->stop();
     watcher_->stop();
-    std::lock_guard lock(mutex_);
-    for (auto& s : subs_)
-      if (auto p = s.lock()) p->stop();
+    subs_.for_each([](subscriber& s) { s.stop(); });
   }
 
   net::awaitable<std::pair<error_code, response>> exec(request req) override {
@@ -211,9 +205,7 @@ class sentinel_client final : public client, public std::enable_shared_from_this
     auto o = sub_options(opts_, std::move(on_message), std::move(log_name));
     o.resolve = make_resolver();
     auto s = std::make_shared<subscriber>(ex_, std::move(o));
-    std::lock_guard lock(mutex_);
-    std::erase_if(subs_, [](auto& w) { return w.expired(); });
-    subs_.push_back(s);
+    subs_.add(s);
     return s;
   }
 
@@ -249,9 +241,7 @@ class sentinel_client final : public client, public std::enable_shared_from_this
       opts_.log->warn("{}: sentinel reports failover of '{}': {}:{} -> {}:{}; reconnecting", opts_.name,
                       name, old_ip, old_port, new_ip, new_port);
     conn_->reconnect_now();
-    std::lock_guard lock(mutex_);
-    for (auto& s : subs_)
-      if (auto p = s.lock()) p->reconnect_now();
+    subs_.for_each([](subscriber& s) { s.reconnect_now(); });
   }
 
   net::executor ex_;
@@ -261,7 +251,7 @@ class sentinel_client final : public client, public std::enable_shared_from_this
   mutable std::mutex mutex_;
   std::vector<address> sentinels_;
   std::size_t watcher_index_ = 0;
-  std::vector<std::weak_ptr<subscriber>> subs_;
+  detail::subscriber_set subs_;
 };
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include "owcore/net/error.hpp"
 #include "owcore/redis/cluster_slots.hpp"
 #include "owcore/redis/error.hpp"
+#include "owcore/redis/subscriber_set.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -45,8 +46,7 @@ class cluster_client final : public client, public std::enable_shared_from_this<
     std::lock_guard lock(mutex_);
     stopped_ = true;
     for (auto& [addr, c] : conns_) c->stop();
-    for (auto& w : subs_)
-      if (auto s = w.lock()) s->stop();
+    subs_.for_each([](subscriber& s) { s.stop(); });
     if (refresh_timer_) refresh_timer_->cancel();
   }
 
@@ -184,9 +184,7 @@ class cluster_client final : public client, public std::enable_shared_from_this<
       co_return std::pair{std::string{}, address{hp->first, hp->second}};
     };
     auto s = std::make_shared<subscriber>(ex_, std::move(o));
-    std::lock_guard lock(mutex_);
-    std::erase_if(subs_, [](auto& w) { return w.expired(); });
-    subs_.push_back(s);
+    subs_.add(s);
     return s;
   }
 
@@ -375,7 +373,7 @@ class cluster_client final : public client, public std::enable_shared_from_this<
   mutable std::mutex mutex_;
   slot_map map_;
   std::unordered_map<std::string, std::shared_ptr<connection>> conns_;
-  std::vector<std::weak_ptr<subscriber>> subs_;
+  detail::subscriber_set subs_;
   std::shared_ptr<asio::steady_timer> refresh_timer_;
   clock::time_point last_refresh_{};
   bool refreshing_ = false;
