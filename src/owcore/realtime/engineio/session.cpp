@@ -55,6 +55,14 @@ constexpr std::size_t max_batch_bytes = 1 << 20;
 // Reads per readiness event before yielding to other connections.
 constexpr int max_reads_per_wakeup = 4;
 
+// Queues a close frame with `code` (once) ahead of anything not yet written; the socket closes
+// after the write that carries it (see on_written).
+void queue_close(detail::websocket_conn& c, ws::close_code code) {
+  if (c.close_queued) return;
+  c.close_queued = true;
+  c.urgent += ws::close_frame(code);
+}
+
 void hard_close(detail::websocket_conn& c) noexcept {
   c.dead = true;
   boost::system::error_code ignored;
@@ -283,8 +291,7 @@ void session::run_new_websocket(std::shared_ptr<session> self, std::string accep
   auto srv = self->srv_.lock();
   c->urgent = ws::switching_protocols(accept);
   if (!srv || !srv->try_register(self)) {
-    c->urgent += ws::close_frame(ws::close_code::try_again_later);
-    c->close_queued = true;
+    queue_close(*c, ws::close_code::try_again_later);
     self->flush(c);
     return;
   }
@@ -303,8 +310,7 @@ void session::run_upgrade(std::shared_ptr<session> self, std::string accept, tcp
   c->urgent = ws::switching_protocols(accept);
   if (!self->fsm_.begin_upgrade(clock_type::now(), self->cfg_.upgrades_allowed)) {
     // Already upgraded, another candidate, or closed: one WebSocket per session.
-    c->urgent += ws::close_frame(ws::close_code::policy_violation);
-    c->close_queued = true;
+    queue_close(*c, ws::close_code::policy_violation);
     self->flush(c);
     return;
   }
@@ -349,7 +355,7 @@ bool session::feed(const ws_ptr& c, std::string_view bytes) {
   while (!in.empty()) {
     auto st = c->parser.parse(in);
     if (st.fail) {
-      fail_conn(c, static_cast<int>(*st.fail));
+      fail_conn(c, *st.fail);
       return false;
     }
     if (st.consumed == 0) break;
@@ -368,17 +374,14 @@ bool session::feed(const ws_ptr& c, std::string_view bytes) {
         break;
       case ws::event::kind::close:
         // The client closes: answer its close frame, and the session ends with the transport.
-        if (!c->close_queued) {
-          c->close_queued = true;
-          c->urgent += ws::close_frame(ws::close_code::normal);
-        }
+        queue_close(*c, ws::close_code::normal);
         transport_lost(c);
         return false;
     }
   }
   if (!in.empty()) {
     if (in.size() > c->parser.max_frame_bytes()) {  // cannot happen: the parser refuses first
-      fail_conn(c, static_cast<int>(ws::close_code::too_big));
+      fail_conn(c, ws::close_code::too_big);
       return false;
     }
     if (joined.empty()) {
@@ -507,12 +510,9 @@ void session::on_written(const ws_ptr& c, boost::system::error_code ec) {
 }
 
 // A protocol violation on the WebSocket layer: a close frame with `code`, then the socket goes.
-void session::fail_conn(const ws_ptr& c, int code) {
+void session::fail_conn(const ws_ptr& c, ws::close_code code) {
   if (c->dead) return;
-  if (!c->close_queued) {
-    c->close_queued = true;
-    c->urgent += ws::close_frame(static_cast<ws::close_code>(code));
-  }
+  queue_close(*c, code);
   end_conn(c, close_reason::protocol_error);
   if (!c->writing) flush(c);
 }

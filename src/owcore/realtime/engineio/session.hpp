@@ -26,6 +26,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <span>
@@ -38,6 +39,10 @@ class logger;
 namespace owcore::realtime::engineio {
 
 class server;
+
+namespace ws {
+enum class close_code : std::uint16_t;  // websocket.hpp
+}  // namespace ws
 
 namespace detail {
 struct websocket_conn;  // a WebSocket connection (socket, parser, write batch); session.cpp
@@ -162,7 +167,7 @@ class session : public std::enable_shared_from_this<session> {
   void schedule_flush(const ws_ptr& c);
   void flush(const ws_ptr& c);
   void on_written(const ws_ptr& c, boost::system::error_code ec);
-  void fail_conn(const ws_ptr& c, int close_code);
+  void fail_conn(const ws_ptr& c, ws::close_code code);
   void end_conn(const ws_ptr& c, close_reason reason);
   void transport_lost(const ws_ptr& c);
 
