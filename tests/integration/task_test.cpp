@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <thread>
 
@@ -23,14 +24,31 @@ namespace {
 
 const std::string secret = "task-test-secret";
 
+// Tokens carry only id/jti/iat/exp, as Open WebUI mints them; the roles live in the database.
 std::string admin_token() {
   auth::authenticator a(secret, auth::make_memory_revocations());
-  return a.mint("admin-1", "Admin", "admin", std::chrono::hours(1));
+  return a.mint("admin-1", std::chrono::hours(1));
 }
 
 std::string user_token() {
   auth::authenticator a(secret, auth::make_memory_revocations());
-  return a.mint("user-1", "User", "user", std::chrono::hours(1));
+  return a.mint("user-1", std::chrono::hours(1));
+}
+
+// One owcore database shared by every instance of a test (as a fleet shares Open WebUI's), with
+// admin-1 (admin) and user-1 (user), created once per temp dir by `owcore user add`.
+std::string shared_database(const temp_dir& dir) {
+  const auto data = dir.path() / "shared";
+  const auto file = data / "owcore.db";
+  if (!std::filesystem::exists(file)) {
+    for (const auto& [id, role] : {std::pair{"admin-1", "admin"}, std::pair{"user-1", "user"}}) {
+      const std::string cmd = "env -i PATH=/usr/bin:/bin WEBUI_SECRET_KEY=" + secret + " DATA_DIR=" + data.string() +
+                              " " + OWCORE_BINARY + " user add --name " + id + " --email " + id +
+                              "@example.org --role " + role + " --id " + id + " >/dev/null";
+      if (std::system(cmd.c_str()) != 0) throw std::runtime_error("owcore user add failed: " + cmd);
+    }
+  }
+  return "DATABASE_URL=sqlite:///" + file.string();
 }
 
 struct instance {
@@ -40,7 +58,7 @@ struct instance {
     std::vector<std::string> argv{"env", "-i", "PATH=/usr/bin:/bin", "WEBUI_SECRET_KEY=" + secret,
                                   "PORT=" + std::to_string(port), "DATA_DIR=" + (dir.path() / name).string(),
                                   "OWCORE_TASK_LEASE_TTL=1.5", "OWCORE_TASK_REAPER_PERIOD=0.5",
-                                  "REDIS_KEY_PREFIX=tt"};
+                                  "REDIS_KEY_PREFIX=tt", shared_database(dir)};
     for (auto& e : env) argv.push_back(std::move(e));
     argv.push_back(OWCORE_BINARY);
     argv.push_back("serve");
@@ -212,8 +230,8 @@ TEST(Tasks, BadTokensAndHostilePathsAreRefusedCleanly) {
   auth::authenticator real(secret, auth::make_memory_revocations());
   EXPECT_EQ(a.call("GET", "/api/tasks", "").status, 401);
   EXPECT_EQ(a.call("GET", "/api/tasks", "garbage").status, 401);
-  EXPECT_EQ(a.call("GET", "/api/tasks", forger.mint("admin-1", "", "admin", std::chrono::hours(1))).status, 401);
-  EXPECT_EQ(a.call("GET", "/api/tasks", real.mint("admin-1", "", "admin", std::chrono::seconds(-10))).status, 401);
+  EXPECT_EQ(a.call("GET", "/api/tasks", forger.mint("admin-1", std::chrono::hours(1))).status, 401);
+  EXPECT_EQ(a.call("GET", "/api/tasks", real.mint("admin-1", std::chrono::seconds(-10))).status, 401);
   EXPECT_EQ(a.call("GET", "/api/tasks", user_token()).status, 403);
   // A revoked token (Python's sign-out key) and a user-wide revocation (back-channel logout).
   const auto token = admin_token();

@@ -1,5 +1,6 @@
 #include "owcore/app/cli.hpp"
 
+#include "owcore/app/database_wiring.hpp"
 #include "owcore/app/doctor.hpp"
 #include "owcore/app/conformance_server.hpp"
 #include "owcore/app/logging.hpp"
@@ -10,7 +11,10 @@
 #include "owcore/app/startup.hpp"
 #include "owcore/coord/auth/authenticator.hpp"
 #include "owcore/coord/auth/jwt.hpp"
+#include "owcore/coord/identity/db_writes.hpp"
+#include "owcore/coord/identity/identity_service.hpp"
 #include "owcore/coord/readiness.hpp"
+#include "owcore/db/queries.hpp"
 #include "owcore/coord/tasks/task_service.hpp"
 #include "owcore/http/routes.hpp"
 #include "owcore/http/server.hpp"
@@ -51,7 +55,10 @@ commands:
   ydoc show <document_id>
             what the configured Redis holds for one document; exit 0 ok, 1 invalid,
             2 unreachable or misconfigured
-  token     mint a token: --id ID [--name NAME] [--role admin|user] [--expires 1h]
+  token     mint a token exactly as Open WebUI does (id, jti, iat, exp): --id ID [--expires 1h]
+  user add --name NAME --email EMAIL --role admin|user [--id ID]
+            add a user to owcore's own database (owcore.db) and print its id and a token
+  user list list the users of owcore's own database
   conformance-server [--port 3000]
             the Engine.IO (/engine.io/) and Socket.IO (/socket.io/) reference servers the
             official conformance suites expect
@@ -61,7 +68,7 @@ commands:
   help      print this text
 
 exit status: 0 ok, 1 runtime failure, 2 bad usage or configuration (including an unreachable
-configured Redis)
+configured Redis or database)
 )";
 
 void pretty_print(std::ostream& os, const json::value& v, int indent = 0) {
@@ -104,9 +111,24 @@ std::optional<settings> load_and_report() {
   return s;
 }
 
-// `owcore token --id ID [--name N] [--role admin|user] [--expires 1h]`
+// Runs `body` to completion on a fresh single-threaded loop (CLI commands).
+template <class T>
+T run_on_loop(std::function<net::awaitable<T>(net::executor)> body) {
+  asio::io_context ioc(1);
+  std::optional<T> out;
+  std::exception_ptr failure;
+  asio::co_spawn(ioc, body(ioc.get_executor()), [&](std::exception_ptr ep, T value) {
+    if (ep) failure = ep;
+    else out = std::move(value);
+  });
+  ioc.run();
+  if (failure) std::rethrow_exception(failure);
+  return std::move(*out);
+}
+
+// `owcore token --id ID [--expires 1h]`
 int cmd_token(int argc, char** argv) {
-  std::string id, name, role = "user", expires;
+  std::string id, expires;
   for (int i = 0; i < argc; ++i) {
     const std::string_view a = argv[i];
     auto value = [&]() -> std::string {
@@ -114,13 +136,12 @@ int cmd_token(int argc, char** argv) {
       return argv[++i];
     };
     if (a == "--id") id = value();
-    else if (a == "--name") name = value();
-    else if (a == "--role") role = value();
     else if (a == "--expires") expires = value();
+    else if (a == "--name" || a == "--role")
+      throw std::invalid_argument(std::string(a) + " is gone: names and roles come from the database, not the token");
     else throw std::invalid_argument("unknown option " + std::string(a));
   }
   if (id.empty() || !coord::auth::check_claim_text(id)) throw std::invalid_argument("--id is required (no spaces)");
-  if (role != "admin" && role != "user") throw std::invalid_argument("--role must be admin or user");
   settings s = load_settings(process_env());
   init_logging(s.log_format, s.log_level);
   if (expires.empty()) expires = s.jwt_expires_in;
@@ -132,8 +153,96 @@ int cmd_token(int argc, char** argv) {
     return exit_config;
   }
   coord::auth::authenticator auth(key.value, coord::auth::make_memory_revocations());
-  std::cout << auth.mint(id, name, role, d.value) << "\n";
+  std::cout << auth.mint(id, d.value) << "\n";
   return exit_ok;
+}
+
+// `owcore user add ...` / `owcore user list`: owcore's own database only.
+int cmd_user(int argc, char** argv) {
+  if (argc < 1) throw std::invalid_argument("user needs a subcommand: add or list");
+  const std::string_view sub = argv[0];
+  std::string name, email, role, id;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::invalid_argument(std::string(a) + " needs a value");
+      return argv[++i];
+    };
+    if (sub == "add" && a == "--name") name = value();
+    else if (sub == "add" && a == "--email") email = value();
+    else if (sub == "add" && a == "--role") role = value();
+    else if (sub == "add" && a == "--id") id = value();
+    else throw std::invalid_argument("unknown option " + std::string(a));
+  }
+  if (sub != "add" && sub != "list") throw std::invalid_argument("unknown user subcommand " + std::string(sub));
+  if (sub == "add") {
+    if (name.empty()) throw std::invalid_argument("--name is required");
+    if (email.empty() || email.find('@') == std::string::npos) throw std::invalid_argument("--email needs an address");
+    if (role != "admin" && role != "user") throw std::invalid_argument("--role must be admin or user");
+    if (id.empty()) id = coord::auth::uuid4();
+    if (!coord::auth::check_claim_text(id)) throw std::invalid_argument("--id must have no spaces");
+  }
+  settings s = load_settings(process_env());
+  init_logging(s.log_format, s.log_level);
+  for (const auto& e : s.errors) {
+    std::cerr << "owcore: " << e.variable << ": " << e.message << "\n";
+    return exit_config;
+  }
+  auto planned = plan_database(s);
+  if (auto* e = std::get_if<startup_error>(&planned)) {
+    std::cerr << "owcore: " << e->line() << "\n";
+    return exit_config;
+  }
+  auto plan = std::get<database_plan>(std::move(planned));
+  auto key = resolve_secret_key(s.webui_secret_key, s.data_dir);
+  if (sub == "add" && !key.error.empty()) {
+    std::cerr << "owcore: WEBUI_SECRET_KEY: " << key.error << "\n";
+    return exit_config;
+  }
+  return run_on_loop<int>([&](net::executor ex) -> net::awaitable<int> {
+    auto opened = co_await open_database(ex, plan);
+    if (auto* e = std::get_if<startup_error>(&opened)) {
+      std::cerr << "owcore: " << e->line() << "\n";
+      co_return exit_config;
+    }
+    auto& o = std::get<opened_database>(opened);
+    if (!o.schema.owned) {
+      std::cerr << "owcore: " << plan.variable << ": " << plan.display
+                << " is Open WebUI's database; owcore never writes users there. Manage users in Open WebUI, "
+                   "or unset DATABASE_URL to use owcore's own database.\n";
+      o.db->stop();
+      co_return exit_config;
+    }
+    int status = exit_ok;
+    if (sub == "list") {
+      auto users = co_await db::list_users(*o.db);
+      if (!users) {
+        std::cerr << "owcore: " << users.error().message() << "\n";
+        status = exit_failure;
+      } else {
+        for (const auto& u : *users) std::cout << u.id << "\t" << u.role << "\t" << u.email << "\t" << u.name << "\n";
+      }
+    } else {
+      db::user_row u;
+      u.id = id;
+      u.email = email;
+      u.name = name;
+      u.role = role;
+      u.created_at = coord::identity::now_seconds();
+      auto inserted = co_await db::insert_user(*o.db, u);
+      if (!inserted) {
+        std::cerr << "owcore: cannot add the user: " << inserted.error().message() << "\n";
+        status = exit_failure;
+      } else {
+        auto d = coord::auth::parse_duration(s.jwt_expires_in);
+        coord::auth::authenticator auth(key.value, coord::auth::make_memory_revocations());
+        std::cout << "id: " << id << "\n"
+                  << "token: " << auth.mint(id, d.ok ? d.value : std::optional<std::chrono::seconds>{}) << "\n";
+      }
+    }
+    o.db->stop();
+    co_return status;
+  });
 }
 
 int cmd_config() {
@@ -174,6 +283,34 @@ int cmd_serve() {
     return exit_config;
   }
 
+  // The database (Open WebUI's, or owcore's own owcore.db): reachable and of a known schema now,
+  // or we refuse to start.
+  auto db_planned = plan_database(s);
+  if (auto* e = std::get_if<startup_error>(&db_planned)) {
+    log->critical("{}", e->line());
+    return exit_config;
+  }
+  const auto db_plan = std::get<database_plan>(std::move(db_planned));
+  std::optional<opened_database> database;
+  asio::co_spawn(ioc, open_database(ioc.get_executor(), db_plan),
+                 [&](std::exception_ptr ep, std::variant<opened_database, startup_error> r) {
+                   if (ep) failure = startup_error{db_plan.variable, "start-up check failed"};
+                   else if (auto* e = std::get_if<startup_error>(&r)) failure = std::move(*e);
+                   else database = std::get<opened_database>(std::move(r));
+                 });
+  ioc.run();
+  ioc.restart();
+  if (failure || !database) {
+    log->critical("{}", failure ? failure->line() : db_plan.variable + ": cannot open the database");
+    return exit_config;
+  }
+  if (!database->schema.known)
+    log->warn("{}: schema head '{}' is not one owcore knows (Open WebUI 0.11.0-0.11.5); continuing, but a newer "
+              "Open WebUI may have changed tables owcore reads",
+              db_plan.variable, database->schema.head);
+  log->info("database: {} {} ({}schema head {}, {} us)", db::to_string(db_plan.options.kind), db_plan.display,
+            db_plan.owned ? "owcore's own, " : "", database->schema.head, database->latency.count());
+
   auto key = resolve_secret_key(s.webui_secret_key, s.data_dir);
   if (!key.error.empty()) {
     log->critical("WEBUI_SECRET_KEY: is not set and no key file is usable: {}", key.error);
@@ -213,9 +350,13 @@ int cmd_serve() {
 
   // Authentication and tasks live on the App Redis (SPEC §3.2, §4), or in memory without one.
   const coord::redis_backend app_backend{app_redis, s.key_prefix};
-  auto auth = std::make_shared<const coord::auth::authenticator>(
+  auto authenticator = std::make_shared<const coord::auth::authenticator>(
       key.value, app_redis ? coord::auth::make_redis_revocations(app_backend)
                            : coord::auth::make_memory_revocations());
+  // Identity and permissions from the database (docs/identity.md).
+  coord::identity::identity_options iopts;
+  iopts.cache_ttl = std::chrono::milliseconds(static_cast<std::int64_t>(s.database.user_cache_ttl_s * 1000));
+  auto auth = std::make_shared<coord::identity::identity_service>(database->db, authenticator, iopts);
   coord::tasks::task_options topts;
   topts.lease_ttl = std::chrono::milliseconds(static_cast<std::int64_t>(s.task_lease_ttl_s * 1000));
   topts.reaper_period = std::chrono::milliseconds(static_cast<std::int64_t>(s.task_reaper_period_s * 1000));
@@ -279,6 +420,7 @@ int cmd_serve() {
     }
     signals.cancel();
     clients.stop_all();
+    database->db->stop();
     ioc.stop();
   });
 
@@ -317,12 +459,22 @@ int run_cli(int argc, char** argv) {
       }
       return yjs::run_ydoc_merge(std::cin, std::cout, std::cerr, compact);
     }
+    if (cmd == "user") {
+      try {
+        return cmd_user(argc - 2, argv + 2);
+      } catch (const std::invalid_argument& e) {
+        std::cerr << "owcore user: " << e.what() << "\n"
+                  << "usage: owcore user add --name NAME --email EMAIL --role admin|user [--id ID]\n"
+                  << "       owcore user list\n";
+        return exit_config;
+      }
+    }
     if (cmd == "token") {
       try {
         return cmd_token(argc - 2, argv + 2);
       } catch (const std::invalid_argument& e) {
         std::cerr << "owcore token: " << e.what() << "\n"
-                  << "usage: owcore token --id ID [--name NAME] [--role admin|user] [--expires 1h]\n";
+                  << "usage: owcore token --id ID [--expires 1h]\n";
         return exit_config;
       }
     }

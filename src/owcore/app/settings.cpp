@@ -1,5 +1,7 @@
 #include <owcore/app/settings.hpp>
 
+#include "owcore/db/url.hpp"
+
 #include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
@@ -537,6 +539,80 @@ void load_owcore(loader& in, settings& s) {
     s.task_reap_foreign_after_s = in.positive_seconds("OWCORE_TASK_REAP_FOREIGN_AFTER", 0);
 }
 
+void load_database(loader& in, settings& s) {
+  auto& d = s.database;
+  db::url_inputs u;
+  u.database_url = in.raw("DATABASE_URL");
+  u.type = in.text("DATABASE_TYPE", "");
+  u.user = in.text("DATABASE_USER", "");
+  u.password = in.text("DATABASE_PASSWORD", "");
+  u.host = in.text("DATABASE_HOST", "");
+  u.port = in.text("DATABASE_PORT", "");
+  u.name = in.text("DATABASE_NAME", "");
+  // env.py resolves DATA_DIR to an absolute path before building the default URL.
+  u.data_dir = db::absolute_dir(s.data_dir);
+  auto formed = db::form_url(u);
+  d.url = std::move(formed.url);
+  d.url_variable = std::move(formed.variable);
+  d.url_is_default = formed.is_default;
+  d.schema = in.text("DATABASE_SCHEMA", "");
+  d.iam_token_auth = in.flag("DATABASE_ENABLE_IAM_TOKEN_AUTH", "False");
+  d.sqlite_wal = in.flag("DATABASE_ENABLE_SQLITE_WAL", "True");
+  const std::pair<const char*, std::string*> pragmas[] = {
+      {"DATABASE_SQLITE_PRAGMA_SYNCHRONOUS", &d.sqlite_synchronous},
+      {"DATABASE_SQLITE_PRAGMA_BUSY_TIMEOUT", &d.sqlite_busy_timeout},
+      {"DATABASE_SQLITE_PRAGMA_CACHE_SIZE", &d.sqlite_cache_size},
+      {"DATABASE_SQLITE_PRAGMA_TEMP_STORE", &d.sqlite_temp_store},
+      {"DATABASE_SQLITE_PRAGMA_MMAP_SIZE", &d.sqlite_mmap_size},
+      {"DATABASE_SQLITE_PRAGMA_JOURNAL_SIZE_LIMIT", &d.sqlite_journal_size_limit}};
+  for (const auto& [name, field] : pragmas) {
+    auto v = in.raw(name);
+    if (!v) continue;
+    const std::string value(strip(*v));
+    // Empty skips the PRAGMA, as in Open WebUI; anything else must be a plain token because it
+    // is spliced into a PRAGMA statement.
+    if (!value.empty() && !db::valid_pragma_value(value)) {
+      in.fail(name, std::string(name) + "=" + quoted(*v) +
+                        " is not a PRAGMA value (letters, digits, '-' or '_', at most 32 characters)");
+      continue;
+    }
+    *field = value;
+  }
+  d.pool_size = static_cast<int>(in.integer("DATABASE_POOL_SIZE", 5, 1, 1000));
+  d.pool_timeout_s = in.positive_seconds("DATABASE_POOL_TIMEOUT", 30);
+  d.connect_timeout_s = in.positive_seconds("OWCORE_DB_CONNECT_TIMEOUT", 5);
+  d.statement_timeout_s = in.positive_seconds("OWCORE_DB_STATEMENT_TIMEOUT", 10);
+  if (auto v = in.raw("DATABASE_USER_ACTIVE_STATUS_UPDATE_INTERVAL"); v && !strip(*v).empty()) {
+    const auto p = parse_python_float(strip(*v));
+    if (p.status != number_status::ok || p.value < 0) {
+      in.warn("DATABASE_USER_ACTIVE_STATUS_UPDATE_INTERVAL",
+              "DATABASE_USER_ACTIVE_STATUS_UPDATE_INTERVAL=" + quoted(*v) +
+                  " is not a non-negative number of seconds; every heartbeat writes last_active_at");
+    } else {
+      d.user_active_interval_s = p.value;
+    }
+  }
+  d.writes = ascii_lower(strip(in.text("OWCORE_DB_WRITES", "all")));
+  if (d.writes.empty()) d.writes = "all";
+  if (d.writes != "all" && d.writes != "presence" && d.writes != "none") {
+    in.fail("OWCORE_DB_WRITES", "OWCORE_DB_WRITES=" + quoted(d.writes) + " is not one of all, presence, none");
+    d.writes = "all";
+  }
+  if (auto v = in.raw("OWCORE_USER_CACHE_TTL"); v && !v->empty()) {
+    const auto p = parse_python_float(*v);
+    if (p.status != number_status::ok || p.value < 0 || p.value > 60)
+      in.warn("OWCORE_USER_CACHE_TTL", "OWCORE_USER_CACHE_TTL=" + quoted(*v) +
+                                           " is not a number of seconds in 0..60; using 3");
+    else
+      d.user_cache_ttl_s = p.value;
+  }
+  d.default_features_channels = in.flag("USER_PERMISSIONS_FEATURES_CHANNELS", "True");
+  if (d.iam_token_auth)
+    in.fail("DATABASE_ENABLE_IAM_TOKEN_AUTH",
+            "DATABASE_ENABLE_IAM_TOKEN_AUTH=true (AWS RDS IAM tokens) is not supported by owcore; use a "
+            "password in DATABASE_URL");
+}
+
 // Cross-variable checks: configurations on which Python crashes or silently runs without Redis.
 void validate(loader& in, const settings& s) {
   for (const auto* c : {&s.app_redis, &s.ws_redis}) {
@@ -654,6 +730,7 @@ settings load_settings(const env_lookup& env) {
   load_socketio(in, s);
   load_auth(in, s);
   load_owcore(in, s);
+  load_database(in, s);
   validate(in, s);
   return s;
 }
@@ -745,6 +822,26 @@ boost::json::object to_json(const settings& s) {
   j["OAUTH_TOKEN_EXCHANGE_RATE_LIMIT"] = optional_number(s.oauth_token_exchange_rate_limit);
   j["OAUTH_TOKEN_EXCHANGE_RATE_LIMIT_WINDOW"] =
       optional_number(s.oauth_token_exchange_rate_limit_window_s);
+
+  const auto& d = s.database;
+  j["DATABASE_URL"] = mask_url_password(d.url);
+  j["DATABASE_SCHEMA"] = d.schema;
+  j["DATABASE_ENABLE_IAM_TOKEN_AUTH"] = d.iam_token_auth;
+  j["DATABASE_ENABLE_SQLITE_WAL"] = d.sqlite_wal;
+  j["DATABASE_SQLITE_PRAGMA_SYNCHRONOUS"] = d.sqlite_synchronous;
+  j["DATABASE_SQLITE_PRAGMA_BUSY_TIMEOUT"] = d.sqlite_busy_timeout;
+  j["DATABASE_SQLITE_PRAGMA_CACHE_SIZE"] = d.sqlite_cache_size;
+  j["DATABASE_SQLITE_PRAGMA_TEMP_STORE"] = d.sqlite_temp_store;
+  j["DATABASE_SQLITE_PRAGMA_MMAP_SIZE"] = d.sqlite_mmap_size;
+  j["DATABASE_SQLITE_PRAGMA_JOURNAL_SIZE_LIMIT"] = d.sqlite_journal_size_limit;
+  j["DATABASE_POOL_SIZE"] = d.pool_size;
+  j["DATABASE_POOL_TIMEOUT"] = number(d.pool_timeout_s);
+  j["DATABASE_USER_ACTIVE_STATUS_UPDATE_INTERVAL"] = optional_number(d.user_active_interval_s);
+  j["USER_PERMISSIONS_FEATURES_CHANNELS"] = d.default_features_channels;
+  j["OWCORE_DB_CONNECT_TIMEOUT"] = number(d.connect_timeout_s);
+  j["OWCORE_DB_STATEMENT_TIMEOUT"] = number(d.statement_timeout_s);
+  j["OWCORE_DB_WRITES"] = d.writes;
+  j["OWCORE_USER_CACHE_TTL"] = number(d.user_cache_ttl_s);
 
   j["HOST"] = s.host;
   j["PORT"] = s.port;

@@ -63,6 +63,30 @@ struct redis_socket_settings {
   std::optional<int> health_check_interval_s;   ///< REDIS_HEALTH_CHECK_INTERVAL (> 0 or unset)
 };
 
+/// Open WebUI's database (docs/database.md) and owcore's use of it.
+struct database_settings {
+  std::string url;                 ///< the effective DATABASE_URL as Open WebUI forms it (may hold a password)
+  std::string url_variable = "DATABASE_URL";  ///< the variable to name in errors (DATABASE_TYPE when built by parts)
+  bool url_is_default = true;      ///< neither DATABASE_URL nor the parts are set
+  std::string schema;              ///< DATABASE_SCHEMA
+  bool iam_token_auth = false;     ///< DATABASE_ENABLE_IAM_TOKEN_AUTH (unsupported: start-up error)
+  bool sqlite_wal = true;          ///< DATABASE_ENABLE_SQLITE_WAL
+  std::string sqlite_synchronous = "NORMAL";       ///< DATABASE_SQLITE_PRAGMA_SYNCHRONOUS
+  std::string sqlite_busy_timeout = "5000";        ///< DATABASE_SQLITE_PRAGMA_BUSY_TIMEOUT
+  std::string sqlite_cache_size = "-65536";        ///< DATABASE_SQLITE_PRAGMA_CACHE_SIZE
+  std::string sqlite_temp_store = "MEMORY";        ///< DATABASE_SQLITE_PRAGMA_TEMP_STORE
+  std::string sqlite_mmap_size = "268435456";      ///< DATABASE_SQLITE_PRAGMA_MMAP_SIZE
+  std::string sqlite_journal_size_limit = "67108864";  ///< DATABASE_SQLITE_PRAGMA_JOURNAL_SIZE_LIMIT
+  int pool_size = 5;                               ///< DATABASE_POOL_SIZE (PostgreSQL connections)
+  double pool_timeout_s = 30;                      ///< DATABASE_POOL_TIMEOUT
+  double connect_timeout_s = 5;                    ///< OWCORE_DB_CONNECT_TIMEOUT
+  double statement_timeout_s = 10;                 ///< OWCORE_DB_STATEMENT_TIMEOUT
+  std::optional<double> user_active_interval_s;    ///< DATABASE_USER_ACTIVE_STATUS_UPDATE_INTERVAL
+  std::string writes = "all";                      ///< OWCORE_DB_WRITES: all | presence | none
+  double user_cache_ttl_s = 3;                     ///< OWCORE_USER_CACHE_TTL (0 = no cache)
+  bool default_features_channels = true;           ///< USER_PERMISSIONS_FEATURES_CHANNELS
+};
+
 /// Every variable of SPEC §1 plus owcore's own. Field comments name the variable and default.
 struct settings {
   // --- Redis (SPEC §1, §2) ---
@@ -105,6 +129,9 @@ struct settings {
   std::optional<int> oauth_token_exchange_rate_limit;   ///< OAUTH_TOKEN_EXCHANGE_RATE_LIMIT
   std::optional<int> oauth_token_exchange_rate_limit_window_s = 180;
                                                         ///< OAUTH_TOKEN_EXCHANGE_RATE_LIMIT_WINDOW
+
+  // --- Open WebUI's database ---
+  database_settings database;   ///< DATABASE_* and the owcore database variables
 
   // --- owcore's own ---
   std::string host = "127.0.0.1";                       ///< HOST (HOST=0.0.0.0 in containers)

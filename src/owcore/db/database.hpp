@@ -74,6 +74,24 @@ struct options {
 using param = std::variant<std::nullptr_t, std::int64_t, bool, std::string>;
 using params = std::vector<param>;
 
+namespace detail {
+inline void add_param(params& p, std::string v) { p.emplace_back(std::in_place_type<std::string>, std::move(v)); }
+inline void add_param(params& p, std::int64_t v) { p.emplace_back(std::in_place_type<std::int64_t>, v); }
+inline void add_param(params& p, bool v) { p.emplace_back(std::in_place_type<bool>, v); }
+inline void add_param(params& p, std::nullptr_t) { p.emplace_back(std::in_place_type<std::nullptr_t>, nullptr); }
+inline void add_param(params& p, param v) { p.push_back(std::move(v)); }
+}  // namespace detail
+
+/// Builds params from values (use instead of a braced list inside coroutines: g++ 12 miscompiles
+/// initializer lists in co_await expressions).
+template <class... A>
+params make_params(A&&... a) {
+  params p;
+  p.reserve(sizeof...(A));
+  (detail::add_param(p, std::forward<A>(a)), ...);
+  return p;
+}
+
 /// A statement known at compile time. `name` is unique and names the prepared statement.
 /// `sql` is PostgreSQL text with $1..$n; `sqlite_sql`, when set, replaces it on SQLite, else
 /// SQLite runs `sql` with each $n read as ?n.

@@ -30,9 +30,9 @@ std::string_view request_token(const request& req) noexcept {
   return {};
 }
 
-net::awaitable<std::variant<coord::auth::user, response>> authenticate(
-    const request& req, const coord::auth::authenticator& auth, bool admin_only) {
-  auto result = co_await auth.verify(request_token(req));
+net::awaitable<std::variant<coord::identity::caller, response>> authenticate(
+    const request& req, coord::identity::identity_service& identity, bool admin_only) {
+  auto result = co_await identity.authenticate(request_token(req));
   if (auto* fail = std::get_if<coord::auth::auth_failure>(&result)) {
     const bool unavailable = fail->type == coord::auth::auth_failure::kind::unavailable;
     boost::json::object body{{"detail", fail->message}};
@@ -41,7 +41,7 @@ net::awaitable<std::variant<coord::auth::user, response>> authenticate(
     if (!unavailable) res.set(bhttp::field::www_authenticate, "Bearer");
     co_return res;
   }
-  auto& u = std::get<coord::auth::user>(result);
+  auto& u = std::get<coord::identity::caller>(result);
   if (admin_only && !u.is_admin())
     co_return json_response(req, bhttp::status::forbidden,
                             R"({"detail":"You do not have permission to access this resource."})");

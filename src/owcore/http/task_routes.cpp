@@ -28,7 +28,7 @@ constexpr double max_sleep_seconds = 24 * 3600;
 
 }  // namespace
 
-void add_task_routes(router& r, std::shared_ptr<const coord::auth::authenticator> auth,
+void add_task_routes(router& r, std::shared_ptr<coord::identity::identity_service> auth,
                      std::shared_ptr<coord::tasks::task_service> tasks) {
   r.add(bhttp::verb::get, "/api/tasks", [auth, tasks](const request& req) -> net::awaitable<response> {
     auto who = co_await authenticate(req, *auth, true);

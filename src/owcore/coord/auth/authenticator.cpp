@@ -153,8 +153,6 @@ net::awaitable<std::variant<user, auth_failure>> authenticator::verify(std::stri
     if (!check_claim_text(jti->as_string())) co_return auth_failure{k::invalid, "Invalid token"};
     u.jti = jti->as_string();
   }
-  if (auto n = claims.if_contains("name"); n && n->is_string()) u.name = n->as_string();
-  if (auto r = claims.if_contains("role"); r && r->is_string()) u.role = r->as_string();
   u.iat = number_claim(claims, "iat");
   u.exp = number_claim(claims, "exp");
   auto revoked = co_await revocations_->is_revoked(u);
@@ -163,12 +161,9 @@ net::awaitable<std::variant<user, auth_failure>> authenticator::verify(std::stri
   co_return u;
 }
 
-std::string authenticator::mint(const std::string& id, const std::string& name, const std::string& role,
-                                std::optional<std::chrono::seconds> expires_in) const {
+std::string authenticator::mint(const std::string& id, std::optional<std::chrono::seconds> expires_in) const {
   boost::json::object c;
   c["id"] = id;
-  if (!name.empty()) c["name"] = name;
-  if (!role.empty()) c["role"] = role;
   c["jti"] = uuid4();
   const auto now = now_s();
   c["iat"] = now;

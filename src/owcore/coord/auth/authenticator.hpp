@@ -15,14 +15,12 @@
 
 namespace owcore::coord::auth {
 
-/// The user a verified token names: `id` plus the optional `name` and `role` claims.
+/// The claims of a verified token: `id`, `jti`, `iat`, `exp`. Who the user is (name, role) comes
+/// from the database (coord/identity), never from the token: a `name` or `role` claim is ignored.
 struct user {
   std::string id;
-  std::string name;
-  std::string role = "user";   ///< "user" unless the token says otherwise
   std::string jti;
   std::optional<std::int64_t> iat, exp;
-  bool is_admin() const noexcept { return role == "admin"; }
 };
 
 /// Why authentication failed. `unavailable` means the revocation store could not be asked; the
@@ -63,10 +61,9 @@ class authenticator {
   /// Verifies `token` (signature, expiry, claims) and then its revocation.
   net::awaitable<std::variant<user, auth_failure>> verify(std::string_view token) const;
 
-  /// Mints a token like Open WebUI's create_token: {"id", "jti" (uuid4), "iat", "exp"?} plus
-  /// the optional "name" and "role". `expires_in` nullopt = no exp (cannot be revoked by jti).
-  std::string mint(const std::string& id, const std::string& name, const std::string& role,
-                   std::optional<std::chrono::seconds> expires_in) const;
+  /// Mints a token exactly as Open WebUI's create_token does: {"id", "jti" (uuid4), "iat",
+  /// "exp"?}. `expires_in` nullopt = no exp (cannot be revoked by jti).
+  std::string mint(const std::string& id, std::optional<std::chrono::seconds> expires_in) const;
 
   revocation_store& revocations() const noexcept { return *revocations_; }
 
