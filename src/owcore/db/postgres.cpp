@@ -539,7 +539,9 @@ class pg_database final : public database, public std::enable_shared_from_this<p
   // connection, null alone at the end of a command's results.
   net::awaitable<result_ptr> next_result(pg_connection& c, bool& failed) {
     while (PQisBusy(c.get())) {
-      if (!co_await c.wait(false) || !PQconsumeInput(c.get())) {
+      // co_await stays out of || and &&: g++ 12 miscompiles it there.
+      const bool ready = co_await c.wait(false);
+      if (!ready || !PQconsumeInput(c.get())) {
         failed = true;
         co_return nullptr;
       }
@@ -574,9 +576,10 @@ class pg_database final : public database, public std::enable_shared_from_this<p
     const int n = static_cast<int>(args.size());
     if (!PQenterPipelineMode(pc)) co_return broken_outcome(c, params_.password, "pipeline mode");
     if ((prepare && !PQsendPrepare(pc, stmt, sql.c_str(), n, types.data())) ||
-        !PQsendQueryPrepared(pc, stmt, n, values.data(), nullptr, nullptr, 0) || !PQpipelineSync(pc) ||
-        !co_await flush(c))
+        !PQsendQueryPrepared(pc, stmt, n, values.data(), nullptr, nullptr, 0) || !PQpipelineSync(pc))
       co_return broken_outcome(c, params_.password, "sending the statement");
+    const bool sent = co_await flush(c);
+    if (!sent) co_return broken_outcome(c, params_.password, "sending the statement");
 
     // Results arrive per command, each list ended by a null: [prepare], execute, then the sync.
     const std::size_t exec_index = prepare ? 1 : 0;
@@ -631,8 +634,9 @@ class pg_database final : public database, public std::enable_shared_from_this<p
   net::awaitable<outcome> run_simple(pg_connection& c, const std::string& sql) {
     PGconn* pc = c.get();
     if (!c.ok()) co_return broken_outcome(c, params_.password, "connection not usable");
-    if (!PQsendQuery(pc, sql.c_str()) || !co_await flush(c))
-      co_return broken_outcome(c, params_.password, "sending the script");
+    if (!PQsendQuery(pc, sql.c_str())) co_return broken_outcome(c, params_.password, "sending the script");
+    const bool sent = co_await flush(c);
+    if (!sent) co_return broken_outcome(c, params_.password, "sending the script");
     std::string error_text;
     std::string sqlstate;
     for (;;) {
