@@ -65,7 +65,8 @@ std::string one_line(std::string_view text, const std::string& secret) {
     gap = false;
     out += c;
   }
-  if (!secret.empty()) {
+  // Masking a very short password would mangle ordinary words in the message.
+  if (secret.size() >= 4) {
     for (auto pos = out.find(secret); pos != std::string::npos; pos = out.find(secret, pos + 3))
       out.replace(pos, secret.size(), "***");
   }
