@@ -29,10 +29,14 @@ std::filesystem::path find_bindir() {
   const std::filesystem::path preferred = "/usr/lib/postgresql/15/bin";
   if (std::filesystem::exists(preferred / "postgres")) return preferred;
   std::filesystem::path best;
+  int best_version = -1;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator("/usr/lib/postgresql", ec)) {
-    if (std::filesystem::exists(entry.path() / "bin" / "postgres") && entry.path() > best.parent_path())
+    const int version = std::atoi(entry.path().filename().c_str());
+    if (std::filesystem::exists(entry.path() / "bin" / "postgres") && version > best_version) {
+      best_version = version;
       best = entry.path() / "bin";
+    }
   }
   if (best.empty()) throw std::runtime_error("postgres_server: no PostgreSQL binaries under /usr/lib/postgresql");
   return best;

@@ -493,11 +493,13 @@ class pg_database final : public database, public std::enable_shared_from_this<p
       }
       // libpq may close and reopen its socket between steps (next address, SSL fallback).
       c.watch();
-      if (!co_await c.wait(poll == PGRES_POLLING_WRITING)) {
+      const bool ready = co_await c.wait(poll == PGRES_POLLING_WRITING);
+      if (!ready) {
         if (auto why = c.aborted())
           co_return fail(*why, *why == error::timeout
                                    ? "connect timed out after " + std::to_string(opts_.connect_timeout.count()) + " ms"
                                    : std::string());
+        co_return fail(error::unreachable, "libpq has no socket: " + one_line(PQerrorMessage(c.get()), params_.password));
       }
       poll = PQconnectPoll(c.get());
     }
