@@ -1,6 +1,7 @@
 #include "support/process.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -50,7 +51,14 @@ bool is_executable(const std::filesystem::path& p) {
 
 // Runs in the forked child: only async-signal-safe calls until exec.
 [[noreturn]] void exec_child(pid_t parent, const char* path, char* const* argv, int stdin_fd,
-                             int log_fd, int error_fd) {
+                             int log_fd, int error_fd, const process_options& options) {
+  // Switch identity first: a credential change clears the parent-death signal.
+  if ((options.gid && (::setgroups(0, nullptr) != 0 || ::setgid(*options.gid) != 0)) ||
+      (options.uid && ::setuid(*options.uid) != 0)) {
+    const int e = errno;
+    [[maybe_unused]] auto n = ::write(error_fd, &e, sizeof e);
+    ::_exit(127);
+  }
   if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) ::_exit(127);
 
   sigset_t none;
@@ -127,7 +135,7 @@ std::string describe_wait_status(int status) {
   return "status " + std::to_string(status);
 }
 
-process::process(std::vector<std::string> argv, std::filesystem::path log_file)
+process::process(std::vector<std::string> argv, std::filesystem::path log_file, process_options options)
     : log_file_(std::move(log_file)) {
   if (argv.empty()) throw std::runtime_error("process: empty argv");
   const std::filesystem::path exe = find_executable(argv.front());
@@ -150,7 +158,8 @@ process::process(std::vector<std::string> argv, std::filesystem::path log_file)
   const pid_t child = ::fork();
   if (child < 0) throw_errno("process: fork");
   if (child == 0) {
-    exec_child(parent, exe.c_str(), c_argv.data(), null_fd.get(), log_fd.get(), error_write.get());
+    exec_child(parent, exe.c_str(), c_argv.data(), null_fd.get(), log_fd.get(), error_write.get(),
+               options);
   }
   pid_ = child;
   error_write.reset();

@@ -27,6 +27,14 @@ std::string with_log_tail(const std::string& what, const std::filesystem::path& 
 /// A wait status in words: "exit code 1", "killed by signal 9", or "status N" otherwise.
 std::string describe_wait_status(int status);
 
+/// Optional settings for process.
+struct process_options {
+  /// Run the child as this user and group (supplementary groups dropped) instead of the caller's;
+  /// needs root. Used for servers that refuse to run as root (PostgreSQL).
+  std::optional<uid_t> uid;
+  std::optional<gid_t> gid;
+};
+
 /// One child process started with fork/exec.
 ///
 /// - argv[0] is resolved with find_executable before forking; no shell is involved.
@@ -43,7 +51,7 @@ class process {
   /// Forks and execs `argv`. Throws std::runtime_error if argv is empty, the executable is
   /// missing, the log file can't be opened, or fork/exec fails (exec failures are reported
   /// synchronously through a close-on-exec pipe).
-  process(std::vector<std::string> argv, std::filesystem::path log_file);
+  process(std::vector<std::string> argv, std::filesystem::path log_file, process_options options = {});
   ~process();
 
   process(process&& other) noexcept;
