@@ -1,4 +1,5 @@
 #include "owcore/app/doctor.hpp"
+#include "owcore/app/doctor_database.hpp"
 
 #include "owcore/app/cli.hpp"
 #include "owcore/app/logging.hpp"
@@ -1009,10 +1010,13 @@ struct diagnosis {
   std::vector<finding> problems;   // settings errors
   std::vector<std::string> notes;  // settings warnings and cross-client remarks
   std::string key_prefix;
+  database_report database;
 
   severity status() const {
     severity s = std::max(app.status(), ws.status());
     for (const auto& p : problems) s = std::max(s, p.level);
+    if (!database.error.empty()) s = std::max(s, severity::unreachable);
+    if (!database.warning.empty()) s = std::max(s, severity::degraded);
     return s;
   }
 };
@@ -1195,6 +1199,7 @@ json::object diagnosis_json(const diagnosis& d) {
   for (const auto& p : d.problems) problems.emplace_back(p.text);
   o["problems"] = std::move(problems);
   o["notes"] = strings(d.notes);
+  o["database"] = database_json(d.database);
   return o;
 }
 
@@ -1322,6 +1327,7 @@ void print_text(std::ostream& os, const diagnosis& d) {
   os << "owcore doctor " << OWCORE_VERSION << "\n";
   print_client(os, d.app, d.key_prefix);
   print_client(os, d.ws, d.key_prefix);
+  print_database(os, d.database);
   if (!d.problems.empty()) {
     os << "configuration problems\n";
     for (const auto& p : d.problems) os << "  - [" << to_string(p.level) << "] " << p.text << "\n";
@@ -1384,6 +1390,10 @@ int run_doctor(int argc, char** argv) {
                      d.ws = std::move(reports[1]);
                    }
                  });
+  asio::co_spawn(ioc, check_database(s), [&](std::exception_ptr ep, database_report r) {
+    if (ep) failure = ep;
+    else d.database = std::move(r);
+  });
   ioc.run();
   if (failure) {
     try {
