@@ -2,6 +2,7 @@
 
 #include "owcore/app/database_wiring.hpp"
 #include "owcore/app/doctor.hpp"
+#include "owcore/app/doctor_database.hpp"
 #include "owcore/app/conformance_server.hpp"
 #include "owcore/app/logging.hpp"
 #include "owcore/app/realtime_wiring.hpp"
@@ -247,7 +248,12 @@ int cmd_user(int argc, char** argv) {
 
 int cmd_config() {
   settings s = load_settings(process_env());
-  pretty_print(std::cout, to_json(s));
+  init_logging(s.log_format, "CRITICAL");
+  auto j = to_json(s);
+  // The database as it is now: kind, location (password masked), schema head, latency; bounded by
+  // OWCORE_DB_CONNECT_TIMEOUT. Nothing is created or written.
+  j["database"] = database_json(run_on_loop<database_report>([&](net::executor) { return check_database(s); }));
+  pretty_print(std::cout, j);
   std::cout << "\n";
   return s.errors.empty() ? exit_ok : exit_config;
 }
@@ -356,6 +362,7 @@ int cmd_serve() {
   // Identity and permissions from the database (docs/identity.md).
   coord::identity::identity_options iopts;
   iopts.cache_ttl = std::chrono::milliseconds(static_cast<std::int64_t>(s.database.user_cache_ttl_s * 1000));
+  iopts.log = get_logger("identity");
   auto auth = std::make_shared<coord::identity::identity_service>(database->db, authenticator, iopts);
   coord::tasks::task_options topts;
   topts.lease_ttl = std::chrono::milliseconds(static_cast<std::int64_t>(s.task_lease_ttl_s * 1000));

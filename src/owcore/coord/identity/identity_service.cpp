@@ -1,5 +1,7 @@
 #include "owcore/coord/identity/identity_service.hpp"
 
+#include <spdlog/logger.h>
+
 #include <algorithm>
 #include <vector>
 
@@ -17,7 +19,19 @@ net::awaitable<std::variant<caller, auth::auth_failure>> identity_service::authe
   if (auto* f = std::get_if<auth::auth_failure>(&verified)) co_return std::move(*f);
   auto claims = std::get<auth::user>(std::move(verified));
   auto row = co_await user(claims.id);
-  if (!row) co_return auth::auth_failure{k::unavailable, "User database unavailable"};
+  if (!row) {
+    const auto now = std::chrono::steady_clock::now();
+    bool say = false;
+    {
+      std::lock_guard lock(mutex_);
+      if (now - last_log_ >= std::chrono::seconds(1)) {
+        last_log_ = now;
+        say = true;
+      }
+    }
+    if (say && opts_.log) opts_.log->warn("cannot load a user from the database: {}", row.error().message());
+    co_return auth::auth_failure{k::unavailable, "User database unavailable"};
+  }
   if (!*row) co_return auth::auth_failure{k::invalid, "Invalid token"};
   co_return caller{std::move(claims), std::move(**row)};
 }

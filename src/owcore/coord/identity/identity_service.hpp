@@ -18,6 +18,10 @@
 #include <unordered_map>
 #include <variant>
 
+namespace spdlog {
+class logger;
+}
+
 namespace owcore::coord::identity {
 
 /// A verified caller: the token's claims and the user's row (at most cache_ttl old).
@@ -33,6 +37,8 @@ struct identity_options {
   std::chrono::milliseconds cache_ttl{3000};
   /// Cached users at most; when full the oldest half is dropped.
   std::size_t cache_limit = 100000;
+  /// Where database failures are logged (rate-limited to one line a second); null = not logged.
+  std::shared_ptr<spdlog::logger> log;
 };
 
 /// Thread-safe; share one per process.
@@ -66,6 +72,7 @@ class identity_service {
   identity_options opts_;
   std::mutex mutex_;
   std::unordered_map<std::string, entry> cache_;
+  std::chrono::steady_clock::time_point last_log_{};
 };
 
 /// True for the roles Open WebUI lets through on sockets and APIs ("user", "admin").
