@@ -8,6 +8,7 @@
 #include "support/ports.hpp"
 #include "support/postgres_server.hpp"
 #include "support/process.hpp"
+#include "support/wait.hpp"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -81,12 +82,7 @@ struct owcore_server {
 };
 
 bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds limit) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return pred();
+  return poll_until(deadline_after(limit), pred, 50ms);
 }
 
 // The statuses Open WebUI's rules give each user (200 admin, 403 user, 401 for the rest), then a
