@@ -139,11 +139,13 @@ TEST(RedisAdapter, CrossInstancePathsCluster) {
 // JSON messages python-socketio 5.16.2 publishes) and one owcore instance on the same Redis: the
 // Python emits to a room and to a room entered through enter_room reach owcore's client, its
 // call is answered with a `callback` message, and Python reads owcore's emits field by field.
+// That host speaks the v0.11.0 protocol (everything on `socketio`), so owcore runs with room
+// channels off, as a fleet must run one mode (room_channel_test.cpp covers the 0.11.5 peer).
 TEST(RedisAdapter, PythonSocketioHostInteropStandalone) {
   OWCORE_NEED_NODE_CLIENT();
   standalone_topology topo;
   temp_dir dir("owcore-redis-adapter-");
-  instance a(dir, "a", {"REDIS_URL=" + topo.url()}, "testing");
+  instance a(dir, "a", {"REDIS_URL=" + topo.url(), "WEBSOCKET_REDIS_ROOM_CHANNELS=false"}, "testing");
   const auto sid_file = dir.path() / "client-sid.json";
 
   process py({"/usr/bin/python3",

@@ -528,6 +528,74 @@ TEST_P(SharedRedisText, LargeReplaceFallsBackToChunksAndStillNeverEmpties) {
   EXPECT_EQ(st.deleted, 25u);
 }
 
+// Open WebUI 0.11.1+ caches P:models on "<P>:models:signature" (docs/wire.md): every write of a
+// field deletes it, a replacement sets "<sha256 of the stored mapping>:<uuid4 hex>" (kept when
+// nothing changed), and other dicts never have one.
+TEST_P(SharedRedisText, ModelsWritesMaintainTheSignature) {
+  auto d = env().dict(prefix, shared::keys::models);
+  const auto key = d->name();
+  const auto sig = key + ":signature";
+  auto plant = [&] { env().raw(sig, {"SET", sig, "stale:0123"}); };
+  auto signature = [&]() -> std::optional<std::string> {
+    auto r = env().raw(sig, {"GET", sig});
+    if (r.is_nil()) return std::nullopt;
+    return r.str;
+  };
+
+  plant();
+  ok(io(), d->set("m1", json::object{{"id", "m1"}}));
+  EXPECT_EQ(signature(), std::nullopt) << "set";
+  plant();
+  EXPECT_TRUE(ok(io(), d->erase("m1")));
+  EXPECT_EQ(signature(), std::nullopt) << "erase";
+  plant();
+  ok(io(), d->clear());
+  EXPECT_EQ(signature(), std::nullopt) << "clear";
+
+  const json::object first{{"m1", json::object{{"id", "m1"}}}, {"m2", json::object{{"id", "m2"}, {"n", 2}}}};
+  ok(io(), d->replace_all(first));
+  const auto s1 = signature();
+  ASSERT_TRUE(s1);
+  ASSERT_EQ(s1->size(), 64u + 1 + 32) << *s1;
+  std::vector<std::pair<std::string, std::string>> stored;
+  const auto all = env().raw(key, {"HGETALL", key});
+  for (std::size_t i = 0; i + 1 < all.elements.size(); i += 2) stored.emplace_back(all.elements[i].str, all.elements[i + 1].str);
+  EXPECT_EQ(s1->substr(0, 65), shared::signature_digest(stored) + ":");
+  EXPECT_EQ(s1->find_first_not_of("0123456789abcdef", 65), std::string::npos) << *s1;
+
+  // The same mapping again: nothing to write, the signature is kept (Python's readers keep
+  // their cache).
+  auto st = ok(io(), d->replace_all(first));
+  EXPECT_EQ(st.written + st.deleted, 0u);
+  EXPECT_EQ(signature(), s1);
+
+  // A writer that ignored the signature diverged the hash: repaired, with a new signature.
+  env().raw(key, {"HSET", key, "m1", "{\"id\":\"tampered\"}"});
+  st = ok(io(), d->replace_all(first));
+  EXPECT_EQ(st.written, 1u);
+  const auto s2 = signature();
+  ASSERT_TRUE(s2);
+  EXPECT_NE(s2, s1);
+  EXPECT_EQ(s2->substr(0, 64), s1->substr(0, 64)) << "same content, same digest";
+
+  // A different mapping: a different digest.
+  ok(io(), d->replace_all(json::object{{"m3", json::object{{"id", "m3"}}}}));
+  const auto s3 = signature();
+  ASSERT_TRUE(s3);
+  EXPECT_NE(s3->substr(0, 64), s1->substr(0, 64));
+
+  // An empty mapping is Python's clear(): hash and signature gone.
+  ok(io(), d->replace_all(json::object{}));
+  EXPECT_EQ(signature(), std::nullopt);
+  EXPECT_EQ(env().raw(key, {"EXISTS", key}).integer, 0);
+
+  // Other dicts keep no signature.
+  auto pool = env().dict(prefix, shared::keys::usage_pool);
+  ok(io(), pool->replace_all(json::object{{"m", sid_map({{"s", 1}})}}));
+  const auto pool_sig = pool->name() + ":signature";
+  EXPECT_EQ(env().raw(pool_sig, {"EXISTS", pool_sig}).integer, 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(Redis, SharedRedisText, ::testing::Values("standalone", "cluster"),
                          [](const ::testing::TestParamInfo<std::string>& i) { return i.param; });
 
@@ -634,6 +702,26 @@ TEST_F(SharedPythonInterop, EachSideReadsTheOthersPoolEntriesAndModels) {
   auto pruned = ok(io(), usage->prune("model-a", T3));
   EXPECT_EQ(pruned.removed, std::vector<std::string>{"sid-cpp"});
   EXPECT_EQ(*ok(io(), usage->get("model-a")), sid_map({{"sid-py2", T3}}));
+}
+
+// Python computes the same digest over what owcore stored, and sees Python's replace order
+// (DEL signature, HSET, HDEL, SET signature) in MONITOR.
+TEST_F(SharedPythonInterop, ModelsSignatureMatchesPythonsDigestAndOrder) {
+  auto models = env_->dict(prefix, shared::keys::models, 0, {});
+  ok(io(), models->replace_all(json::parse(R"({"m1": {"id": "m1", "name": "Mod\u00e8le"}, "m2": {"id": "m2"}})").as_object()));
+  EXPECT_EQ(python({"--phase", "signature-check"}), 0);
+
+  const auto ready = dir_.path() / "monitor-ready";
+  const std::string interpreter = std::filesystem::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+  test::process monitor({interpreter, interop_script().string(), "--port", std::to_string(env_->port()), "--prefix", prefix,
+                         "--phase", "signature-monitor", "--ready-file", ready.string()},
+                        dir_.path() / "py-monitor.log");
+  ASSERT_TRUE(eventually([&] { return std::filesystem::exists(ready); })) << monitor.log_tail();
+  ok(io(), models->replace_all(json::parse(R"({"m2": {"id": "m2", "n": 2}, "m3": {"id": "m3"}})").as_object()));
+  const auto status = monitor.wait_for_exit(30s);
+  ASSERT_TRUE(status) << monitor.log_tail();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << monitor.log_tail();
+  EXPECT_EQ(python({"--phase", "signature-check"}), 0);
 }
 
 TEST_F(SharedPythonInterop, PythonHoldsTheCleanupLock) {

@@ -260,3 +260,66 @@ TEST(Tasks, BadTokensAndHostilePathsAreRefusedCleanly) {
   auto health = a.call("GET", "/health", "");
   EXPECT_EQ(health.status, 200);
 }
+
+namespace {
+
+// Open WebUI 0.11.1+ keeps a task's in-flight reply in P:tasks:response_streams (and unreleased
+// branches in per-task keys); `redis` runs one command where its first key lives.
+void put_response_stream(const std::function<reply(std::vector<std::string>)>& redis, const std::string& id) {
+  redis({"HSET", "tt:tasks:response_streams", id, R"({"chat_id":"c","message_id":"m","content":"partial","output":[]})"});
+  for (const char* variant : {"", "ledger:", "content:", "journal:"})
+    redis({"SET", std::string("tt:tasks:response_stream:") + variant + id, "x"});
+}
+
+bool response_stream_gone(const std::function<reply(std::vector<std::string>)>& redis, const std::string& id) {
+  if (redis({"HEXISTS", "tt:tasks:response_streams", id}).integer != 0) return false;
+  for (const char* variant : {"", "ledger:", "content:", "journal:"})
+    if (redis({"EXISTS", std::string("tt:tasks:response_stream:") + variant + id}).integer != 0) return false;
+  return true;
+}
+
+// A stopped owcore task and a reaped Python orphan both take their response-stream entries
+// with them; another task's entry stays.
+void response_streams_follow_cleanup(const std::vector<std::string>& env,
+                                     const std::function<reply(std::vector<std::string>)>& redis) {
+  temp_dir dir("owcore-tasks-");
+  std::vector<std::string> with_reaper = env;
+  with_reaper.push_back("OWCORE_TASK_REAP_FOREIGN_AFTER=0.5");
+  instance a(dir, "a", with_reaper);
+  const auto token = admin_token();
+  put_response_stream(redis, "someone-else");
+
+  auto created = a.call("POST", "/api/owcore/tasks", token, R"({"kind":"sleep","seconds":600,"item_id":"chat-rs"})");
+  ASSERT_EQ(created.status, 200) << created.body;
+  const std::string id(boost::json::parse(created.body).as_object().at("task_id").as_string());
+  put_response_stream(redis, id);
+  ASSERT_EQ(a.call("POST", "/api/tasks/stop/" + id, token).status, 200);
+  EXPECT_TRUE(eventually([&] { return redis({"HEXISTS", "tt:tasks", id}).integer == 0; }, 10s));
+  EXPECT_TRUE(eventually([&] { return response_stream_gone(redis, id); }, 5s));
+
+  // A Python task whose instance died: registered, never stopped, reaped by age.
+  redis({"HSET", "tt:tasks", "py-orphan-1", "chat-orphan"});
+  redis({"SADD", "tt:tasks:item:chat-orphan", "py-orphan-1"});
+  put_response_stream(redis, "py-orphan-1");
+  EXPECT_TRUE(eventually([&] { return redis({"HEXISTS", "tt:tasks", "py-orphan-1"}).integer == 0; }, 15s));
+  EXPECT_TRUE(eventually([&] { return response_stream_gone(redis, "py-orphan-1"); }, 5s));
+
+  EXPECT_EQ(redis({"HEXISTS", "tt:tasks:response_streams", "someone-else"}).integer, 1);
+  EXPECT_EQ(redis({"EXISTS", "tt:tasks:response_stream:someone-else"}).integer, 1);
+}
+
+}  // namespace
+
+TEST(Tasks, CleanupRemovesResponseStreamEntriesStandalone) {
+  standalone_topology topo;
+  response_streams_follow_cleanup({"REDIS_URL=" + topo.url()},
+                                  [&](std::vector<std::string> args) { return redis_command(topo.port(), args); });
+}
+
+TEST(Tasks, CleanupRemovesResponseStreamEntriesCluster) {
+  cluster_topology topo;
+  response_streams_follow_cleanup({"REDIS_URL=" + topo.seed_url(), "REDIS_CLUSTER=true"},
+                                  [&](std::vector<std::string> args) {
+                                    return redis_command(topo.node_for_key(args.at(1)).port(), args);
+                                  });
+}

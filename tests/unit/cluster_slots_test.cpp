@@ -164,6 +164,24 @@ TEST(CrossSlot, SameSlotAndKeylessRequestsPass) {
   EXPECT_EQ(cross_slot_error(repeated), std::nullopt);
 }
 
+TEST(CrossSlot, RouteAsReplacesTheKeysOfItsCommand) {
+  // PUBLISHes of several channels routed as one name: one slot, no cross-slot refusal.
+  request req;
+  for (const char* channel : {"socketio", "socketio#/#user:1", "socketio#/#note:2"}) {
+    command c;
+    c.args = {"PUBLISH", channel, "{}"};
+    c.key_indexes = {1};
+    c.route_as = "socketio";
+    req.push(std::move(c));
+  }
+  EXPECT_EQ(cross_slot_error(req), std::nullopt);
+  EXPECT_EQ(request_slot(req), key_slot("socketio"));
+
+  // Mixed with a real key of another slot, it is checked like a key.
+  req.push("GET", key("foo"));
+  EXPECT_TRUE(cross_slot_error(req));
+}
+
 TEST(CrossSlot, MessageNamesTheKeysAndSlots) {
   request req;
   req.push("MSET", key("a"), "1", key("b"), "2");

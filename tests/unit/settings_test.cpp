@@ -231,6 +231,59 @@ INSTANTIATE_TEST_SUITE_P(
     [](const auto& test_info) { return std::string(test_info.param.variable); });
 
 // ---------------------------------------------------------------------------------------------
+// Open WebUI 0.11.1 to 0.11.5: WEBSOCKET_REDIS_ROOM_CHANNELS, WEBSOCKET_HEARTBEAT_INTERVAL,
+// REDIS_RESPONSE_STREAM_TTL
+
+TEST(settings_owui_0115, defaults) {
+  const settings s = load({});
+  EXPECT_TRUE(s.websocket_redis_room_channels);
+  EXPECT_EQ(s.websocket_heartbeat_interval_s, std::nullopt);
+  EXPECT_EQ(s.redis_response_stream_ttl_s, 3600);
+  EXPECT_THAT(s.warnings, IsEmpty());
+  const boost::json::object j = to_json(s);
+  EXPECT_EQ(j.at("WEBSOCKET_REDIS_ROOM_CHANNELS"), true);
+  EXPECT_TRUE(j.at("WEBSOCKET_HEARTBEAT_INTERVAL").is_null());
+  EXPECT_EQ(j.at("REDIS_RESPONSE_STREAM_TTL").to_number<long long>(), 3600);
+}
+
+TEST(settings_owui_0115, room_channels_parse_like_other_booleans) {
+  EXPECT_FALSE(load({{"WEBSOCKET_REDIS_ROOM_CHANNELS", "False"}}).websocket_redis_room_channels);
+  EXPECT_TRUE(load({{"WEBSOCKET_REDIS_ROOM_CHANNELS", "TRUE"}}).websocket_redis_room_channels);
+  for (const char* bad : {"0", "no", "yes", ""}) {
+    const settings s = load({{"WEBSOCKET_REDIS_ROOM_CHANNELS", bad}});
+    EXPECT_FALSE(s.websocket_redis_room_channels) << bad;
+    EXPECT_THAT(s.warnings, names("WEBSOCKET_REDIS_ROOM_CHANNELS")) << bad;
+  }
+  EXPECT_EQ(to_json(load({{"WEBSOCKET_REDIS_ROOM_CHANNELS", "false"}})).at("WEBSOCKET_REDIS_ROOM_CHANNELS"),
+            false);
+}
+
+TEST(settings_owui_0115, heartbeat_interval) {
+  EXPECT_THAT(load({{"WEBSOCKET_HEARTBEAT_INTERVAL", "30"}}).websocket_heartbeat_interval_s, Optional(30.0));
+  EXPECT_THAT(load({{"WEBSOCKET_HEARTBEAT_INTERVAL", "12.5"}}).websocket_heartbeat_interval_s, Optional(12.5));
+  EXPECT_EQ(load({{"WEBSOCKET_HEARTBEAT_INTERVAL", ""}}).websocket_heartbeat_interval_s, std::nullopt);
+  for (const char* bad : {"abc", "30s", "0", "-5", "nan", "inf"}) {
+    const settings s = load({{"WEBSOCKET_HEARTBEAT_INTERVAL", bad}});
+    EXPECT_EQ(s.websocket_heartbeat_interval_s, std::nullopt) << bad;
+    EXPECT_THAT(s.warnings, names("WEBSOCKET_HEARTBEAT_INTERVAL")) << bad;
+  }
+  EXPECT_EQ(to_json(load({{"WEBSOCKET_HEARTBEAT_INTERVAL", "45"}})).at("WEBSOCKET_HEARTBEAT_INTERVAL").to_number<double>(),
+            45.0);
+}
+
+TEST(settings_owui_0115, response_stream_ttl) {
+  EXPECT_EQ(load({{"REDIS_RESPONSE_STREAM_TTL", "600"}}).redis_response_stream_ttl_s, 600);
+  // 0 or less disables the TTL in Open WebUI; the value is kept as given.
+  EXPECT_EQ(load({{"REDIS_RESPONSE_STREAM_TTL", "0"}}).redis_response_stream_ttl_s, 0);
+  EXPECT_EQ(load({{"REDIS_RESPONSE_STREAM_TTL", "-1"}}).redis_response_stream_ttl_s, -1);
+  for (const char* bad : {"abc", "1.5", "1h"}) {
+    const settings s = load({{"REDIS_RESPONSE_STREAM_TTL", bad}});
+    EXPECT_EQ(s.redis_response_stream_ttl_s, 3600) << bad;
+    EXPECT_THAT(s.warnings, names("REDIS_RESPONSE_STREAM_TTL")) << bad;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Raw strings
 
 TEST(settings_strings, redis_url_is_raw) {

@@ -57,6 +57,17 @@ TEST(SharedKeys, PythonKeyNames) {
   EXPECT_EQ(shared::keys::key("", shared::keys::models), ":models");
 }
 
+// Open WebUI 0.11.1's RedisDict digest, checked against Python's hashlib over the same texts:
+// fields sorted by name (UTF-8 byte order = Python's code point order), NUL-terminated pairs.
+TEST(SharedSignature, DigestMatchesPythonsRedisDict) {
+  EXPECT_EQ(shared::signature_digest({{"m2", R"({"id":"m2"})"},
+                                      {"m1", "{\"id\":\"m1\",\"name\":\"Mod\xc3\xa8le\"}"},
+                                      {"\xc3\xa9", "1"}}),
+            "7a848f3985680549423140049bdb59a51fa821befb84215cd7a8c7e90ebc6f57");
+  EXPECT_EQ(shared::signature_digest({}), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(std::string(shared::keys::signature_suffix), ":signature");
+}
+
 TEST(SharedMemoryDict, RedisDictOperations) {
   auto d = shared::make_memory_shared_dict("models");
   EXPECT_EQ(d->name(), "models");

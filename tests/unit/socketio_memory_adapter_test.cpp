@@ -145,3 +145,33 @@ TEST(SocketioMemoryAdapter, DisconnectAndCallReachLocalSocketsOnly) {
   ASSERT_TRUE(got);
   EXPECT_EQ(got->error(), sio::error::no_such_socket);
 }
+
+namespace {
+
+// Exposes the protected room query the Redis adapter filters room-channel messages with.
+struct probe_adapter : ad::memory_adapter {
+  using ad::memory_adapter::has_local_members;
+};
+
+}  // namespace
+
+TEST(SocketioMemoryAdapter, HasLocalMembersFollowsJoinsLeavesAndOwnRooms) {
+  probe_adapter a;
+  auto s = std::make_shared<fake_socket>();
+  EXPECT_FALSE(a.has_local_members("/", "user:1"));
+  a.add_socket("/", "sid1", s);
+  EXPECT_TRUE(a.has_local_members("/", "sid1"));  // a sid's own room
+  EXPECT_FALSE(a.has_local_members("/admin", "sid1"));
+  EXPECT_FALSE(a.has_local_members("/", "user:1"));
+  ASSERT_TRUE(a.add_room("/", "sid1", "user:1"));
+  EXPECT_TRUE(a.has_local_members("/", "user:1"));
+  a.del_room("/", "sid1", "user:1");
+  EXPECT_FALSE(a.has_local_members("/", "user:1"));
+  ASSERT_TRUE(a.add_room("/", "sid1", "user:1"));
+  a.close_room("/", "user:1");
+  EXPECT_FALSE(a.has_local_members("/", "user:1"));
+  ASSERT_TRUE(a.add_room("/", "sid1", "user:1"));
+  a.remove_socket("/", "sid1");
+  EXPECT_FALSE(a.has_local_members("/", "user:1"));
+  EXPECT_FALSE(a.has_local_members("/", "sid1"));
+}

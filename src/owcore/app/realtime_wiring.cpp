@@ -47,6 +47,7 @@ std::variant<realtime_config, startup_error> realtime_config_from(const settings
   c.engine.trace = s.websocket_engineio_logging;   // WEBSOCKET_SERVER_ENGINEIO_LOGGING
   c.sockets.trace = s.websocket_server_logging;    // WEBSOCKET_SERVER_LOGGING
   c.redis_manager = s.redis_manager();
+  c.room_channels = s.websocket_redis_room_channels;
   return c;
 }
 
@@ -71,6 +72,7 @@ std::shared_ptr<realtime_service> add_realtime_routes(http::router& routes, cons
     } else if (ws_redis) {
       rt::adapter::redis_adapter_options aopts;
       aopts.log = log;
+      aopts.channel.room_channels = cfg.room_channels;
       adapter = rt::adapter::redis_adapter::create(ex, ws_redis, std::move(aopts));
     } else {
       log->warn("WEBSOCKET_MANAGER=redis, but no Redis client for Socket.IO is configured; "

@@ -41,6 +41,7 @@ struct realtime_config {
   realtime::engineio::server_options engine;   ///< transports, timings, limits, CORS
   realtime::socketio::server_options sockets;  ///< connect timeout, decoder limits
   bool redis_manager = false;                  ///< WEBSOCKET_MANAGER=redis
+  bool room_channels = true;                   ///< WEBSOCKET_REDIS_ROOM_CHANNELS
 };
 
 /// Maps the settings onto the realtime configuration (SPEC §5.1):
@@ -53,6 +54,7 @@ struct realtime_config {
 ///   trace logs (connections, events, packets; never their data);
 /// - the default Engine.IO limits: 1 MB max payload, 256 packets per polling payload, a
 ///   per-client outbound queue of 4096 packets / 8 MiB (overflow disconnects the client);
+/// - WEBSOCKET_REDIS_ROOM_CHANNELS -> the Redis adapter's room-channel mode;
 /// - OWCORE_SOCKETIO_PROFILE, read through `env` (default `openwebui`; `bench` for load tests).
 /// An unknown profile is a startup_error naming the variable.
 std::variant<realtime_config, startup_error> realtime_config_from(const settings& s, const env_lookup& env);

@@ -398,6 +398,27 @@ void load_redis(loader& in, settings& s) {
                  "Redis rejects a lock TTL that is not positive"));
 }
 
+// Variables added by Open WebUI 0.11.1 to 0.11.5 (room channels, heartbeat, response streams).
+void load_owui_0115(loader& in, settings& s) {
+  s.websocket_redis_room_channels = in.flag("WEBSOCKET_REDIS_ROOM_CHANNELS", "True");
+  if (const auto v = in.raw("WEBSOCKET_HEARTBEAT_INTERVAL"); v && !v->empty()) {
+    const auto p = parse_python_float(*v);
+    if (p.status != number_status::ok) {
+      in.warn("WEBSOCKET_HEARTBEAT_INTERVAL", "WEBSOCKET_HEARTBEAT_INTERVAL=" + quoted(*v) + " " +
+                                                  describe(p.status, "a number of seconds") +
+                                                  "; leaving it unset");
+    } else if (p.value <= 0) {
+      in.warn("WEBSOCKET_HEARTBEAT_INTERVAL",
+              "WEBSOCKET_HEARTBEAT_INTERVAL=" + quoted(*v) + " is not positive; leaving it unset");
+    } else {
+      s.websocket_heartbeat_interval_s = p.value;
+    }
+  }
+  s.redis_response_stream_ttl_s =
+      in.integer("REDIS_RESPONSE_STREAM_TTL", 3600, std::numeric_limits<long long>::min(),
+                 std::numeric_limits<long long>::max());
+}
+
 void load_socketio(loader& in, settings& s) {
   s.uvicorn_workers = static_cast<int>(
       in.integer("UVICORN_WORKERS", 1, 1, std::numeric_limits<int>::max()));
@@ -441,6 +462,7 @@ void load_socketio(loader& in, settings& s) {
   s.chat_response_stream_delta_chunk_size = static_cast<int>(in.integer(
       "CHAT_RESPONSE_STREAM_DELTA_CHUNK_SIZE", 1, 1, std::numeric_limits<int>::max()));
   s.enable_orjson = in.flag("ENABLE_ORJSON", "False");
+  load_owui_0115(in, s);
 }
 
 void load_auth(loader& in, settings& s) {
@@ -810,6 +832,10 @@ boost::json::object to_json(const settings& s) {
   j["CORS_ALLOW_ORIGIN"] = string_array(s.cors_allow_origin);
   j["CHAT_RESPONSE_STREAM_DELTA_CHUNK_SIZE"] = s.chat_response_stream_delta_chunk_size;
   j["ENABLE_ORJSON"] = s.enable_orjson;
+
+  j["WEBSOCKET_REDIS_ROOM_CHANNELS"] = s.websocket_redis_room_channels;
+  j["WEBSOCKET_HEARTBEAT_INTERVAL"] = optional_number(s.websocket_heartbeat_interval_s);
+  j["REDIS_RESPONSE_STREAM_TTL"] = s.redis_response_stream_ttl_s;
 
   j["ENABLE_STAR_SESSIONS_MIDDLEWARE"] = s.enable_star_sessions_middleware;
   j["WEBUI_SESSION_COOKIE_SAME_SITE"] = s.session_cookie_same_site;

@@ -117,6 +117,19 @@ struct settings {
   int chat_response_stream_delta_chunk_size = 1;        ///< CHAT_RESPONSE_STREAM_DELTA_CHUNK_SIZE
   bool enable_orjson = false;                           ///< ENABLE_ORJSON
 
+  // --- Open WebUI 0.11.1 to 0.11.5 realtime and task variables (docs/wire.md) ---
+  /// WEBSOCKET_REDIS_ROOM_CHANNELS (0.11.5, default true): room emits go on
+  /// `socketio#<namespace>#<room>`, received through PSUBSCRIBE `socketio#*`; false keeps every
+  /// message on the shared channel (v0.11.0). The whole fleet must run one mode.
+  bool websocket_redis_room_channels = true;
+  /// WEBSOCKET_HEARTBEAT_INTERVAL (0.11.1, seconds): the browser's check-in period. Unset by
+  /// default (Open WebUI's default was not found; its code allows None), which keeps the
+  /// session-pool timeout at 120 s; otherwise that timeout is max(4 x this, 120).
+  std::optional<double> websocket_heartbeat_interval_s;
+  /// REDIS_RESPONSE_STREAM_TTL (0.11.1, seconds, default 3600; 0 or less = no TTL): the per-field
+  /// TTL Python sets on P:tasks:response_streams. owcore never writes that hash; shown only.
+  long long redis_response_stream_ttl_s = 3600;
+
   // --- Sessions and auth (SPEC §3) ---
   bool enable_star_sessions_middleware = false;         ///< ENABLE_STAR_SESSIONS_MIDDLEWARE
   std::string session_cookie_same_site = "lax";         ///< WEBUI_SESSION_COOKIE_SAME_SITE

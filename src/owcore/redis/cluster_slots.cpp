@@ -57,9 +57,14 @@ std::optional<Int> parse_decimal(std::string_view text, std::size_t max_digits) 
 
 template <class F>
 void for_each_key(const request& req, F&& f) {
-  for (const auto& c : req.commands())
+  for (const auto& c : req.commands()) {
+    if (!c.route_as.empty()) {
+      f(std::string_view(c.route_as));
+      continue;
+    }
     for (auto i : c.key_indexes)
       if (i < c.args.size()) f(std::string_view(c.args[i]));
+  }
 }
 
 void append_quoted(std::string& out, std::string_view key) {
@@ -136,9 +141,11 @@ std::uint16_t key_slot(std::string_view key) noexcept {
 }
 
 std::optional<std::uint16_t> request_slot(const request& req) {
-  for (const auto& c : req.commands())
+  for (const auto& c : req.commands()) {
+    if (!c.route_as.empty()) return key_slot(c.route_as);
     for (auto i : c.key_indexes)
       if (i < c.args.size()) return key_slot(c.args[i]);
+  }
   return std::nullopt;
 }
 

@@ -23,6 +23,10 @@ struct key {
 struct command {
   std::vector<std::string> args;
   std::vector<std::size_t> key_indexes;  ///< indexes into `args`
+  /// Cluster only: when non-empty, the command is routed (and cross-slot checked) as if it
+  /// touched this key instead of its `key_indexes`; it is never sent. For keyless commands that
+  /// must reach a chosen node, e.g. the PUBLISHes of several channels kept in order on one node.
+  std::string route_as;
 };
 
 /// What may happen when the connection drops after a request was written but before its reply.

@@ -73,6 +73,18 @@ void subscriber::unsubscribe(std::string channel) {
   });
 }
 
+void subscriber::set_error_handler(std::function<bool(const std::string& error)> handler) {
+  asio::post(strand_, [self = shared_from_this(), h = std::move(handler)]() mutable {
+    self->opts_.on_error = std::move(h);
+  });
+}
+
+void subscriber::punsubscribe(std::string pattern) {
+  asio::post(strand_, [self = shared_from_this(), p = std::move(pattern)] {
+    if (self->patterns_.erase(p) && self->connected_) self->send_one("PUNSUBSCRIBE", p);
+  });
+}
+
 void subscriber::send_one(std::string_view verb, std::string_view name) {
   encode_command(out_, {verb, name});
   writer_cv_.cancel();
@@ -202,6 +214,9 @@ net::awaitable<error_code> subscriber::reader() {
 
 bool subscriber::handle(const reply& r) {
   if (r.is_error()) {
+    // A subscriber sends nothing but (P|S)SUBSCRIBE, their UNSUBSCRIBEs and PING, so an error
+    // reply answers a subscription; its owner may accept it (an ACL refusing one pattern).
+    if (opts_.on_error && opts_.on_error(r.str)) return true;
     if (opts_.log) opts_.log->warn("{}: server error: {}", opts_.log_name, r.str);
     return false;  // e.g. MOVED for SSUBSCRIBE after a slot migration: reconnect and re-resolve
   }

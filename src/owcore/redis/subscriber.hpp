@@ -52,6 +52,11 @@ struct subscriber_options {
   message_handler on_message;
   /// Called on the strand after every successful (re)subscription; `reconnects` counts drops.
   std::function<void(std::uint64_t reconnects)> on_subscribed;
+  /// Called on the strand with the text of an error reply to a (P|S)SUBSCRIBE, e.g. "NOPERM ..."
+  /// when an ACL forbids a channel or pattern. Returning true keeps the connection (the owner
+  /// has dealt with it, e.g. by punsubscribe() of the refused pattern); false, or no handler,
+  /// drops the connection and reconnects with backoff.
+  std::function<bool(const std::string& error)> on_error;
   std::shared_ptr<spdlog::logger> log;
   std::string log_name = "redis subscriber";
 };
@@ -76,6 +81,10 @@ class subscriber : public std::enable_shared_from_this<subscriber> {
   void psubscribe(std::string pattern);
   void ssubscribe(std::string channel);
   void unsubscribe(std::string channel);
+  /// Replaces subscriber_options::on_error (for subscribers a client made); call before start().
+  void set_error_handler(std::function<bool(const std::string& error)> handler);
+  /// Removes a pattern (PUNSUBSCRIBE when connected); it is not re-subscribed after a reconnect.
+  void punsubscribe(std::string pattern);
 
   /// True while subscribed on a live connection (thread-safe snapshot).
   bool subscribed() const noexcept { return subscribed_.load(); }

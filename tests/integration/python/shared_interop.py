@@ -15,6 +15,8 @@ import argparse
 import hashlib
 import json
 import math
+import os
+import re
 import sys
 import uuid
 
@@ -238,12 +240,67 @@ def phase_check(r, p):
     return c.done()
 
 
+# --- Open WebUI 0.11.1+ P:models:signature -----------------------------------------------------
+
+def python_digest(stored):
+    """RedisDict.set's digest (0.11.1+ keeps it in <name>:signature): SHA-256 over the fields
+    sorted by name, each as name bytes, NUL, value JSON text, NUL."""
+    digest = hashlib.sha256()
+    for k in sorted(stored):
+        digest.update(k.encode())
+        digest.update(b"\0")
+        digest.update(stored[k].encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def phase_signature_check(r, p):
+    """The signature owcore set names the digest Python computes over the stored hash."""
+    sig = r.get(f"{p}:models:signature")
+    stored = r.hgetall(f"{p}:models")
+    if sig is None or len(sig) != 97 or sig[64] != ":" or set(sig) - set("0123456789abcdef:"):
+        print(f"signature {sig!r} is not '<sha256 hex>:<uuid4 hex>'", file=sys.stderr)
+        return 1
+    if sig[:64] != python_digest(stored):
+        print(f"signature {sig!r} does not name the digest {python_digest(stored)} of {stored!r}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def phase_signature_monitor(r, p, ready_file):
+    """MONITOR the writes to P:models and its signature until the signature is SET again, and
+    check Python's replace order: DEL signature, HSET, HDEL, SET signature."""
+    models, sig = f"{p}:models", f"{p}:models:signature"
+    verbs = []
+    with r.monitor() as m:
+        with open(ready_file + ".tmp", "w") as f:
+            f.write("ready")
+        os.rename(ready_file + ".tmp", ready_file)
+        for info in m.listen():
+            parts = info["command"].split(" ")
+            if len(parts) < 2 or parts[0].upper() not in ("DEL", "HSET", "HDEL", "SET"):
+                continue
+            verb, key = parts[0].upper(), parts[1]
+            if key == sig and verb in ("DEL", "SET"):
+                verbs.append(verb + " signature")
+            elif key == models and verb in ("HSET", "HDEL"):
+                verbs.append(verb)
+            if verbs and verbs[-1] == "SET signature":
+                break
+    if not re.fullmatch(r"DEL signature,(HSET,)+(HDEL,)+SET signature", ",".join(verbs)):
+        print(f"write order {verbs!r}, expected DEL signature, HSET..., HDEL..., SET signature", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--prefix", required=True)
     ap.add_argument("--phase", required=True,
-                    choices=["write", "check", "lock-acquire", "lock-renew", "lock-release", "lock-holder"])
+                    choices=["write", "check", "lock-acquire", "lock-renew", "lock-release", "lock-holder",
+                             "signature-check", "signature-monitor"])
+    ap.add_argument("--ready-file", default="")
     ap.add_argument("--lock", default="usage_cleanup_lock")
     ap.add_argument("--owner", default=None)
     ap.add_argument("--ttl", type=int, default=60)
@@ -254,6 +311,10 @@ def main():
         return phase_write(r, a.prefix)
     if a.phase == "check":
         return phase_check(r, a.prefix)
+    if a.phase == "signature-check":
+        return phase_signature_check(r, a.prefix)
+    if a.phase == "signature-monitor":
+        return phase_signature_monitor(r, a.prefix, a.ready_file)
 
     lock = RedisLock(r, f"{a.prefix}:{a.lock}", a.ttl, a.owner)
     if a.phase == "lock-acquire":

@@ -15,6 +15,11 @@ inline constexpr std::string_view session_pool = "session_pool";
 inline constexpr std::string_view usage_pool = "usage_pool";
 /// Hash, field = model id, value = the model JSON; replaced in bulk (SPEC §6.1 `set(mapping)`).
 inline constexpr std::string_view models = "models";
+/// Suffix of a dict's signature key, "<prefix>:models:signature" for P:models (Open WebUI 0.11.1,
+/// docs/wire.md): a string "<sha256 hex of the mapping>:<uuid4 hex>", no TTL. Python workers cache
+/// P:models and refetch it only when this key is absent or changed, so every write of the hash
+/// must delete it (or, for a whole replacement, set a new one).
+inline constexpr std::string_view signature_suffix = ":signature";
 /// String, value = the holder's owner token; TTL WEBSOCKET_REDIS_LOCK_TIMEOUT (SPEC §6.3).
 inline constexpr std::string_view usage_cleanup_lock = "usage_cleanup_lock";
 /// String, value = the holder's owner token; TTL WEBSOCKET_REDIS_LOCK_TIMEOUT (SPEC §6.3).

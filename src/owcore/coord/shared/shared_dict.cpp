@@ -2,14 +2,22 @@
 
 #include "owcore/coord/shared/failure.hpp"
 #include "owcore/coord/shared/keys.hpp"
+#include "owcore/coord/shared/lock.hpp"
+#include "owcore/redis/cluster_slots.hpp"
 #include "owcore/redis/error.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <array>
 
 #include <cmath>
 #include <map>
 #include <mutex>
+#include <memory>
+#include <stdexcept>
 #include <unordered_set>
 
 namespace owcore::coord::shared {
@@ -527,6 +535,58 @@ if #batch > 0 then redis.call('HDEL', key, unpack(batch)) end
 return {written, deleted}
 )lua";
 
+// The signed variants (shared_dict_options::signature), for KEYS[1] = the hash and KEYS[2] = its
+// "<key>:signature" in one slot: the write and the signature's deletion in one atomic step.
+constexpr std::string_view signed_set_script = R"lua(
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+)lua";
+
+constexpr std::string_view signed_erase_script = R"lua(
+redis.call('DEL', KEYS[2])
+return redis.call('HDEL', KEYS[1], ARGV[1])
+)lua";
+
+// replace_all with a signature: ARGV = digest, uuid4 hex, field1, json1, ... (non-empty). Python's
+// order (DEL signature, HSET, HDEL, SET signature), except that a signature already naming this
+// digest is kept when the hash holds exactly the mapping (Python skips such a write too, and a
+// new value would make every Python worker refetch the hash for nothing).
+constexpr std::string_view replace_signed_script = R"lua(
+local key, sig, digest = KEYS[1], KEYS[2], ARGV[1]
+local want = {}
+for i = 3, #ARGV, 2 do want[ARGV[i]] = ARGV[i + 1] end
+local have = redis.call('HGETALL', key)
+local cur = {}
+for i = 1, #have, 2 do cur[have[i]] = have[i + 1] end
+local sets, dels = {}, {}
+for f, v in pairs(want) do
+  if cur[f] ~= v then
+    sets[#sets + 1] = f
+    sets[#sets + 1] = v
+  end
+end
+for f in pairs(cur) do
+  if want[f] == nil then dels[#dels + 1] = f end
+end
+local old = redis.call('GET', sig)
+if #sets == 0 and #dels == 0 and old and string.sub(old, 1, #digest + 1) == digest .. ':' then
+  return {0, 0}
+end
+redis.call('DEL', sig)
+for i = 1, #sets, 2000 do redis.call('HSET', key, unpack(sets, i, math.min(i + 1999, #sets))) end
+for i = 1, #dels, 1000 do redis.call('HDEL', key, unpack(dels, i, math.min(i + 999, #dels))) end
+redis.call('SET', sig, digest .. ':' .. ARGV[2])
+return {#sets / 2, #dels}
+)lua";
+
+// uuid4().hex: 32 lowercase hex digits.
+std::string uuid4_hex() {
+  std::string t = make_owner_token();
+  std::erase(t, '-');
+  return t;
+}
+
 // replace_all of an empty mapping: DEL, counting the fields it removed.
 constexpr std::string_view clear_script = R"lua(
 local n = redis.call('HLEN', KEYS[1])
@@ -558,6 +618,13 @@ class redis_dict final : public shared_dict {
   redis_dict(std::shared_ptr<redis::client> client, std::string key, shared_dict_options opts)
       : client_(std::move(client)), key_(std::move(key)), opts_(opts) {
     if (opts_.chunk_fields == 0) opts_.chunk_fields = 1;
+    if (opts_.signature) {
+      sig_key_ = key_ + std::string(keys::signature_suffix);
+      // "<prefix>:models" and "<prefix>:models:signature" carry no hash tag (Python's names), so
+      // on a Cluster they usually hash to different slots (14474 and 6038 for the default
+      // prefix) and no script or MULTI may span them.
+      one_slot_ = client_->topo() != redis::topology::cluster || redis::key_slot(key_) == redis::key_slot(sig_key_);
+    }
   }
 
   const std::string& name() const noexcept override { return key_; }
@@ -574,16 +641,44 @@ class redis_dict final : public shared_dict {
   }
 
   net::awaitable<result<void>> set(std::string field, json::value value) override {
+    if (!sig_key_.empty() && one_slot_) {
+      std::vector<std::string> keys{key_, sig_key_};
+      std::vector<std::string> args{std::move(field), serialize_json(value)};
+      redis::request req;
+      req.eval(signed_set_script, keys, args).idempotent();
+      auto r = co_await run(std::move(req));
+      if (!r) co_return fail(r.error());
+      co_return result<void>{};
+    }
+    // Two slots: DEL the signature first, as Python does, and once more after the write, so
+    // that a signature another writer SET in between cannot outlive this change.
+    if (!sig_key_.empty())
+      if (auto d = co_await drop_signature(); !d) co_return fail(d.error());
     auto req = command(true, "HSET", redis::key(key_), field, serialize_json(value));
     auto r = co_await run(std::move(req));
     if (!r) co_return fail(r.error());
+    if (!sig_key_.empty())
+      if (auto d = co_await drop_signature(); !d) co_return fail(d.error());
     co_return result<void>{};
   }
 
   net::awaitable<result<bool>> erase(std::string field) override {
+    if (!sig_key_.empty() && one_slot_) {
+      std::vector<std::string> keys{key_, sig_key_};
+      std::vector<std::string> args{std::move(field)};
+      redis::request req;
+      req.eval(signed_erase_script, keys, args);
+      auto r = co_await run(std::move(req));
+      if (!r) co_return fail(r.error());
+      co_return positive(*r);
+    }
+    if (!sig_key_.empty())
+      if (auto d = co_await drop_signature(); !d) co_return fail(d.error());
     auto req = command(false, "HDEL", redis::key(key_), field);
     auto r = co_await run(std::move(req));
     if (!r) co_return fail(r.error());
+    if (!sig_key_.empty())
+      if (auto d = co_await drop_signature(); !d) co_return fail(d.error());
     co_return positive(*r);
   }
 
@@ -640,6 +735,14 @@ class redis_dict final : public shared_dict {
   }
 
   net::awaitable<result<void>> clear() override {
+    if (!sig_key_.empty() && one_slot_) {
+      auto req = command(true, "DEL", redis::key(key_), redis::key(sig_key_));
+      auto r = co_await run(std::move(req));
+      if (!r) co_return fail(r.error());
+      co_return result<void>{};
+    }
+    if (!sig_key_.empty())
+      if (auto d = co_await drop_signature(); !d) co_return fail(d.error());
     auto req = command(true, "DEL", redis::key(key_));
     auto r = co_await run(std::move(req));
     if (!r) co_return fail(r.error());
@@ -647,6 +750,13 @@ class redis_dict final : public shared_dict {
   }
 
   net::awaitable<result<replace_stats>> replace_all(json::object mapping) override {
+    if (mapping.empty() && !sig_key_.empty()) {
+      // Python: set({}) is clear(), which deletes the hash and its signature.
+      auto n = co_await size();
+      if (!n) co_return fail(n.error());
+      if (auto c = co_await clear(); !c) co_return fail(c.error());
+      co_return replace_stats{0, *n, true};
+    }
     if (mapping.empty()) {
       std::vector<std::string> keys{key_};
       std::vector<std::string> none;
@@ -666,8 +776,9 @@ class redis_dict final : public shared_dict {
       args.push_back(serialize_json(m.value()));
       bytes += args[args.size() - 2].size() + args.back().size();
     }
-    if (mapping.size() <= opts_.atomic_replace_max_fields && bytes <= opts_.atomic_replace_max_bytes)
-      co_return co_await replace_atomic(std::move(args));
+    const bool small = mapping.size() <= opts_.atomic_replace_max_fields && bytes <= opts_.atomic_replace_max_bytes;
+    if (!sig_key_.empty()) co_return co_await replace_signed(std::move(args), small);
+    if (small) co_return co_await replace_atomic(std::move(args));
     co_return co_await replace_chunked(std::move(args));
   }
 
@@ -762,6 +873,68 @@ class redis_dict final : public shared_dict {
                             static_cast<std::size_t>(r->elements[1].integer), true};
   }
 
+  // DEL of the signature alone (the sequential path, when the two keys are in different slots).
+  net::awaitable<result<void>> drop_signature() {
+    auto req = command(true, "DEL", redis::key(sig_key_));
+    auto r = co_await run(std::move(req));
+    if (!r) co_return fail(r.error());
+    co_return result<void>{};
+  }
+
+  net::awaitable<result<void>> set_signature(const std::string& digest) {
+    auto req = command(true, "SET", redis::key(sig_key_), digest + ":" + uuid4_hex());
+    auto r = co_await run(std::move(req));
+    if (!r) co_return fail(r.error());
+    co_return result<void>{};
+  }
+
+  // replace_all with a signature; `args` = field, json, ... (non-empty).
+  net::awaitable<result<replace_stats>> replace_signed(std::vector<std::string> args, bool small) {
+    std::vector<std::pair<std::string, std::string>> fields;
+    fields.reserve(args.size() / 2);
+    for (std::size_t i = 0; i + 1 < args.size(); i += 2) fields.emplace_back(args[i], args[i + 1]);
+    const std::string digest = signature_digest(std::move(fields));
+    if (small && one_slot_) {
+      std::vector<std::string> keys{key_, sig_key_};
+      std::vector<std::string> sargs;
+      sargs.reserve(args.size() + 2);
+      sargs.push_back(digest);
+      sargs.push_back(uuid4_hex());
+      for (auto& a : args) sargs.push_back(std::move(a));
+      redis::request req;
+      req.eval(replace_signed_script, keys, sargs).idempotent();
+      auto r = co_await run(std::move(req));
+      if (!r) co_return fail(r.error());
+      if (r->type != redis::reply::kind::array || r->elements.size() != 2) co_return unexpected();
+      co_return replace_stats{static_cast<std::size_t>(r->elements[0].integer),
+                              static_cast<std::size_t>(r->elements[1].integer), true};
+    }
+    // Two slots (or too large for one script): one step at a time in Python's order (DEL the
+    // signature, HSET, HDEL, SET a new one). Another writer may interleave between the steps, as
+    // with Python's own writes; the hash itself is still replaced by one script when small.
+    if (small) {
+      auto req = command(true, "GET", redis::key(sig_key_));
+      auto old = co_await run(std::move(req));
+      if (!old) co_return fail(old.error());
+      if (old->type == redis::reply::kind::string && old->str.starts_with(digest + ":")) {
+        // Python would skip this write. The hash is still compared field by field (so a writer
+        // that ignored the signature is repaired); only a change needs a new signature.
+        auto st = co_await replace_atomic(std::move(args));
+        if (!st) co_return st;
+        if (st->written != 0 || st->deleted != 0)
+          if (auto s = co_await set_signature(digest); !s) co_return fail(s.error());
+        co_return st;
+      }
+    }
+    if (auto d = co_await drop_signature(); !d) co_return fail(d.error());
+    result<replace_stats> st = replace_stats{};
+    if (small) st = co_await replace_atomic(std::move(args));
+    else st = co_await replace_chunked(std::move(args));
+    if (!st) co_return st;
+    if (auto s = co_await set_signature(digest); !s) co_return fail(s.error());
+    co_return st;
+  }
+
   // Too large for one script: HSET in chunks, then delete what is gone. Never empty meanwhile.
   net::awaitable<result<replace_stats>> replace_chunked(std::vector<std::string> args) {
     replace_stats st;
@@ -806,6 +979,8 @@ class redis_dict final : public shared_dict {
   std::shared_ptr<redis::client> client_;
   std::string key_;
   shared_dict_options opts_;
+  std::string sig_key_;   ///< "<key>:signature" when opts_.signature, else empty
+  bool one_slot_ = true;  ///< the hash and its signature may be written by one script
 };
 
 }  // namespace
@@ -839,9 +1014,34 @@ std::shared_ptr<shared_dict> make_memory_shared_dict(std::string name) {
   return std::make_shared<memory_dict>(std::move(name));
 }
 
+std::string signature_digest(std::vector<std::pair<std::string, std::string>> fields) {
+  std::sort(fields.begin(), fields.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  static constexpr char nul = '\0';
+  bool ok = ctx && EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) == 1;
+  for (const auto& [name, text] : fields) {
+    ok = ok && EVP_DigestUpdate(ctx.get(), name.data(), name.size()) == 1 &&
+         EVP_DigestUpdate(ctx.get(), &nul, 1) == 1 && EVP_DigestUpdate(ctx.get(), text.data(), text.size()) == 1 &&
+         EVP_DigestUpdate(ctx.get(), &nul, 1) == 1;
+  }
+  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
+  unsigned int len = 0;
+  ok = ok && EVP_DigestFinal_ex(ctx.get(), md.data(), &len) == 1;
+  if (!ok) throw std::runtime_error("SHA-256 failed");
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * len);
+  for (unsigned int i = 0; i < len; ++i) {
+    out.push_back(hex[md[i] >> 4]);
+    out.push_back(hex[md[i] & 0x0F]);
+  }
+  return out;
+}
+
 std::shared_ptr<shared_dict> make_redis_shared_dict(const redis_backend& backend,
                                                     std::string_view name,
                                                     shared_dict_options options) {
+  if (name == keys::models) options.signature = true;
   return std::make_shared<redis_dict>(backend.client, keys::key(backend.prefix, name), options);
 }
 

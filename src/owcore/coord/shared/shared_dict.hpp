@@ -88,7 +88,8 @@ using entry = std::pair<std::string, boost::json::value>;
 struct replace_stats {
   std::size_t written = 0;  ///< fields whose stored value differed (or was missing) and were set
   std::size_t deleted = 0;  ///< fields that were not in the new mapping and were removed
-  bool atomic = true;       ///< false when the mapping exceeded the atomic limits (see options)
+  bool atomic = true;       ///< false when the mapping exceeded the atomic limits (see options);
+                            ///< about the hash only (a signature may be written in a separate step)
 };
 
 /// What prune() did to one usage-pool entry.
@@ -191,7 +192,20 @@ struct shared_dict_options {
   std::size_t atomic_replace_max_bytes = 8 * 1024 * 1024;
   /// The non-atomic fallback sends at most this many fields per HSET or HDEL.
   std::size_t chunk_fields = 500;
+  /// Maintain "<key>:signature" as Python's RedisDict(cache_set_signature=True) does (always on
+  /// for keys::models, see make_redis_shared_dict): set(), erase() and clear() delete it with
+  /// the write; replace_all() deletes it, writes, then sets "<signature_digest>:<uuid4 hex>" (it
+  /// keeps a signature that already names the same digest when nothing had to change). Both
+  /// keys are written by one Lua script when they share a slot (always outside a Cluster);
+  /// otherwise in sequence, the signature deleted first. The usage- and session-pool operations
+  /// do not touch the signature (they are never used on P:models).
+  bool signature = false;
 };
+
+/// The SHA-256 (lowercase hex) Open WebUI 0.11.1+ puts before the ':' of "<name>:signature":
+/// over the fields sorted by name, for each the field name's bytes, a NUL, the stored value text
+/// (the JSON exactly as written), a NUL. `fields` pairs names with stored texts, in any order.
+std::string signature_digest(std::vector<std::pair<std::string, std::string>> fields);
 
 /// A process-local dict named `name` with the semantics of the Redis backend (values are kept
 /// as decoded JSON; a mutex guards the map and is never held across a suspension). Share the
@@ -199,6 +213,7 @@ struct shared_dict_options {
 std::shared_ptr<shared_dict> make_memory_shared_dict(std::string name);
 
 /// A dict over the hash "<backend.prefix>:<name>" (keys.hpp) through `backend.client`.
+/// `options.signature` is forced on when `name` is keys::models.
 std::shared_ptr<shared_dict> make_redis_shared_dict(const redis_backend& backend,
                                                     std::string_view name,
                                                     shared_dict_options options = {});

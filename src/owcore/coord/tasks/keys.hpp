@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace owcore::coord::tasks::keys {
 
@@ -20,6 +21,17 @@ inline std::string item(std::string_view P, std::string_view item_id) {
 /// Pub/sub channel of stop commands: {"action": "stop", "task_id": "<id>"}. Python's.
 inline std::string commands(std::string_view P) { return p(P, ":tasks:commands"); }
 
+/// Hash: task id -> JSON {chat_id, message_id, content, output}, a reply in flight (Open WebUI
+/// 0.11.1, docs/wire.md), fields with a TTL (HEXPIRE REDIS_RESPONSE_STREAM_TTL). Python's; owcore
+/// never writes it, only HDELs a task's field when the task is cleaned up.
+inline std::string response_streams(std::string_view P) { return p(P, ":tasks:response_streams"); }
+/// Per-task response-stream keys of unreleased Open WebUI branches (a string, or ledger, content
+/// and journal keys), deleted with the task as a harmless precaution; never written.
+inline std::vector<std::string> response_stream_variants(std::string_view P, std::string_view task_id) {
+  const std::string base = p(P, ":tasks:response_stream:");
+  const std::string id(task_id);
+  return {base + id, base + "ledger:" + id, base + "content:" + id, base + "journal:" + id};
+}
 /// String with a TTL, refreshed by the owning instance: the task is alive while it exists.
 inline std::string lease(std::string_view P, std::string_view task_id) {
   return p(P, ":tasks:lease:") + std::string(task_id);

@@ -262,6 +262,11 @@ class service final : public task_service, public std::enable_shared_from_this<s
     co_await run_request(redis::request().push("HDEL", redis::key(keys::registry(P)), id).idempotent());
     if (!item.empty())
       co_await run_request(redis::request().push("SREM", redis::key(keys::item(P, item)), id).idempotent());
+    // A Python task's in-flight reply dies with it (Python's cleanup HDELs it too). One key per
+    // request: the variants are separate keys in separate Cluster slots.
+    co_await run_request(redis::request().push("HDEL", redis::key(keys::response_streams(P)), id).idempotent());
+    for (const auto& k : keys::response_stream_variants(P, id))
+      co_await run_request(redis::request().push("DEL", redis::key(k)).idempotent());
     co_await run_request(redis::request().push("HDEL", redis::key(keys::owned(P)), id).idempotent());
     co_await run_request(redis::request().push("DEL", redis::key(keys::lease(P, id))).idempotent());
     co_await run_request(redis::request().push("DEL", redis::key(keys::stop_marker(P, id))).idempotent());

@@ -70,6 +70,15 @@ void memory_adapter::close_room_local(const std::string& nsp, const std::string&
   sp->second.rooms.erase(it);
 }
 
+bool memory_adapter::has_local_members(std::string_view nsp, std::string_view room) const {
+  // The maps are keyed by std::string without heterogeneous lookup: one copy of each name.
+  std::lock_guard lock(mutex_);
+  auto sp = spaces_.find(std::string(nsp));
+  if (sp == spaces_.end()) return false;
+  const std::string r(room);
+  return sp->second.rooms.contains(r) || sp->second.sockets.contains(r);
+}
+
 bool memory_adapter::disconnect_local(const std::string& nsp, const std::string& sid) {
   auto s = find(nsp, sid);
   if (!s) return false;

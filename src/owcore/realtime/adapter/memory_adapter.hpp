@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -52,6 +53,9 @@ class memory_adapter : public adapter {
   bool del_room_local(const std::string& nsp, const std::string& sid, const std::string& room);
   /// Empties `room` locally.
   void close_room_local(const std::string& nsp, const std::string& room);
+  /// True when `room` of `nsp` has a local member (a room or a local sid's own room). Cheap:
+  /// two hash lookups under the registry mutex.
+  bool has_local_members(std::string_view nsp, std::string_view room) const;
   /// Disconnects a local socket; false when `sid` is not local.
   bool disconnect_local(const std::string& nsp, const std::string& sid);
 

@@ -57,6 +57,11 @@ std::shared_ptr<redis_adapter> redis_adapter::create(net::executor ex, std::shar
   std::weak_ptr<redis_adapter> weak = self;
   auto copts = self->opts_.channel;
   if (!copts.log) copts.log = self->opts_.log;
+  if (!copts.has_local_room)
+    copts.has_local_room = [weak](std::string_view nsp, std::string_view room) {
+      auto a = weak.lock();
+      return a && a->has_local_members(nsp, room);
+    };
   self->channel_ = redis_channel::create(std::move(ex), std::move(client), std::move(copts),
                                          [weak](rp::message m) {
                                            if (auto a = weak.lock()) a->on_message(std::move(m));

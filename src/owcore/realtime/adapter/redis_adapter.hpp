@@ -18,6 +18,10 @@
 //   `emit` with `callback` to a local sid is delivered as a call whose acknowledgement is
 //   published back to the origin host.
 //
+// Room channels (redis_channel_options::room_channels, WEBSOCKET_REDIS_ROOM_CHANNELS): an emit
+// to one room travels on that room's channel, and a received room-channel message is decoded
+// only when the room has local members (has_local_members); see redis_channel.hpp.
+//
 // Note: `except` rooms are published as skip_sid. Python receivers treat skip_sid entries as
 // sids; owcore receivers treat them as rooms (a sid is a room), so both agree for sid entries.
 //

@@ -81,6 +81,7 @@ redis_channel::redis_channel(net::executor ex, std::shared_ptr<redis::client> cl
       host_id_(opts_.host_id.empty() ? rp::make_host_id() : opts_.host_id),
       writer_cv_(strand_),
       retry_timer_(strand_),
+      room_mode_(opts_.room_channels),
       malformed_log_(opts_.log_interval),
       drop_log_(opts_.log_interval) {}
 
@@ -103,6 +104,14 @@ void redis_channel::start() {
       },
       "socketio pubsub", "");
   sub->subscribe(opts_.channel);
+  if (room_mode_) {
+    sub->psubscribe(pattern());
+    std::weak_ptr<redis::subscriber> weak_sub = sub;
+    sub->set_error_handler([weak, weak_sub](const std::string& error) {
+      auto self = weak.lock();
+      return self && self->on_subscribe_error(error, weak_sub);
+    });
+  }
   {
     // Under the lock so that a concurrent stop() either sees and stops it, or ran first.
     std::lock_guard lock(mutex_);
@@ -119,7 +128,46 @@ void redis_channel::start() {
     }
   });
   if (opts_.log)
-    opts_.log->info("socketio pubsub: subscribing to '{}' as host {}", opts_.channel, host_id_);
+    opts_.log->info("socketio pubsub: subscribing to '{}'{} as host {}", opts_.channel,
+                    room_mode_ ? fmt::format(" and room channels '{}'", pattern()) : std::string(), host_id_);
+}
+
+bool redis_channel::on_subscribe_error(const std::string& error, const std::weak_ptr<redis::subscriber>& weak_sub) {
+  auto sub = weak_sub.lock();
+  // The handler exists only in room-channel mode. SUBSCRIBE <channel> is sent before PSUBSCRIBE
+  // <channel>#* and Redis answers in order, so an error once the subscriber is subscribed
+  // answers the pattern (possibly one sent before a PUBLISH refusal already fell back). A
+  // refused SUBSCRIBE of the shared channel itself is left to the subscriber (reconnect with
+  // backoff, as before).
+  if (!sub || !error.starts_with("NOPERM") || !sub->subscribed()) return false;
+  fall_back("PSUBSCRIBE " + pattern() + " refused: " + error);
+  return true;
+}
+
+void redis_channel::fall_back(const std::string& why) {
+  if (!room_mode_.exchange(false)) return;
+  std::shared_ptr<redis::subscriber> sub;
+  {
+    std::lock_guard lock(mutex_);
+    sub = sub_;
+  }
+  if (sub) sub->punsubscribe(pattern());
+  if (opts_.log)
+    opts_.log->warn("socketio pubsub: {}; room channels are off until restart, every message now goes on '{}' "
+                    "(add &{} to the Redis ACL user, or set WEBSOCKET_REDIS_ROOM_CHANNELS=false on the whole fleet)",
+                    why, opts_.channel, pattern());
+}
+
+std::string redis_channel::channel_for(const rp::message& m) const {
+  if (room_mode_) {
+    if (const auto* e = std::get_if<rp::emit_message>(&m)) {
+      if (const auto* room = std::get_if<std::string>(&e->room))
+        // "<channel>#<nsp>#<room>", python-socketio-room-channel style (docs/wire.md); unambiguous
+        // while namespaces contain no '#'.
+        return opts_.channel + "#" + e->nsp + "#" + *room;
+    }
+  }
+  return opts_.channel;
 }
 
 void redis_channel::stop() {
@@ -162,6 +210,7 @@ redis_channel_stats redis_channel::stats() const noexcept {
   s.published = published_.load();
   s.publish_failed = publish_failed_.load();
   s.rejected = rejected_.load();
+  s.not_local = not_local_.load();
   return s;
 }
 
@@ -172,17 +221,17 @@ error_code redis_channel::publish(rp::message m) {
   };
   if (rp::host_id_of(m).empty() && !std::holds_alternative<rp::callback_message>(m)) rp::host_id_of(m) = host_id_;
   if (auto err = rp::validate(m, opts_.limits)) return refuse(err->code);
-  std::string payload = rp::encode(m, opts_.style);
-  if (payload.size() > opts_.limits.max_message_bytes) return refuse(make_error_code(rp::error::too_large));
+  outgoing out{channel_for(m), rp::encode(m, opts_.style)};
+  if (out.payload.size() > opts_.limits.max_message_bytes) return refuse(make_error_code(rp::error::too_large));
   bool wake = false;
   bool full = false;
   {
     std::lock_guard lock(mutex_);
     if (stopped_) return refuse(make_error_code(rp::error::stopped));
-    full = queue_.size() >= opts_.max_queued || queued_bytes_ + payload.size() > opts_.max_queued_bytes;
+    full = queue_.size() >= opts_.max_queued || queued_bytes_ + out.payload.size() > opts_.max_queued_bytes;
     if (!full) {
-      queued_bytes_ += payload.size();
-      queue_.push_back(std::move(payload));
+      queued_bytes_ += out.payload.size();
+      queue_.push_back(std::move(out));
       wake = std::exchange(writer_idle_, false);
     }
   }
@@ -195,8 +244,23 @@ error_code redis_channel::publish(rp::message m) {
 }
 
 void redis_channel::on_payload(const redis::message& m) {
-  if (m.type != redis::message::kind::message || m.channel != opts_.channel) return;
-  ++received_;
+  if (m.type == redis::message::kind::pmessage) {
+    // A room channel "<channel>#<nsp>#<room>": skipped before decoding unless the room has
+    // members here (every instance receives every room's traffic through the pattern).
+    if (!room_mode_ || m.pattern != pattern() || !m.channel.starts_with(opts_.channel + "#")) return;
+    ++received_;
+    const std::string_view rest = std::string_view(m.channel).substr(opts_.channel.size() + 1);
+    const auto hash = rest.find('#');
+    if (hash == std::string_view::npos ||
+        (opts_.has_local_room && !opts_.has_local_room(rest.substr(0, hash), rest.substr(hash + 1)))) {
+      ++not_local_;
+      return;
+    }
+  } else if (m.type != redis::message::kind::message || m.channel != opts_.channel) {
+    return;
+  } else {
+    ++received_;
+  }
   auto decoded = rp::decode(m.payload, opts_.limits);
   if (auto* err = std::get_if<rp::decode_error>(&decoded)) {
     ++malformed_;
@@ -229,14 +293,14 @@ bool redis_channel::stopping() const {
 // `self` keeps the channel alive while the loop runs.
 net::awaitable<void> redis_channel::write_loop([[maybe_unused]] std::shared_ptr<redis_channel> self) {
   for (;;) {
-    std::vector<std::string> batch;
+    std::vector<outgoing> batch;
     {
       std::lock_guard lock(mutex_);
       std::size_t bytes = 0;
       while (!queue_.empty() && batch.size() < opts_.max_batch &&
-             (batch.empty() || bytes + queue_.front().size() <= opts_.max_batch_bytes)) {
-        bytes += queue_.front().size();
-        queued_bytes_ -= queue_.front().size();
+             (batch.empty() || bytes + queue_.front().payload.size() <= opts_.max_batch_bytes)) {
+        bytes += queue_.front().payload.size();
+        queued_bytes_ -= queue_.front().payload.size();
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
@@ -255,21 +319,24 @@ net::awaitable<void> redis_channel::write_loop([[maybe_unused]] std::shared_ptr<
   }
 }
 
-net::awaitable<void> redis_channel::send_batch(std::vector<std::string> batch) {
+net::awaitable<void> redis_channel::send_batch(std::vector<outgoing> batch) {
   const auto deadline = clock_type::now() + opts_.publish_timeout;
   redis::request req;
-  for (auto& payload : batch) {
+  for (auto& out : batch) {
     redis::command c;
     c.args.reserve(3);
     c.args.emplace_back("PUBLISH");
-    c.args.emplace_back(opts_.channel);
-    c.args.emplace_back(std::move(payload));
+    c.args.emplace_back(std::move(out.channel));
+    c.args.emplace_back(std::move(out.payload));
     // PUBLISH has no key, and a Cluster client spreads keyless commands over the masters; but
     // messages published on different nodes reach a subscriber over different cluster-bus links
     // and can overtake each other (an `emit` before the `enter_room` published ahead of it).
-    // Routing by the channel name's slot sends every PUBLISH of this channel to one node, whose
-    // link delivers them in order. Ignored outside a Cluster.
-    c.key_indexes.push_back(1);
+    // Every PUBLISH of this instance, on the shared channel and on every room channel alike, is
+    // routed as the shared channel's name, so all go to one node: each channel's messages stay
+    // in order, and so do an `enter_room` (shared channel) and the room emit after it (room
+    // channel). Cluster pub/sub reaches every node's subscribers whichever node a message is
+    // published on. Ignored outside a Cluster.
+    c.route_as = opts_.channel;
     req.push(std::move(c));
   }
   const std::size_t n = req.size();
@@ -281,20 +348,31 @@ net::awaitable<void> redis_channel::send_batch(std::vector<std::string> batch) {
       break;
     }
     auto resp = std::make_shared<redis::response>();
-    // The last attempt may consume the request; an earlier one sends a copy.
-    redis::request attempt_req;
-    if (attempt == 2) attempt_req = std::move(req);
-    else attempt_req = req;
+    // Each attempt sends a copy: the payloads of refused room-channel messages are re-sent.
+    redis::request attempt_req = req;
     ec = co_await net::with_timeout(exec_into(client_, std::move(attempt_req), resp), left);
     if (!ec) {
       std::uint64_t refused = 0;
       std::string first_error;
-      for (const auto& r : *resp) {
-        if (r.is_error()) {
-          if (refused++ == 0) first_error = r.str;
+      std::vector<outgoing> to_shared;  // room-channel messages an ACL refused (NOPERM)
+      for (std::size_t i = 0; i < resp->size(); ++i) {
+        const auto& r = (*resp)[i];
+        if (!r.is_error()) continue;
+        const auto& args = req.commands()[i].args;
+        if (r.str.starts_with("NOPERM") && args[1] != opts_.channel) {
+          to_shared.push_back({opts_.channel, args[2]});
+          continue;
         }
+        if (refused++ == 0) first_error = r.str;
       }
-      published_ += n - refused;
+      if (!to_shared.empty()) {
+        // Refused, so never delivered: sending them on the shared channel cannot duplicate.
+        fall_back("PUBLISH on a room channel refused: NOPERM");
+        published_ += n - refused - to_shared.size();
+        co_await send_batch(std::move(to_shared));
+      } else {
+        published_ += n - refused;
+      }
       if (refused) {
         publish_failed_ += refused;
         std::uint64_t suppressed = 0;

@@ -10,9 +10,9 @@
 //     refuses at once (queue_full, stopped, or the validation error).
 //   - One writer loop sends the queue in order, up to max_batch messages per pipelined request,
 //     one request at a time, so messages reach Redis in the order publish() accepted them. On a
-//     Cluster every PUBLISH goes to the master of the channel name's slot (one node), so every
-//     subscriber also receives them in that order (the adapter relies on it: an `emit` after an
-//     `enter_room` must find the room joined).
+//     Cluster every PUBLISH (room channels included) goes to the master of the shared channel
+//     name's slot (one node), so every subscriber also receives them in that order (the adapter
+//     relies on it: an `emit` after an `enter_room` must find the room joined).
 //   - A batch gets publish_timeout in total. The Redis client already waits for a reconnect
 //     before writing, which is python-socketio's "retry after reconnect". If the request fails
 //     without having been written (any error except unknown_outcome, the timeout and stop), it is
@@ -20,6 +20,15 @@
 //     timeout) is never re-sent (STYLE.md 5): at-most-once, like the rest of the protocol, and
 //     no duplicate deliveries. Failed batches are logged (rate-limited) and dropped.
 //   - A PUBLISH refused by the server (e.g. an ACL error) is counted and logged, not retried.
+//
+// Room channels (Open WebUI 0.11.5, docs/wire.md; option room_channels): an `emit` whose room is
+// one string is published on `<channel>#<namespace>#<room>` instead of `<channel>`, and the
+// subscriber also does PSUBSCRIBE `<channel>#*` (after every reconnect too). A message on a room
+// channel is decoded only when has_local_room says the room has members here. Everything else
+// (broadcasts to no room or to several, callback, disconnect, enter/leave/close room) stays on
+// `<channel>`. When Redis answers NOPERM to the PSUBSCRIBE or to a room-channel PUBLISH (an ACL
+// without `&<channel>#*`), the channel falls back to the shared channel for good, logs one
+// warning, drops the pattern and re-publishes the refused messages on `<channel>`.
 //
 // Receive policy: a payload that fails to decode (redis_protocol::decode) is counted, logged at
 // most once per log_interval with the number suppressed since, and dropped; later messages are
@@ -42,6 +51,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace spdlog {
@@ -79,6 +89,12 @@ struct redis_channel_options {
   std::chrono::steady_clock::duration log_interval = std::chrono::seconds(10);
   /// Null = silent.
   std::shared_ptr<spdlog::logger> log;
+  /// Room-channel mode (WEBSOCKET_REDIS_ROOM_CHANNELS); false = every message on `channel`.
+  bool room_channels = false;
+  /// Room-channel mode: whether `room` of namespace `nsp` has members on this instance. Asked on
+  /// the subscriber's strand for every message on a room channel, before decoding; must be
+  /// cheap, thread-safe and non-blocking. Null = deliver every room-channel message.
+  std::function<bool(std::string_view nsp, std::string_view room)> has_local_room;
 };
 
 /// Counters since creation (a snapshot; each field is read atomically on its own).
@@ -90,6 +106,7 @@ struct redis_channel_stats {
   std::uint64_t published = 0;       ///< PUBLISH commands Redis acknowledged
   std::uint64_t publish_failed = 0;  ///< dropped after the retry policy (or refused by Redis)
   std::uint64_t rejected = 0;        ///< refused by publish() (queue_full, stopped, invalid)
+  std::uint64_t not_local = 0;       ///< room-channel messages for rooms with no member here
 };
 
 /// The python-socketio pub/sub channel. Create with create(), then start(); stop() before
@@ -132,6 +149,11 @@ class redis_channel : public std::enable_shared_from_this<redis_channel> {
   const std::string& host_id() const noexcept { return host_id_; }
   /// The channel name.
   const std::string& channel() const noexcept { return opts_.channel; }
+  /// The channel `m` is published on: `<channel>#<nsp>#<room>` for an emit to one room while
+  /// room-channel mode is on, else channel().
+  std::string channel_for(const redis_protocol::message& m) const;
+  /// True while room-channel mode is on (false when disabled, or after a NOPERM fallback).
+  bool room_channels() const noexcept { return room_mode_.load(); }
   /// True while the subscription is live (false before start(), during reconnects, after stop()).
   bool subscribed() const;
   /// Messages waiting in the publish queue (not counting a batch in flight).
@@ -157,10 +179,19 @@ class redis_channel : public std::enable_shared_from_this<redis_channel> {
     std::uint64_t skipped_ = 0;
   };
 
+  // An encoded message and the channel it goes to.
+  struct outgoing {
+    std::string channel;
+    std::string payload;
+  };
+
   void on_payload(const redis::message& m);
+  bool on_subscribe_error(const std::string& error, const std::weak_ptr<redis::subscriber>& sub);
+  void fall_back(const std::string& why);
+  std::string pattern() const { return opts_.channel + "#*"; }
   bool stopping() const;
   net::awaitable<void> write_loop(std::shared_ptr<redis_channel> self);
-  net::awaitable<void> send_batch(std::vector<std::string> batch);
+  net::awaitable<void> send_batch(std::vector<outgoing> batch);
   void log_drop(const std::string& what, std::uint64_t count, const boost::system::error_code& ec);
 
   boost::asio::strand<net::executor> strand_;  ///< the writer loop and its timers
@@ -171,7 +202,7 @@ class redis_channel : public std::enable_shared_from_this<redis_channel> {
 
   mutable std::mutex mutex_;                 ///< guards the fields below; never held across a suspension
   std::shared_ptr<redis::subscriber> sub_;
-  std::deque<std::string> queue_;            ///< encoded payloads, oldest first
+  std::deque<outgoing> queue_;               ///< encoded payloads, oldest first
   std::size_t queued_bytes_ = 0;
   bool writer_idle_ = false;                 ///< the writer waits on writer_cv_ for work
   bool started_ = false;
@@ -180,10 +211,11 @@ class redis_channel : public std::enable_shared_from_this<redis_channel> {
   boost::asio::steady_timer writer_cv_;      ///< cancelled to wake the writer (strand only)
   boost::asio::steady_timer retry_timer_;    ///< the pause before a retry (strand only)
 
+  std::atomic<bool> room_mode_{false};       ///< room-channel mode on (cleared by a fallback)
   log_limiter malformed_log_;
   log_limiter drop_log_;
   std::atomic<std::uint64_t> received_{0}, delivered_{0}, filtered_{0}, malformed_{0}, published_{0},
-      publish_failed_{0}, rejected_{0};
+      publish_failed_{0}, rejected_{0}, not_local_{0};
 };
 
 }  // namespace owcore::realtime::adapter
