@@ -403,6 +403,16 @@ TEST_P(DbRulesIdentity, RoleChangeIsNotSeenWithinALongTtl) {
   EXPECT_TRUE(std::holds_alternative<auth::auth_failure>(fresh));
 }
 
+TEST_P(DbRulesIdentity, FractionalTimestampsStillAuthenticate) {
+  // Rows written by old releases may hold REAL seconds (SQLite keeps them; PostgreSQL rounds).
+  exec("UPDATE \"user\" SET last_active_at = 1700000000.5 WHERE id = 'u_carol'");
+  auto s = service(0ms);
+  auto res = authenticate(s, "u_carol");
+  ASSERT_TRUE(std::holds_alternative<identity::caller>(res));
+  const auto at = std::get<identity::caller>(res).user.last_active_at;
+  EXPECT_TRUE(at == t_s || at == t_s + 1) << at;
+}
+
 TEST_P(DbRulesIdentity, LargeProfileImageDoesNotGetInTheWay) {
   const std::string image_sql = GetParam() == db::dialect::sqlite
                                     ? "UPDATE \"user\" SET profile_image_url = printf('%.*c', 5000000, 'x'),"
@@ -803,6 +813,11 @@ TEST_P(DbRulesWrites, SaveNoteMergesTopLevelKeysInNanoseconds) {
   EXPECT_EQ(ok(r_.run(w.save_note(alice, "n_null", R"({"content":{"md":"n"}})"))), db::note_save::saved);
   EXPECT_EQ(json::parse(*cell("SELECT data FROM note WHERE id = 'n_null'")), json::parse(R"({"content":{"md":"n"}})"));
   EXPECT_GT(*int_cell("SELECT updated_at FROM note WHERE id = 'n_null'"), t_ns);
+
+  // The JSON text null (SQLAlchemy's stored None) is treated as no data as well.
+  exec("UPDATE note SET data = 'null' WHERE id = 'n_plain'");
+  EXPECT_EQ(ok(r_.run(w.save_note(alice, "n_plain", R"({"content":{"md":"j"}})"))), db::note_save::saved);
+  EXPECT_EQ(json::parse(*cell("SELECT data FROM note WHERE id = 'n_plain'")), json::parse(R"({"content":{"md":"j"}})"));
 
   // A missing note.
   EXPECT_EQ(ok(r_.run(w.save_note(alice, "n_missing", R"({"content":{}})"))), db::note_save::missing);
