@@ -21,13 +21,17 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <dirent.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -71,6 +75,7 @@ struct bench_options {
   std::string schema_file;  // empty: the fixture for the dialect
   bool reuse = false;       // schema and data already loaded by an earlier run with the same sizes
   bool group_member_index = false;  // add Open WebUI's later ix_group_member_user_id_group_id
+  int nice_workers = 0;             // nice value for every thread but the loop's (SQLite workers)
   std::size_t users = 10000;
   std::size_t groups = 500;
   std::size_t groups_per_user = 5;
@@ -92,12 +97,14 @@ constexpr std::string_view usage =
     "                       [--users 10000] [--groups 500] [--groups-per-user 5] [--notes 20000]\n"
     "                       [--channels 1000] [--pool 4] [--concurrency 64] [--ops 200000]\n"
     "                       [--seconds 4] [--working-set 1000] [--stall-concurrency 1000]\n"
-    "                       [--stall-seconds 2]\n"
+    "                       [--stall-seconds 2] [--nice-workers 0..19]\n"
     "       owcore_db_bench --report FILE...   (one table from the JSON lines of earlier runs)\n"
     "Loads Open WebUI's schema (default: the fixture for the dialect) into an EMPTY database and\n"
     "generates the data set; --reuse skips both for a database an earlier run filled with the same\n"
     "sizes. --group-member-index adds the index of Open WebUI's migration 1ce6ade7d93b (after the\n"
     "fixture's f0bd01a18a3d): group_member (user_id, group_id); the backend is then labelled +ix.\n"
+    "--nice-workers N lowers the priority of every thread but the loop's (the SQLite workers), an\n"
+    "experiment on scheduling delay; the backend is then labelled +niceN.\n"
     "Each measurement stops after --ops operations or --seconds. Table and JSON lines on\n"
     "stdout, progress on stderr. Exit 1 on a database error, 2 on bad usage.\n";
 
@@ -138,6 +145,7 @@ std::variant<bench_options, std::string> parse_args(int argc, char** argv) {
       else if (flag == "--working-set") o.working_set = std::stoul(value);
       else if (flag == "--stall-concurrency") o.stall_concurrency = std::stoi(value);
       else if (flag == "--stall-seconds") o.stall_seconds = std::stod(value);
+      else if (flag == "--nice-workers") o.nice_workers = std::stoi(value);
       else return "unknown option " + std::string(flag);
     } catch (const std::exception&) {
       return "bad value '" + value + "' for " + std::string(flag);
@@ -154,6 +162,7 @@ std::variant<bench_options, std::string> parse_args(int argc, char** argv) {
   if (o.concurrency < 1 || o.concurrency > 10000) return std::string("--concurrency must be 1..10000");
   if (o.stall_concurrency < 1 || o.stall_concurrency > 10000)
     return std::string("--stall-concurrency must be 1..10000");
+  if (o.nice_workers < 0 || o.nice_workers > 19) return std::string("--nice-workers must be 0..19");
   if (o.ops < 1) return std::string("--ops must be positive");
   if (!(o.seconds > 0.0 && o.seconds <= 600.0)) return std::string("--seconds must be in (0, 600]");
   if (!(o.stall_seconds > 0.0 && o.stall_seconds <= 600.0)) return std::string("--stall-seconds must be in (0, 600]");
@@ -672,6 +681,7 @@ net::awaitable<bool> run_one(bench_context& ctx, run_state& st, std::uint64_t se
 }
 
 net::awaitable<void> worker(bench_context& ctx, run_state& st) {
+  auto ex = co_await asio::this_coro::executor;
   for (;;) {
     if (st.issued >= st.limit || clock_type::now() >= st.end) break;
     const std::uint64_t seq = st.issued++;
@@ -680,6 +690,9 @@ net::awaitable<void> worker(bench_context& ctx, run_state& st) {
     const auto t1 = clock_type::now();
     if (ok) st.latency_ms.push_back(to_ms(t1 - t0));
     else ++st.errors;
+    // Each operation stands for one request, i.e. one handler: back to the loop before the next
+    // (a cache hit completes without suspending, and a worker looping on hits would starve it).
+    co_await asio::post(ex, asio::use_awaitable_t<net::executor>{});
   }
   if (--st.active == 0) st.done.cancel();
 }
@@ -912,6 +925,21 @@ int report(const std::vector<std::string>& files) {
 // ---------------------------------------------------------------------------------------------
 // The run
 
+// Sets the nice value of every thread of this process but the caller's; returns how many.
+int nice_other_threads(int value) {
+  const auto self = static_cast<pid_t>(::syscall(SYS_gettid));
+  DIR* dir = ::opendir("/proc/self/task");
+  if (!dir) return 0;
+  int n = 0;
+  while (const dirent* e = ::readdir(dir)) {
+    const int tid = std::atoi(e->d_name);
+    if (tid <= 0 || tid == self) continue;
+    if (::setpriority(PRIO_PROCESS, static_cast<id_t>(tid), value) == 0) ++n;
+  }
+  ::closedir(dir);
+  return n;
+}
+
 std::optional<std::string> read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return std::nullopt;
@@ -932,13 +960,17 @@ net::awaitable<int> run_bench(bench_options o, loop_monitor& mon, std::vector<me
     dopts.kind = db::dialect::postgresql;
     dopts.conninfo = o.conninfo;
   }
-  const std::string backend = std::string(db::to_string(dopts.kind)) + (o.group_member_index ? "+ix" : "");
+  const std::string backend = std::string(db::to_string(dopts.kind)) + (o.group_member_index ? "+ix" : "") +
+                              (o.nice_workers > 0 ? "+nice" + std::to_string(o.nice_workers) : "");
   auto opened = co_await db::open(ex, dopts);
   if (!opened) {
     std::fprintf(stderr, "owcore_db_bench: cannot open the database: %s\n", opened.error().message().c_str());
     co_return 1;
   }
   std::shared_ptr<db::database> database = *opened;
+  if (o.nice_workers > 0)
+    std::fprintf(stderr, "[%s] nice %d on %d worker thread(s)\n", backend.c_str(), o.nice_workers,
+                 nice_other_threads(o.nice_workers));
 
   data_set ds;
   if (o.reuse) {
@@ -1033,7 +1065,9 @@ net::awaitable<int> run_bench(bench_options o, loop_monitor& mon, std::vector<me
 
   mon.start();
   const auto duration = seconds_to_duration(o.seconds);
-  const std::uint64_t warmup_ops = std::max<std::uint64_t>(200, static_cast<std::uint64_t>(o.concurrency) * 4);
+  // Enough to prepare the statements on every connection or worker (the data was just written, so
+  // the caches are warm); cheap also where one statement takes a second under load.
+  const std::uint64_t warmup_ops = o.pool * 4;
   struct plan_item {
     const char* name;
     op_kind kind;
@@ -1049,7 +1083,7 @@ net::awaitable<int> run_bench(bench_options o, loop_monitor& mon, std::vector<me
     // Warm-up: prepares the statements on every connection or worker; for a cached run, one pass
     // over the working set fills the cache as live traffic would have.
     const std::uint64_t warm = p.cached ? o.working_set : warmup_ops;
-    auto w = co_await run_measurement(ctx, mon, p.kind, p.cached, p.cached, o.concurrency, warm, 30s);
+    auto w = co_await run_measurement(ctx, mon, p.kind, p.cached, p.cached, o.concurrency, warm, duration);
     (void)w;
     std::fprintf(stderr, "[%s] %s cache %s ...\n", backend.c_str(), p.name, p.cached ? "on" : "off");
     auto m = co_await run_measurement(ctx, mon, p.kind, p.cached, false, o.concurrency, o.ops, duration);
