@@ -39,6 +39,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <exception>
 #include <fstream>
 #include <iterator>
@@ -607,7 +608,8 @@ void add_usage(measurement& m, const thread_usage& before) {
   m.preempted = after.involuntary - before.involuntary;
 }
 
-double percentile(std::vector<double>& v, double q) {
+template <class Container>
+double percentile(Container& v, double q) {
   if (v.empty()) return 0.0;
   const auto idx = static_cast<std::size_t>(q * static_cast<double>(v.size() - 1) + 0.5);
   std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(idx), v.end());
@@ -638,7 +640,9 @@ struct run_state {
   clock_type::time_point end;
   std::uint64_t issued = 0;
   int active = 0;
-  std::vector<double> latency_ms;
+  // A deque: growing it never copies millions of samples inside a measured window (a vector's
+  // reallocation did, as a loop stall of its own).
+  std::deque<double> latency_ms;
   std::uint64_t errors = 0;
   double result_sum = 0;
   std::string first_error;
@@ -715,7 +719,6 @@ net::awaitable<measurement> run_measurement(bench_context& ctx, loop_monitor& mo
   st.cached = cached;
   st.sequential = sequential;
   st.limit = limit;
-  st.latency_ms.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(limit, 1u << 20)));
   const std::uint64_t statements_before = ctx.database->statements_run();
   mon.reset();
   const auto cpu_before = thread_usage::now();
