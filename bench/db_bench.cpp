@@ -902,8 +902,14 @@ void print_table(const std::vector<measurement>& ms) {
     double idle = -1;
     for (const auto& b : ms)
       if (b.backend == m.backend && b.name == "loop_stall_idle") idle = b.stall_max_ms;
+    const char* verdict = "goal NOT met";
+    if (m.stall_max_ms <= 1.0) verdict = "goal met";
+    else if (idle > 1.0 && m.stall_max_ms <= 2.0 * idle)
+      verdict = "goal NOT met, but within 2x the idle baseline, which misses it too (host scheduling)";
+    else if (idle > 1.0)
+      verdict = "goal NOT met; over 2x the idle baseline, which misses it too";
     std::printf("  %-13s %d concurrent checks: max lateness %.3f ms (idle baseline %.3f ms): %s\n", m.backend.c_str(),
-                m.concurrency, m.stall_max_ms, idle, m.stall_max_ms <= 1.0 ? "goal met" : "goal NOT met");
+                m.concurrency, m.stall_max_ms, idle, verdict);
   }
   for (const auto& m : ms)
     if (!m.first_error.empty())
