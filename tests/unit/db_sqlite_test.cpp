@@ -184,6 +184,9 @@ TEST(DbSqlite, LockHeldPastBusyTimeoutIsBusy) {
   auto o = sqlite_options(f.path());
   o.pragmas.busy_timeout = "100";
   o.pragmas.journal_mode = "DELETE";
+  // One worker: a second connection opened before CREATE TABLE would prepare against its cached
+  // (stale) schema and say "no such table" instead of waiting for the lock.
+  o.pool_size = 1;
   auto d = open_or_fail(io, o);
   ASSERT_TRUE(io.run(d->exec(create_t, {})));
   sqlite3* holder = nullptr;
@@ -191,7 +194,7 @@ TEST(DbSqlite, LockHeldPastBusyTimeoutIsBusy) {
   ASSERT_EQ(sqlite3_exec(holder, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
   auto r = io.run(d->exec(insert_t, db::make_params(std::string("z"), nullptr, nullptr, nullptr)));
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, db::error::busy);
+  EXPECT_EQ(r.error().code, db::error::busy) << r.error().message();
   sqlite3_exec(holder, "ROLLBACK", nullptr, nullptr, nullptr);
   sqlite3_close(holder);
   EXPECT_TRUE(io.run(d->exec(insert_t, db::make_params(std::string("z"), nullptr, nullptr, nullptr))));
