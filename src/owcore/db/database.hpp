@@ -62,7 +62,7 @@ struct options {
   sqlite_pragmas pragmas;
   std::string conninfo;      ///< PostgreSQL: a libpq URI (driver suffix stripped, SSL keys normalised)
   std::string schema;        ///< DATABASE_SCHEMA: PostgreSQL search_path; empty = the server default
-  std::size_t pool_size = 5;                        ///< PostgreSQL connections; SQLite workers (capped at 4)
+  std::size_t pool_size = 5;  ///< PostgreSQL connections; SQLite workers (at most half the cores, at most 4)
   std::chrono::milliseconds connect_timeout{5000};  ///< per connection attempt
   std::chrono::milliseconds statement_timeout{10000};  ///< per statement, then an error (and, for
                                                        ///< PostgreSQL, the connection is dropped)

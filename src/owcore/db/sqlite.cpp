@@ -231,7 +231,10 @@ class pool {
   }
 
   void start() {
-    const std::size_t n = std::clamp<std::size_t>(opts_.pool_size, 1, 4);
+    // Workers compete with the event-loop threads for cores: at most half the cores (and 4), so a
+    // burst of statements cannot keep the loop from running.
+    const std::size_t cores = std::max(1u, std::thread::hardware_concurrency());
+    const std::size_t n = std::clamp<std::size_t>(opts_.pool_size, 1, std::clamp<std::size_t>(cores / 2, 1, 4));
     for (std::size_t i = 0; i < n; ++i) threads_.emplace_back([this] { work(); });
   }
 
