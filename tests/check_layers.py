@@ -1,0 +1,49 @@
+#!/usr/bin/env python3
+"""Fails when a file under src/owcore includes a layer above its own (docs/architecture.md), or
+when realtime/engineio includes realtime/socketio. Usage: check_layers.py <repo root>."""
+import pathlib
+import re
+import sys
+
+# Each layer and the layers it may include (itself included).
+ALLOWED = {
+    "net": {"net"},
+    "redis": {"net", "redis"},
+    "db": {"net", "db"},
+    "yjs": {"yjs"},
+    "coord": {"net", "redis", "db", "yjs", "coord"},
+    "realtime": {"net", "redis", "db", "yjs", "coord", "realtime"},
+    "http": {"net", "redis", "db", "yjs", "coord", "http"},
+    "app": {"net", "redis", "db", "yjs", "coord", "realtime", "http", "app"},
+}
+INCLUDE = re.compile(r'^\s*#\s*include\s*[<"]owcore/([a-z_]+)/([^">]*)[">]')
+
+
+def main() -> int:
+    src = pathlib.Path(sys.argv[1]) / "src" / "owcore"
+    problems = []
+    for path in sorted(src.rglob("*")):
+        if path.suffix not in (".hpp", ".cpp"):
+            continue
+        rel = path.relative_to(src)
+        layer = rel.parts[0]
+        if layer not in ALLOWED:
+            problems.append(f"{rel}: folder '{layer}' is not a known layer")
+            continue
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            m = INCLUDE.match(line)
+            if not m:
+                continue
+            target, rest = m.group(1), m.group(2)
+            if target not in ALLOWED[layer]:
+                problems.append(f"{rel}:{n}: {layer} includes {target} ({line.strip()})")
+            if rel.parts[:2] == ("realtime", "engineio") and target == "realtime" and rest.startswith("socketio/"):
+                problems.append(f"{rel}:{n}: engineio includes socketio ({line.strip()})")
+    for p in problems:
+        print(p)
+    print(f"check_layers: {len(problems)} upward include(s)")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
