@@ -1,0 +1,40 @@
+#pragma once
+// The backends of Open WebUI's Socket.IO handlers (realtime/openwebui), chosen as Open WebUI
+// chooses them (SPEC §6, §7, §4.6):
+// - WEBSOCKET_MANAGER=redis with a WS Redis: P:session_pool, P:usage_pool and the Yjs store on
+//   the WS Redis; note saves registered as tasks in the WS Redis's registry (where Python's
+//   debounced saves live), reusing the App task service when both URLs name one client;
+// - otherwise: process-local pools, store and task registry (Python's local dicts).
+// SQL (identity, permissions, writes) comes from the database opened by database_wiring.
+
+#include "owcore/app/settings.hpp"
+#include "owcore/coord/identity/identity_service.hpp"
+#include "owcore/coord/tasks/task_service.hpp"
+#include "owcore/net/executor.hpp"
+#include "owcore/realtime/openwebui/handlers.hpp"
+
+#include <memory>
+
+namespace owcore::redis {
+class client;
+}
+
+namespace owcore::app {
+
+/// The handlers' services and what must be stopped at shutdown.
+struct openwebui_backends {
+  std::shared_ptr<realtime::openwebui::services> services;
+  /// A task service created here (null when the App one is reused); stop it at shutdown.
+  std::shared_ptr<coord::tasks::task_service> own_tasks;
+  bool redis = false;  ///< the pools, the store and the note-save registry are on the WS Redis
+};
+
+/// Builds the services on the open database `db`. `app_tasks` is the App task service (reused for note saves when the WS
+/// and App Redis are the same client). Starts any task service it creates. Set-up only.
+openwebui_backends make_openwebui_backends(const settings& s, net::executor ex, std::shared_ptr<db::database> db,
+                                           std::shared_ptr<coord::identity::identity_service> identity,
+                                           std::shared_ptr<redis::client> app_redis,
+                                           std::shared_ptr<redis::client> ws_redis,
+                                           std::shared_ptr<coord::tasks::task_service> app_tasks);
+
+}  // namespace owcore::app
