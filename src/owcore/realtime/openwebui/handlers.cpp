@@ -30,7 +30,8 @@ struct client_state {
   explicit client_state(const limits& lim) : rate(lim.events_per_second, lim.event_burst) {}
   std::optional<db::user_row> user;   // the authenticated user, as loaded at connect/user-join
   rate_limiter rate;
-  std::size_t refusals = 0;           // rate refusals in a row
+  std::size_t refusals = 0;           // rate refusals in the current window
+  std::chrono::steady_clock::time_point refusal_window{};  // start of that one-second window
   std::size_t in_flight = 0;          // handler coroutines running
   std::set<std::string> models;       // usage-pool fields this sid was written to
   std::set<std::string> documents;    // Yjs documents joined
@@ -433,6 +434,8 @@ net::awaitable<void> on_ydoc_leave(handlers_ptr h, socket_ptr s, state_ptr st, p
   if (!st->user) co_return reply(a, false, "not authenticated");
   auto doc = parse_document_event(p, h->opts.lim);
   if (!doc) co_return reply(a, false, "expected {document_id}");
+  // Python does not check; owcore does, so no one can announce `ydoc:user:left` to a room it is not in.
+  if (!in_local_room(s, doc->room())) co_return reply(a, false, "not in the document");
   const std::string sid = s->sid();
   auto removed = co_await h->svc->documents->remove_user(doc->id, sid);
   (void)removed;
@@ -513,15 +516,20 @@ void dispatch(const handlers_ptr& h, const socket_ptr& s, payload p, ack a, even
   auto st = h->find(s->sid());
   if (!st || st->gone) return;
   const auto& lim = h->opts.lim;
-  if (!st->rate.take(std::chrono::steady_clock::now())) {
+  const auto now = std::chrono::steady_clock::now();
+  if (!st->rate.take(now)) {
+    if (now - st->refusal_window > std::chrono::seconds(1)) {
+      st->refusal_window = now;
+      st->refusals = 0;
+    }
     if (++st->refusals >= lim.max_refusals) {
-      h->warn("openwebui: {} exceeded the event rate {} times in a row; disconnecting", s->sid(), st->refusals);
+      h->warn("openwebui: {} had {} events refused for the rate within a second; disconnecting", s->sid(),
+              st->refusals);
       s->disconnect();
       return;
     }
     return reply(a, false, "rate limited");
   }
-  st->refusals = 0;
   if (st->in_flight >= lim.max_in_flight) return reply(a, false, "too many events in flight");
   ++st->in_flight;
   spawn_logged(h, s, run_event(h, s, st, std::move(p), std::move(a), f), name);

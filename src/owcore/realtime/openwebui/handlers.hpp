@@ -10,7 +10,7 @@
 //
 // Every event goes through the per-socket limits of `limits` (payloads.hpp): a token bucket on
 // the event rate (a refused event is acknowledged {"ok": false} when the client asked; a client
-// refused max_refusals times in a row is disconnected), a bound on events handled at once, on
+// refused max_refusals times within a second is disconnected), a bound on events handled at once, on
 // rooms and documents joined, and on every size. A handler's work runs as a coroutine on the
 // socket's strand; nothing blocks.
 //

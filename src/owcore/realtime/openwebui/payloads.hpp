@@ -41,7 +41,8 @@ struct limits {
   std::size_t max_relay_bytes = 4096;      ///< events:channel `data` re-emitted to a room, as JSON
   double events_per_second = 50;           ///< sustained event rate per socket
   double event_burst = 200;                ///< bucket size
-  /// A socket whose events are refused for the rate this many times in a row is disconnected.
+  /// A socket with this many events refused for the rate within one second is disconnected (a
+  /// flood); a client merely above the rate is only throttled.
   std::size_t max_refusals = 200;
   std::size_t max_in_flight = 32;          ///< events of one socket being handled at once
   std::size_t max_rooms = 2000;            ///< rooms a socket may be made to join (channels, notes, documents)
