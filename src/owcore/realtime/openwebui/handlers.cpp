@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <tuple>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -381,8 +382,8 @@ net::awaitable<void> on_ydoc_state(handlers_ptr h, socket_ptr s, state_ptr st, p
   reply(a, sent);
 }
 
-// The debounced note save, a task on item `note:<id>` (a named type: see the coroutine notes in
-// the brief of this module's callers).
+// The debounced note save, a task on item `note:<id>`. A named type rather than a lambda: g++ 12
+// mishandles lambdas holding shared_ptrs that end up in co_await expressions.
 struct note_save_job {
   std::shared_ptr<const services> svc;
   std::string user_id, note_id, patch;
@@ -391,8 +392,8 @@ struct note_save_job {
   net::awaitable<void> operator()() const {
     asio::steady_timer timer(co_await asio::this_coro::executor);
     timer.expires_after(delay);
-    auto [ec] = co_await timer.async_wait(net::use_tuple);
-    if (ec) co_return;  // stopped by a newer update or a stop command
+    auto waited = co_await timer.async_wait(net::use_tuple);
+    if (std::get<0>(waited)) co_return;  // stopped by a newer update or a stop command
     auto user = co_await svc->identity->user(user_id);
     if (!user || !*user) co_return;
     auto saved = co_await svc->writes->save_note(**user, note_id, patch);
