@@ -264,3 +264,56 @@ TEST(OpenWebuiRateLimiter, BurstThenRefill) {
   EXPECT_TRUE(r.take(t1));
   EXPECT_FALSE(r.take(t1));
 }
+
+// --- the presence jobs' sweeps (pool_jobs), on the memory backend of the shared dicts ----------
+
+#include "owcore/realtime/openwebui/pool_jobs.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+
+namespace {
+
+template <class T>
+T run_sync(owcore::net::awaitable<T> work) {
+  boost::asio::io_context ioc;
+  std::optional<T> out;
+  boost::asio::co_spawn(ioc, std::move(work), [&](std::exception_ptr ep, T v) {
+    if (ep) std::rethrow_exception(ep);
+    out = std::move(v);
+  });
+  ioc.run();
+  return std::move(*out);
+}
+
+}  // namespace
+
+TEST(OpenWebuiPoolJobs, SessionPoolTimeoutIsPythons) {
+  using std::chrono::seconds;
+  EXPECT_EQ(session_pool_timeout(std::nullopt), seconds(120));
+  EXPECT_EQ(session_pool_timeout(10.0), seconds(120));
+  EXPECT_EQ(session_pool_timeout(60.0), seconds(240));
+  EXPECT_EQ(session_pool_timeout(-5.0), seconds(120));
+}
+
+TEST(OpenWebuiPoolJobs, UsageSweepDropsOnlySidsOlderThanTheTimeout) {
+  auto usage = owcore::coord::shared::make_memory_shared_dict("usage_pool");
+  ASSERT_TRUE(run_sync(usage->touch("m", "fresh", 100)));
+  ASSERT_TRUE(run_sync(usage->touch("m", "edge", 99)));
+  ASSERT_TRUE(run_sync(usage->touch("m", "old", 98)));
+  ASSERT_TRUE(run_sync(usage->touch("gone", "old", 90)));
+  EXPECT_EQ(run_sync(sweep_usage(usage, 102, std::chrono::seconds(3))), 2u);
+  auto m = run_sync(usage->get("m"));
+  ASSERT_TRUE(m && *m);
+  EXPECT_EQ(json::serialize(**m), R"({"fresh":{"updated_at":100},"edge":{"updated_at":99}})");
+  EXPECT_EQ(run_sync(usage->contains("gone")).value(), false);
+}
+
+TEST(OpenWebuiPoolJobs, SessionSweepDeletesStaleAndMalformedEntriesOnly) {
+  auto pool = owcore::coord::shared::make_memory_shared_dict("session_pool");
+  ASSERT_TRUE(run_sync(pool->set("live", json::object{{"id", "u"}, {"last_seen_at", 190}})));
+  ASSERT_TRUE(run_sync(pool->set("stale", json::object{{"id", "u"}, {"last_seen_at", 10}})));
+  ASSERT_TRUE(run_sync(pool->set("no-clock", json::object{{"id", "u"}})));
+  EXPECT_EQ(run_sync(sweep_sessions(pool, 200, std::chrono::seconds(120))), 2u);
+  EXPECT_EQ(run_sync(pool->keys()).value(), std::vector<std::string>{"live"});
+}

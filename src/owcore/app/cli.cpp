@@ -370,7 +370,8 @@ int cmd_serve() {
 
   // Engine.IO / Socket.IO at /ws/socket.io (profile: OWCORE_SOCKETIO_PROFILE), with Open WebUI's
   // handlers on the pools, the Yjs store and the database (docs/openwebui-events.md).
-  auto owui = make_openwebui_backends(s, ioc.get_executor(), database->db, auth, app_redis, ws_redis, tasks);
+  auto owui = make_openwebui_backends(s, ioc.get_executor(), database->db, auth, app_redis, ws_redis, tasks,
+                                     process_env());
   auto realtime = add_realtime_routes(*routes, std::get<realtime_config>(rcfg), ioc.get_executor(), ws_redis, {},
                                       owui.services);
 
@@ -410,12 +411,15 @@ int cmd_serve() {
   auto serve_then_stop = [&]() -> net::awaitable<void> {
     co_await srv->run();
     tasks->stop();
-    if (owui.own_tasks) owui.own_tasks->stop();
+    owui.stop();
     asio::steady_timer wait(co_await asio::this_coro::executor);
     for (int i = 0; i < 100 && tasks->local_count() + (owui.own_tasks ? owui.own_tasks->local_count() : 0) > 0; ++i) {
       wait.expires_after(std::chrono::milliseconds(20));
       co_await wait.async_wait(net::use_tuple);
     }
+    // The presence jobs release Python's cleanup locks if they hold them.
+    if (owui.jobs.usage_cleaner) co_await owui.jobs.usage_cleaner->wait_stopped();
+    if (owui.jobs.session_reaper) co_await owui.jobs.session_reaper->wait_stopped();
   };
   asio::co_spawn(ioc, serve_then_stop(), [&](std::exception_ptr ep) {
     if (ep) {

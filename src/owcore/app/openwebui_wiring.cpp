@@ -4,8 +4,15 @@
 #include "owcore/coord/identity/db_writes.hpp"
 #include "owcore/coord/identity/permissions.hpp"
 #include "owcore/coord/shared/keys.hpp"
+#include "owcore/coord/shared/lock.hpp"
 #include "owcore/coord/shared/shared_dict.hpp"
 #include "owcore/coord/ydoc/document_store.hpp"
+
+#include <spdlog/logger.h>
+
+#include <algorithm>
+#include <optional>
+#include <string>
 
 namespace owcore::app {
 
@@ -15,7 +22,8 @@ openwebui_backends make_openwebui_backends(const settings& s, net::executor ex, 
                                            std::shared_ptr<identity::identity_service> ids,
                                            std::shared_ptr<redis::client> app_redis,
                                            std::shared_ptr<redis::client> ws_redis,
-                                           std::shared_ptr<coord::tasks::task_service> app_tasks) {
+                                           std::shared_ptr<coord::tasks::task_service> app_tasks,
+                                           const env_lookup& env) {
   openwebui_backends out;
   auto svc = std::make_shared<realtime::openwebui::services>();
   svc->log = get_logger("openwebui");
@@ -64,6 +72,34 @@ openwebui_backends make_openwebui_backends(const settings& s, net::executor ex, 
     out.own_tasks->start();
     svc->note_tasks = out.own_tasks;
   }
+  // The usage cleaner and the session reaper, contending for Python's locks (SPEC §6.3, §6.4).
+  realtime::openwebui::pool_job_options jopts;
+  jopts.log = svc->log;
+  std::optional<double> heartbeat;
+  if (auto v = env("WEBSOCKET_HEARTBEAT_INTERVAL"); v && !v->empty()) {
+    try {
+      std::size_t used = 0;
+      const double d = std::stod(*v, &used);
+      if (used == v->size() && d > 0) heartbeat = d;
+    } catch (const std::exception&) {
+    }
+    if (!heartbeat) svc->log->warn("WEBSOCKET_HEARTBEAT_INTERVAL='{}' is not a positive number; using 120 s", *v);
+  }
+  jopts.session_timeout = realtime::openwebui::session_pool_timeout(heartbeat);
+  const auto lock_ttl = std::chrono::milliseconds(std::int64_t{std::max(1, s.websocket_redis_lock_timeout_s)} * 1000);
+  std::shared_ptr<coord::shared::owner_lock> usage_lock, session_lock;
+  if (out.redis) {
+    const coord::redis_backend ws{ws_redis, s.key_prefix};
+    usage_lock = coord::shared::make_redis_lock(ws, coord::shared::keys::usage_cleanup_lock, lock_ttl);
+    session_lock = coord::shared::make_redis_lock(ws, coord::shared::keys::session_cleanup_lock, lock_ttl);
+  } else {
+    auto table = std::make_shared<coord::shared::memory_lock_table>();
+    usage_lock = coord::shared::make_memory_lock(table, std::string(coord::shared::keys::usage_cleanup_lock), lock_ttl);
+    session_lock =
+        coord::shared::make_memory_lock(table, std::string(coord::shared::keys::session_cleanup_lock), lock_ttl);
+  }
+  out.jobs = realtime::openwebui::start_pool_jobs(ex, svc->usage_pool, svc->session_pool, std::move(usage_lock),
+                                                  std::move(session_lock), jopts);
   out.services = std::move(svc);
   return out;
 }

@@ -12,6 +12,7 @@
 #include "owcore/coord/tasks/task_service.hpp"
 #include "owcore/net/executor.hpp"
 #include "owcore/realtime/openwebui/handlers.hpp"
+#include "owcore/realtime/openwebui/pool_jobs.hpp"
 
 #include <memory>
 
@@ -27,14 +28,26 @@ struct openwebui_backends {
   /// A task service created here (null when the App one is reused); stop it at shutdown.
   std::shared_ptr<coord::tasks::task_service> own_tasks;
   bool redis = false;  ///< the pools, the store and the note-save registry are on the WS Redis
+  /// The usage cleaner and the session reaper (under Python's cleanup locks); stop at shutdown.
+  realtime::openwebui::pool_jobs jobs;
+  /// Stops what this module started (the jobs, its own task service). Idempotent.
+  void stop() {
+    jobs.stop();
+    if (own_tasks) own_tasks->stop();
+  }
 };
 
-/// Builds the services on the open database `db`. `app_tasks` is the App task service (reused for note saves when the WS
-/// and App Redis are the same client). Starts any task service it creates. Set-up only.
+/// Builds the services on the open database `db`. `app_tasks` is the App task service (reused
+/// for note saves when the WS and App Redis are the same client). Starts any task service it
+/// creates, and the usage cleaner and session reaper. WEBSOCKET_HEARTBEAT_INTERVAL (seconds,
+/// unset by default) is read through `env` for the reaper's timeout,
+/// max(4 x interval, 120) s (note for the merge: read here until settings carry it).
+/// Set-up only.
 openwebui_backends make_openwebui_backends(const settings& s, net::executor ex, std::shared_ptr<db::database> db,
                                            std::shared_ptr<coord::identity::identity_service> identity,
                                            std::shared_ptr<redis::client> app_redis,
                                            std::shared_ptr<redis::client> ws_redis,
-                                           std::shared_ptr<coord::tasks::task_service> app_tasks);
+                                           std::shared_ptr<coord::tasks::task_service> app_tasks,
+                                           const env_lookup& env);
 
 }  // namespace owcore::app
