@@ -268,6 +268,14 @@ test("heartbeat moves last_seen_at and user.last_active_at; usage lands in P:usa
   const usage = JSON.parse(redis("HGET", `${P}:usage_pool`, "llama3:8b"));
   assert.deepEqual(Object.keys(usage), [ada.id]);
   assert.ok(Number.isInteger(usage[ada.id].updated_at));
+  // Once the tab stops sending usage, the usage cleaner (one instance of the fleet, under
+  // P:usage_cleanup_lock) drops the sid about 3 s later, while the socket is still connected.
+  await until(() => redis("HEXISTS", `${P}:usage_pool`, "llama3:8b") === "0", 20_000, "the usage cleaner");
+  assert.ok(ada.connected);
+  assert.ok(poolEntry(ada.id));
+  assert.equal(redis("EXISTS", `${P}:usage_cleanup_lock`), "1");
+  assert.equal(redis("EXISTS", `${P}:session_cleanup_lock`), "1");
+  assert.deepEqual(await ask(ada, "usage", { model: "llama3:8b" }), { ok: true });
   ada.close();
   await until(() => redis("HEXISTS", `${P}:usage_pool`, "llama3:8b") === "0", 10_000, "usage removed on disconnect");
   await until(() => !poolEntry(ada.id), 10_000, "pool entry removed");
