@@ -5,6 +5,7 @@
 // redis-cli and sqlite3. Every wait has a deadline; no assertion depends on speed.
 //
 // usage: node --experimental-websocket openwebui_fleet.mjs --server /path/to/owcore
+//            [--topology=standalone|sentinel|cluster]
 import { spawn, execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -42,35 +43,85 @@ function track(child, name) {
   return entry;
 }
 
-let redisPort;
+// --topology=standalone (default) | sentinel | cluster: the Redis deployment both instances share.
+const topology = (process.argv.find((a) => a.startsWith("--topology=")) ?? "--topology=standalone").slice(11);
+let redisPort; // the node redis() talks to (the master, or a cluster seed)
+let dataPorts = []; // every data node (KEYS is per node on a cluster)
+let owcoreRedisEnv = {};
+
+function cli(port, args, cluster = topology === "cluster") {
+  return execFileSync("redis-cli", ["-p", String(port), ...(cluster ? ["-c"] : []), "--raw", ...args],
+                      { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })
+    .replace(/\n$/, "");
+}
 function redis(...args) {
-  return execFileSync("redis-cli", ["-p", String(redisPort), "--raw", ...args], { encoding: "utf8" }).replace(/\n$/, "");
+  return cli(redisPort, args);
 }
 
 function sql(statement) {
   return execFileSync("sqlite3", ["-cmd", ".timeout 5000", dbFile, statement], { encoding: "utf8" }).trim();
 }
 
-async function startRedis() {
-  for (let attempt = 0; attempt < 4; attempt++) {
-    redisPort = await freePort();
-    const r = track(
-      spawn("redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--dir", dir], { stdio: ["ignore", "pipe", "pipe"] }),
-      "redis",
-    );
-    const started = Date.now();
-    while (Date.now() - started < 5000 && r.child.exitCode === null) {
-      try {
-        if (redis("PING") === "PONG") return;
-      } catch {
-        // not yet listening
-      }
-      await sleep(50);
+async function waitUntil(pred, ms, what) {
+  const started = Date.now();
+  for (;;) {
+    try {
+      if (pred()) return;
+    } catch {
+      // not ready yet
     }
-    r.child.kill("SIGKILL");
+    if (Date.now() - started > ms) throw new Error(`${what} did not come up`);
+    await sleep(50);
   }
-  throw new Error("redis-server did not start");
+}
+
+async function startServer(args, name) {
+  for (let attempt = 0; attempt < 4; attempt++) {
+    const port = await freePort();
+    const r = track(spawn(args[0], [...args.slice(1), "--port", String(port), "--bind", "127.0.0.1"],
+                          { stdio: ["ignore", "pipe", "pipe"], cwd: dir }), name);
+    try {
+      await waitUntil(() => r.child.exitCode === null && cli(port, ["PING"], false) === "PONG", 5000, name);
+      return port;
+    } catch {
+      r.child.kill("SIGKILL");
+    }
+  }
+  throw new Error(`${name} did not start`);
+}
+
+const dataServer = (extra = []) => ["redis-server", "--save", "", "--appendonly", "no", "--dir", dir, ...extra];
+
+async function startRedis() {
+  if (topology === "standalone") {
+    redisPort = await startServer(dataServer(), "redis");
+    dataPorts = [redisPort];
+    owcoreRedisEnv = { REDIS_URL: `redis://127.0.0.1:${redisPort}/0` };
+  } else if (topology === "sentinel") {
+    redisPort = await startServer(dataServer(), "redis-master");
+    dataPorts = [redisPort];
+    const conf = path.join(dir, "sentinel.conf");
+    fs.writeFileSync(conf, `sentinel monitor owmaster 127.0.0.1 ${redisPort} 1\nsentinel down-after-milliseconds owmaster 5000\n`);
+    const sentinel = await startServer(["redis-sentinel", conf], "redis-sentinel");
+    await waitUntil(() => cli(sentinel, ["SENTINEL", "get-master-addr-by-name", "owmaster"], false).includes(String(redisPort)),
+      10_000, "sentinel");
+    // WEBSOCKET_SENTINEL_HOSTS does not inherit REDIS_SENTINEL_HOSTS: set both.
+    owcoreRedisEnv = { REDIS_URL: "redis://owmaster/0", REDIS_SENTINEL_HOSTS: "127.0.0.1", REDIS_SENTINEL_PORT: String(sentinel),
+      WEBSOCKET_SENTINEL_HOSTS: "127.0.0.1", WEBSOCKET_SENTINEL_PORT: String(sentinel) };
+  } else if (topology === "cluster") {
+    for (let i = 0; i < 3; i++) {
+      const bus = await freePort();
+      dataPorts.push(await startServer(dataServer(["--cluster-enabled", "yes", "--cluster-config-file", `nodes-${i}.conf`,
+        "--cluster-node-timeout", "2000", "--cluster-port", String(bus)]), `redis-cluster-${i}`));
+    }
+    execFileSync("redis-cli", ["--cluster", "create", ...dataPorts.map((p) => `127.0.0.1:${p}`), "--cluster-replicas", "0",
+      "--cluster-yes"], { encoding: "utf8" });
+    for (const p of dataPorts) await waitUntil(() => cli(p, ["CLUSTER", "INFO"], false).includes("cluster_state:ok"), 20_000, "cluster");
+    redisPort = dataPorts[0];
+    owcoreRedisEnv = { REDIS_URL: `redis://127.0.0.1:${redisPort}`, REDIS_CLUSTER: "true" };
+  } else {
+    throw new Error(`unknown topology ${topology}`);
+  }
 }
 
 function env(extra) {
@@ -84,7 +135,7 @@ async function startOwcore(name) {
       env: env({
         PORT: String(port),
         DATA_DIR: path.join(dir, name),
-        REDIS_URL: `redis://127.0.0.1:${redisPort}/0`,
+        ...owcoreRedisEnv,
         WEBSOCKET_MANAGER: "redis",
         DATABASE_URL: `sqlite:///${dbFile}`,
         OWCORE_SOCKETIO_PROFILE: "openwebui",
@@ -165,7 +216,7 @@ function poolEntry(sid) {
   return raw ? { raw, value: JSON.parse(raw) } : null;
 }
 
-const ydocKeys = () => redis("KEYS", `${P}:ydoc:*`).split("\n").filter(Boolean);
+const ydocKeys = () => dataPorts.flatMap((p) => cli(p, ["KEYS", `${P}:ydoc:*`], false).split("\n").filter(Boolean));
 
 // --- fixtures ------------------------------------------------------------------------------
 
