@@ -423,6 +423,15 @@ test("two editors on two instances: [0, 0], 2 sessions, updates both ways, debou
   Y.applyUpdate(docB, Uint8Array.from(m1.update));
   assert.equal(docB.getText("t").toString(), "hello");
 
+  // A pending save registered by a Python instance (SPEC §4: P:tasks + P:tasks:item:note:<id>)
+  // is stopped by the next update that carries `data`: the stop command Python listens for is
+  // published, and the registry entry is cleaned as Python's stop_task does.
+  redis("HSET", `${P}:tasks`, "py-save-1", "note:n-shared");
+  redis("SADD", `${P}:tasks:item:note:n-shared`, "py-save-1");
+  const sub = track(spawn("redis-cli", ["-p", String(redisPort), "--raw", "SUBSCRIBE", `${P}:tasks:commands`],
+                          { stdio: ["ignore", "pipe", "pipe"] }), "subscriber");
+  await until(() => sub.log().includes(`${P}:tasks:commands`), 10_000, "the command subscription");
+
   // Bob answers with a binary update (the browser's resend path); Ada receives an int list.
   const before = Y.encodeStateVector(docB);
   docB.getText("t").insert(5, " world");
@@ -434,6 +443,16 @@ test("two editors on two instances: [0, 0], 2 sessions, updates both ways, debou
     data: { content: { md: "hello world", html: "<p>hello world</p>", json: null } },
   }), { ok: true });
   const m2 = await atA;
+  await until(() => sub.log().split("\n").some((l) => {
+    try {
+      const c = JSON.parse(l);
+      return c.action === "stop" && c.task_id === "py-save-1";
+    } catch {
+      return false;
+    }
+  }), 10_000, "the stop command of Python's pending save");
+  assert.equal(redis("HEXISTS", `${P}:tasks`, "py-save-1"), "0");
+  sub.child.kill("SIGTERM");
   assert.ok(Array.isArray(m2.update));
   Y.applyUpdate(docA, Uint8Array.from(m2.update));
   assert.equal(docA.getText("t").toString(), "hello world");
