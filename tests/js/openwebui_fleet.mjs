@@ -139,6 +139,8 @@ async function startOwcore(name) {
         WEBSOCKET_MANAGER: "redis",
         DATABASE_URL: `sqlite:///${dbFile}`,
         OWCORE_SOCKETIO_PROFILE: "openwebui",
+        // Short leases, so that the kill -9 test sees a dead instance cleaned quickly.
+        OWCORE_REALTIME_LEASE_TTL: "2",
       }),
       stdio: ["ignore", "pipe", "pipe"],
     }),
@@ -554,4 +556,39 @@ test("malformed inputs are refused without a crash; a flood disconnects the floo
   bob.close();
   await until(() => redis("HLEN", `${P}:session_pool`) === "0", 10_000, "an empty session pool");
   await until(() => redis("HLEN", `${P}:usage_pool`) === "0", 10_000, "an empty usage pool");
+});
+
+test("kill -9 of an instance: what it held goes within a bounded time; the other instance's clients are unaffected", async () => {
+  const C = await startOwcore("c");
+  const ada = await connect(A.url, { token: tAda });
+  const bob = await connect(C.url, { token: tBob });
+  await ask(ada, "user-join", { auth: { token: tAda } });
+  await ask(bob, "user-join", { auth: { token: tBob } });
+  await ask(ada, "ydoc:document:join", { document_id: "note:n-shared" });
+  const sb = waitFor(bob, "ydoc:document:state");
+  await ask(bob, "ydoc:document:join", { document_id: "note:n-shared" });
+  assert.equal((await sb).sessions.length, 2);
+  assert.deepEqual(await ask(bob, "usage", { model: "killed-model" }), { ok: true });
+  assert.ok(poolEntry(bob.id));
+  const bobSid = bob.id;
+
+  C.child.kill("SIGKILL");
+  await until(() => !poolEntry(bobSid), 20_000, "the dead instance's pool entry");
+  await until(() => !redis("SMEMBERS", `${P}:ydoc:documents:note_n-shared:users`).split("\n").includes(bobSid),
+    20_000, "the dead instance's Yjs presence");
+  await until(() => redis("EXISTS", `${P}:ydoc:documents:session:${bobSid}:documents`) === "0", 20_000, "its reverse index");
+  await until(() => redis("HEXISTS", `${P}:usage_pool`, "killed-model") === "0", 20_000, "its usage");
+
+  // Ada, on the surviving instance, carries on.
+  assert.ok(ada.connected);
+  assert.deepEqual(await ask(ada, "heartbeat", {}), { ok: true });
+  assert.equal(redis("SMEMBERS", `${P}:ydoc:documents:note_n-shared:users`), ada.id);
+  const d = new Y.Doc();
+  d.getText("t").insert(0, "still here");
+  assert.deepEqual(await ask(ada, "ydoc:document:update", { document_id: "note:n-shared", update: Array.from(Y.encodeStateAsUpdate(d)) }),
+    { ok: true });
+  assert.deepEqual(await ask(ada, "ydoc:document:leave", { document_id: "note:n-shared" }), { ok: true });
+  ada.close();
+  await until(() => ydocKeys().length === 0, 10_000, "no ydoc key left");
+  await until(() => redis("HLEN", `${P}:session_pool`) === "0", 10_000, "an empty session pool");
 });

@@ -413,7 +413,9 @@ int cmd_serve() {
     tasks->stop();
     owui.stop();
     asio::steady_timer wait(co_await asio::this_coro::executor);
-    for (int i = 0; i < 100 && tasks->local_count() + (owui.own_tasks ? owui.own_tasks->local_count() : 0) > 0; ++i) {
+    for (int i = 0;
+         i < 100 && (tasks->local_count() + (owui.own_tasks ? owui.own_tasks->local_count() : 0) > 0 || !owui.stopped());
+         ++i) {
       wait.expires_after(std::chrono::milliseconds(20));
       co_await wait.async_wait(net::use_tuple);
     }

@@ -100,6 +100,30 @@ openwebui_backends make_openwebui_backends(const settings& s, net::executor ex, 
   }
   out.jobs = realtime::openwebui::start_pool_jobs(ex, svc->usage_pool, svc->session_pool, std::move(usage_lock),
                                                   std::move(session_lock), jopts);
+  // Leases (fleet only): what a killed instance held is cleaned by the others.
+  if (out.redis) {
+    realtime::openwebui::lease_options lopts;
+    lopts.log = svc->log;
+    if (auto v = env("OWCORE_REALTIME_LEASE_TTL"); v && !v->empty()) {
+      double seconds = 0;
+      try {
+        seconds = std::stod(*v);
+      } catch (const std::exception&) {
+      }
+      if (seconds >= 1 && seconds <= 3600)
+        lopts.ttl = std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
+      else svc->log->warn("OWCORE_REALTIME_LEASE_TTL='{}' is not a number of seconds in [1, 3600]; using 30", *v);
+    }
+    const coord::redis_backend ws{ws_redis, s.key_prefix};
+    auto instances = coord::shared::make_redis_shared_dict(ws, realtime::openwebui::instances_key);
+    realtime::openwebui::instance_lease::sids_factory sids_of = [ws](const std::string& id) {
+      return coord::shared::make_redis_shared_dict(ws, realtime::openwebui::instance_sids_key(id));
+    };
+    realtime::openwebui::sid_cleanup cleanup{svc->session_pool, svc->usage_pool, svc->documents};
+    svc->lease = std::make_shared<realtime::openwebui::instance_lease>(ex, svc->note_tasks->instance_id(), instances,
+                                                                       std::move(sids_of), std::move(cleanup), lopts);
+    svc->lease->start();
+  }
   out.services = std::move(svc);
   return out;
 }

@@ -34,14 +34,19 @@ struct openwebui_backends {
   void stop() {
     jobs.stop();
     if (own_tasks) own_tasks->stop();
+    if (services && services->lease) services->lease->stop();
   }
+  /// True once everything stop() stopped has finished (the lease withdrawn).
+  bool stopped() const { return !(services && services->lease) || services->lease->finished(); }
 };
 
 /// Builds the services on the open database `db`. `app_tasks` is the App task service (reused
 /// for note saves when the WS and App Redis are the same client). Starts any task service it
 /// creates, and the usage cleaner and session reaper. WEBSOCKET_HEARTBEAT_INTERVAL (seconds,
 /// unset by default) is read through `env` for the reaper's timeout,
-/// max(4 x interval, 120) s (note for the merge: read here until settings carry it).
+/// max(4 x interval, 120) s (note for the merge: read here until settings carry it). With
+/// Redis, also starts this instance's lease (OWCORE_REALTIME_LEASE_TTL seconds, default 30,
+/// read through `env`): a killed instance's sockets are cleaned by the others.
 /// Set-up only.
 openwebui_backends make_openwebui_backends(const settings& s, net::executor ex, std::shared_ptr<db::database> db,
                                            std::shared_ptr<coord::identity::identity_service> identity,

@@ -134,6 +134,7 @@ net::awaitable<bool> establish(handlers_ptr h, socket_ptr s, state_ptr st, db::u
   if (st->user && st->user->id != user.id) co_return false;  // one socket, one user
   json::value entry = pool_entry(user, now_s());
   const std::string sid = s->sid();
+  if (h->svc->lease) co_await h->svc->lease->hold(sid);
   auto w = co_await h->svc->session_pool->set(sid, std::move(entry));
   if (!w) h->warn("openwebui: session pool write for {} failed: {}", sid, w.error().message());
   if (st->gone) {
@@ -481,6 +482,7 @@ net::awaitable<void> on_disconnect(handlers_ptr h, std::string sid, state_ptr st
   }
   auto docs = co_await h->svc->documents->remove_user_from_all_documents(sid);
   if (!docs) h->warn("openwebui: Yjs presence of {} not removed: {}", sid, docs.error().message());
+  if (h->svc->lease) co_await h->svc->lease->release(sid);
   h->forget(sid);
 }
 

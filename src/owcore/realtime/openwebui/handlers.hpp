@@ -22,6 +22,7 @@
 #include "owcore/coord/shared/shared_dict.hpp"
 #include "owcore/coord/tasks/task_service.hpp"
 #include "owcore/coord/ydoc/document_store.hpp"
+#include "owcore/realtime/openwebui/instance_lease.hpp"
 #include "owcore/realtime/openwebui/payloads.hpp"
 #include "owcore/realtime/socketio/server.hpp"
 
@@ -34,7 +35,8 @@ class logger;
 
 namespace owcore::realtime::openwebui {
 
-/// What the handlers use. Every member is required (install refuses a partial set).
+/// What the handlers use. Every member but `log` and `lease` is required (install refuses a
+/// partial set).
 struct services {
   std::shared_ptr<coord::identity::identity_service> identity;     ///< tokens and user rows
   std::shared_ptr<coord::identity::permission_service> permissions; ///< channels, notes
@@ -45,6 +47,9 @@ struct services {
   std::shared_ptr<coord::tasks::task_service> note_tasks;
   std::shared_ptr<coord::ydoc::document_store> documents;          ///< P:ydoc:documents:*
   std::shared_ptr<spdlog::logger> log;                             ///< may be null
+  /// Optional (a fleet on Redis): records the sids this instance holds, so that a killed
+  /// instance's leftovers are cleaned by the others (instance_lease.hpp).
+  std::shared_ptr<instance_lease> lease;
 };
 
 /// Tuning of the handlers.
