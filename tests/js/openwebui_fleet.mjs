@@ -578,6 +578,8 @@ test("kill -9 of an instance: what it held goes within a bounded time; the other
     20_000, "the dead instance's Yjs presence");
   await until(() => redis("EXISTS", `${P}:ydoc:documents:session:${bobSid}:documents`) === "0", 20_000, "its reverse index");
   await until(() => redis("HEXISTS", `${P}:usage_pool`, "killed-model") === "0", 20_000, "its usage");
+  // Its lease is gone too: A and B remain.
+  await until(() => redis("HLEN", `${P}:owcore:realtime:instances`) === "2", 20_000, "the dead lease removed");
 
   // Ada, on the surviving instance, carries on.
   assert.ok(ada.connected);
