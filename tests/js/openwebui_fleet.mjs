@@ -594,3 +594,19 @@ test("kill -9 of an instance: what it held goes within a bounded time; the other
   await until(() => ydocKeys().length === 0, 10_000, "no ydoc key left");
   await until(() => redis("HLEN", `${P}:session_pool`) === "0", 10_000, "an empty session pool");
 });
+
+test("SIGTERM: an instance stops cleanly, leaving no pool entry, presence or lease behind", async () => {
+  const bob = await connect(B.url, { token: tBob });
+  await ask(bob, "user-join", { auth: { token: tBob } });
+  await ask(bob, "ydoc:document:join", { document_id: "note:n-shared" });
+  await ask(bob, "usage", { model: "sigterm-model" });
+  assert.ok(poolEntry(bob.id));
+  const exited = new Promise((resolve) => B.child.once("exit", resolve));
+  B.child.kill("SIGTERM");
+  await deadline(exited, 20_000, "instance b to exit");
+  assert.equal(B.child.exitCode, 0);
+  assert.equal(redis("HLEN", `${P}:session_pool`), "0");
+  assert.deepEqual(ydocKeys(), []);
+  assert.equal(redis("HLEN", `${P}:owcore:realtime:instances`), "1");
+  await until(() => redis("HLEN", `${P}:usage_pool`) === "0", 10_000, "an empty usage pool");
+});

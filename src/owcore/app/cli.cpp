@@ -370,10 +370,11 @@ int cmd_serve() {
 
   // Engine.IO / Socket.IO at /ws/socket.io (profile: OWCORE_SOCKETIO_PROFILE), with Open WebUI's
   // handlers on the pools, the Yjs store and the database (docs/openwebui-events.md).
-  auto owui = make_openwebui_backends(s, ioc.get_executor(), database->db, auth, app_redis, ws_redis, tasks,
-                                     process_env());
-  auto realtime = add_realtime_routes(*routes, std::get<realtime_config>(rcfg), ioc.get_executor(), ws_redis, {},
-                                      owui.services);
+  const auto& realtime_cfg = std::get<realtime_config>(rcfg);
+  openwebui_backends owui;
+  if (realtime_cfg.profile == realtime::profiles::profile::openwebui)
+    owui = make_openwebui_backends(s, ioc.get_executor(), database->db, auth, app_redis, ws_redis, tasks, process_env());
+  auto realtime = add_realtime_routes(*routes, realtime_cfg, ioc.get_executor(), ws_redis, {}, owui.services);
 
   // The owui-session cookie (SPEC §3.1): starsessions JSON in the App Redis, or Starlette's signed
   // cookie. Python falls back to the signed cookie when there is no REDIS_URL; so does owcore.
