@@ -37,6 +37,7 @@ struct client_state {
   std::set<std::string> models;       // usage-pool fields this sid was written to
   std::set<std::string> documents;    // Yjs documents joined
   bool gone = false;                  // disconnected: cleanup ran or is running
+  bool wrote = false;                 // something may have been written to Redis for this sid
 };
 using state_ptr = std::shared_ptr<client_state>;
 
@@ -134,6 +135,7 @@ net::awaitable<bool> establish(handlers_ptr h, socket_ptr s, state_ptr st, db::u
   if (st->user && st->user->id != user.id) co_return false;  // one socket, one user
   json::value entry = pool_entry(user, now_s());
   const std::string sid = s->sid();
+  st->wrote = true;
   if (h->svc->lease) co_await h->svc->lease->hold(sid);
   auto w = co_await h->svc->session_pool->set(sid, std::move(entry));
   if (!w) h->warn("openwebui: session pool write for {} failed: {}", sid, w.error().message());
@@ -473,6 +475,12 @@ net::awaitable<void> on_awareness(handlers_ptr h, socket_ptr s, state_ptr st, pa
 // Disconnect cleanup: the pool entry (whether or not it was reaped meanwhile), the sid in every
 // usage-pool model it wrote, and its Yjs presence everywhere.
 net::awaitable<void> on_disconnect(handlers_ptr h, std::string sid, state_ptr st) {
+  // A socket that never authenticated wrote nothing (every write below needs a user): no Redis
+  // round trips for it, so floods of anonymous connections cost Redis nothing.
+  if (!st->wrote) {
+    h->forget(sid);
+    co_return;
+  }
   auto erased = co_await h->svc->session_pool->erase(sid);
   if (!erased) h->warn("openwebui: pool entry of {} not removed: {}", sid, erased.error().message());
   const std::vector<std::string> models(st->models.begin(), st->models.end());
