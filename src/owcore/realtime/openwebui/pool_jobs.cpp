@@ -28,21 +28,24 @@ net::awaitable<std::size_t> sweep_usage(std::shared_ptr<shared::shared_dict> usa
 
 net::awaitable<std::size_t> sweep_sessions(std::shared_ptr<shared::shared_dict> sessions, std::int64_t now,
                                            std::chrono::seconds timeout) {
-  auto entries = co_await sessions->items();
-  if (!entries) co_return 0;
   const std::int64_t older_than = now - timeout.count();
-  std::vector<std::string> stale;
-  for (const auto& e : *entries) {
-    const auto* o = e.second.if_object();
-    const auto* seen = o ? o->if_contains("last_seen_at") : nullptr;
-    const bool fresh = seen && seen->is_number() && seen->to_number<double>() >= static_cast<double>(older_than);
-    if (!fresh) stale.push_back(e.first);
-  }
   std::size_t deleted = 0;
-  for (auto& sid : stale) {
-    // Decided again inside Redis: a heartbeat since the listing keeps the entry.
-    auto r = co_await sessions->erase_stale(std::move(sid), older_than);
-    if (r && *r) ++deleted;
+  std::string cursor = "0";
+  // HSCAN in batches of 200, as Python 0.11.2+ does; bounded in case a cursor never returns to 0.
+  for (int step = 0; step < 1'000'000; ++step) {
+    auto page = co_await sessions->scan(cursor, 200);
+    if (!page) break;
+    for (auto& e : page->entries) {
+      const auto* o = e.second.if_object();
+      const auto* seen = o ? o->if_contains("last_seen_at") : nullptr;
+      const bool fresh = seen && seen->is_number() && seen->to_number<double>() >= static_cast<double>(older_than);
+      if (fresh) continue;
+      // Decided again inside Redis: a heartbeat since the listing keeps the entry.
+      auto r = co_await sessions->erase_stale(std::move(e.first), older_than);
+      if (r && *r) ++deleted;
+    }
+    cursor = std::move(page->cursor);
+    if (cursor == "0") break;
   }
   co_return deleted;
 }

@@ -35,7 +35,8 @@ struct pool_job_options {
 net::awaitable<std::size_t> sweep_usage(std::shared_ptr<coord::shared::shared_dict> usage, std::int64_t now,
                                         std::chrono::seconds timeout);
 
-/// One sweep of the session pool at `now` (epoch s). Returns the entries deleted.
+/// One sweep of the session pool at `now` (epoch s), listing it in HSCAN batches of 200. Returns
+/// the entries deleted.
 net::awaitable<std::size_t> sweep_sessions(std::shared_ptr<coord::shared::shared_dict> sessions, std::int64_t now,
                                            std::chrono::seconds timeout);
 
