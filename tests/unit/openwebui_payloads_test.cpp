@@ -286,6 +286,14 @@ T run_sync(owcore::net::awaitable<T> work) {
   return std::move(*out);
 }
 
+void run_void(owcore::net::awaitable<void> work) {
+  boost::asio::io_context ioc;
+  boost::asio::co_spawn(ioc, std::move(work), [](std::exception_ptr ep) {
+    if (ep) std::rethrow_exception(ep);
+  });
+  ioc.run();
+}
+
 }  // namespace
 
 TEST(OpenWebuiPoolJobs, SessionPoolTimeoutIsPythons) {
@@ -316,4 +324,50 @@ TEST(OpenWebuiPoolJobs, SessionSweepDeletesStaleAndMalformedEntriesOnly) {
   ASSERT_TRUE(run_sync(pool->set("no-clock", json::object{{"id", "u"}})));
   EXPECT_EQ(run_sync(sweep_sessions(pool, 200, std::chrono::seconds(120))), 2u);
   EXPECT_EQ(run_sync(pool->keys()).value(), std::vector<std::string>{"live"});
+}
+
+// --- instance leases (instance_lease), on memory backends ----------------------------------------
+
+#include "owcore/realtime/openwebui/instance_lease.hpp"
+
+#include <map>
+
+TEST(OpenWebuiInstanceLease, ADeadInstancesSocketsAreCleanedAndItsLeaseRemoved) {
+  namespace shared = owcore::coord::shared;
+  boost::asio::io_context ioc;  // the leases' strand; tick() is driven directly here
+  std::map<std::string, std::shared_ptr<shared::shared_dict>> sid_hashes;
+  auto sids_of = [&](const std::string& id) {
+    auto& d = sid_hashes[id];
+    if (!d) d = shared::make_memory_shared_dict("sids:" + id);
+    return d;
+  };
+  auto instances = shared::make_memory_shared_dict("instances");
+  sid_cleanup c{shared::make_memory_shared_dict("session_pool"), shared::make_memory_shared_dict("usage_pool"),
+                owcore::coord::ydoc::make_memory_document_store()};
+  lease_options lo;
+  lo.ttl = std::chrono::milliseconds(1000);
+  auto alive = std::make_shared<instance_lease>(ioc.get_executor(), "alive", instances, sids_of, c, lo);
+  auto dead = std::make_shared<instance_lease>(ioc.get_executor(), "dead", instances, sids_of, c, lo);
+
+  // Both hold a socket with a pool entry, a usage sid and Yjs presence.
+  EXPECT_EQ(run_sync(alive->tick(0)), 0u);
+  EXPECT_EQ(run_sync(dead->tick(0)), 0u);
+  for (const char* sid : {"sidA", "sidD"}) {
+    ASSERT_TRUE(run_sync(c.session_pool->set(sid, json::object{{"id", "u"}, {"last_seen_at", 1}})));
+    ASSERT_TRUE(run_sync(c.usage_pool->touch("m", sid, 1)));
+    ASSERT_TRUE(run_sync(c.documents->add_user("note:n", sid)));
+  }
+  run_void(alive->hold("sidA"));
+  run_void(dead->hold("sidD"));
+
+  // "dead" stops renewing; at t = 1.5 s its lease (until 1.0 s) has run out, "alive" renews.
+  EXPECT_EQ(run_sync(alive->tick(1500)), 1u);
+  EXPECT_EQ(run_sync(c.session_pool->keys()).value(), std::vector<std::string>{"sidA"});
+  EXPECT_EQ(json::serialize(*run_sync(c.usage_pool->get("m")).value()), R"({"sidA":{"updated_at":1}})");
+  EXPECT_EQ(run_sync(c.documents->users("note:n")).value(), std::vector<std::string>{"sidA"});
+  EXPECT_EQ(run_sync(instances->keys()).value(), std::vector<std::string>{"alive"});
+  EXPECT_EQ(run_sync(sids_of("dead")->size()).value(), 0u);
+  // A live lease is never swept.
+  EXPECT_EQ(run_sync(alive->tick(1600)), 0u);
+  EXPECT_EQ(run_sync(sids_of("alive")->keys()).value(), std::vector<std::string>{"sidA"});
 }
