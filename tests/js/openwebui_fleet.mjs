@@ -236,6 +236,8 @@ INSERT INTO note (id, user_id, title, data, meta, created_at, updated_at) VALUES
   ('n-shared', 'ada', 'Shared', '{"content": {"md": ""}, "keep": 1}', '{}', 1, 1),
   ('n-readonly', 'ada', 'Read only', '{}', '{}', 1, 1),
   ('n-private', 'ada', 'Private', '{}', '{}', 1, 1);
+INSERT INTO note (id, user_id, title, data, meta, created_at, updated_at)
+  ${Array.from({ length: 70 }, (_, i) => `SELECT 'bulk-${i}', 'ada', 'b', '{}', '{}', 1, 1`).join(" UNION ALL ")};
 INSERT INTO access_grant (id, resource_type, resource_id, principal_type, principal_id, permission, created_at) VALUES
   ('g1', 'note', 'n-shared', 'user', 'bob', 'read', 1),
   ('g2', 'note', 'n-shared', 'user', 'bob', 'write', 1),
@@ -556,6 +558,24 @@ test("malformed inputs are refused without a crash; a flood disconnects the floo
   bob.close();
   await until(() => redis("HLEN", `${P}:session_pool`) === "0", 10_000, "an empty session pool");
   await until(() => redis("HLEN", `${P}:usage_pool`) === "0", 10_000, "an empty usage pool");
+});
+
+test("per-socket limits: documents joined and awareness size", async () => {
+  const ada = await connect(A.url, { token: tAda });
+  await ask(ada, "user-join", { auth: { token: tAda } });
+  const answers = [];
+  for (let i = 0; i < 70; i++) answers.push(await ask(ada, "ydoc:document:join", { document_id: `note:bulk-${i}` }));
+  assert.equal(answers.filter((a) => a.ok).length, 64);
+  assert.deepEqual(answers[64], { ok: false, error: "too many documents" });
+  assert.equal(Number(redis("SCARD", `${P}:ydoc:documents:session:${ada.id}:documents`)), 64);
+  // Awareness: 64 KiB at most, never stored.
+  assert.deepEqual(await ask(ada, "ydoc:awareness:update", { document_id: "note:bulk-0", update: new Uint8Array(65536) }), { ok: true });
+  assert.equal((await ask(ada, "ydoc:awareness:update", { document_id: "note:bulk-0", update: new Uint8Array(65537) })).ok, false);
+  // Leaving frees a slot.
+  assert.deepEqual(await ask(ada, "ydoc:document:leave", { document_id: "note:bulk-0" }), { ok: true });
+  assert.deepEqual(await ask(ada, "ydoc:document:join", { document_id: "note:bulk-69" }), { ok: true });
+  ada.close();
+  await until(() => ydocKeys().length === 0, 10_000, "no ydoc key left");
 });
 
 test("kill -9 of an instance: what it held goes within a bounded time; the other instance's clients are unaffected", async () => {
