@@ -1,16 +1,15 @@
 #include "owcore/realtime/openwebui/handlers.hpp"
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <spdlog/logger.h>
 
 #include <algorithm>
 #include <mutex>
-#include <tuple>
 #include <set>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 #include <vector>

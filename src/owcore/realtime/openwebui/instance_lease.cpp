@@ -1,7 +1,6 @@
 #include "owcore/realtime/openwebui/instance_lease.hpp"
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 #include <spdlog/logger.h>
