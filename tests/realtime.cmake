@@ -20,4 +20,18 @@ if(OWCORE_NODE)
       set_tests_properties(socketio_${suite} PROPERTIES SKIP_RETURN_CODE ${OWCORE_JS_SKIP_CODE})
     endif()
   endforeach()
+  # Open WebUI's browser against two `owcore serve` (profile openwebui) on one Redis deployment
+  # (standalone, Sentinel, Cluster) and a SQLite database with Open WebUI's DDL
+  # (tests/js/openwebui_fleet.mjs; needs redis-server, redis-sentinel, redis-cli and sqlite3,
+  # installed by scripts/setup).
+  foreach(topology standalone sentinel cluster)
+    add_test(NAME openwebui_fleet_${topology}
+             COMMAND ${OWCORE_NODE} --experimental-websocket --test-reporter=spec
+                     ${CMAKE_CURRENT_SOURCE_DIR}/js/openwebui_fleet.mjs --server $<TARGET_FILE:owcore>
+                     --topology=${topology})
+    set_tests_properties(openwebui_fleet_${topology} PROPERTIES LABELS integration TIMEOUT 300)
+    if(OWCORE_JS_SKIP_CODE)
+      set_tests_properties(openwebui_fleet_${topology} PROPERTIES SKIP_RETURN_CODE ${OWCORE_JS_SKIP_CODE})
+    endif()
+  endforeach()
 endif()

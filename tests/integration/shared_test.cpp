@@ -24,6 +24,7 @@
 #include <filesystem>
 #include <future>
 #include <map>
+#include <set>
 #include <thread>
 
 namespace shared = owcore::coord::shared;
@@ -240,6 +241,30 @@ TEST_P(SharedBackends, RedisDictOperations) {
   EXPECT_FALSE(ok(io(), d->erase("a")));
   ok(io(), d->clear());
   EXPECT_EQ(ok(io(), d->size()), 0u);
+}
+
+// scan(): HSCAN steps (the session reaper's listing) visit every field present throughout.
+TEST_P(SharedBackends, ScanVisitsEveryFieldInBatches) {
+  auto d = env().dict(prefix, shared::keys::session_pool);
+  // More fields than hash-max-listpack-entries (128 upstream, 512 in Debian), so Redis really pages.
+  for (int i = 0; i < 1200; ++i) ok(io(), d->set("sid" + std::to_string(i), json::object{{"last_seen_at", i}}));
+  std::set<std::string> seen;
+  std::string cursor = "0";
+  int steps = 0;
+  do {
+    auto page = ok(io(), d->scan(cursor, 50));
+    for (const auto& e : page.entries) {
+      EXPECT_EQ(e.second.at("last_seen_at").to_number<int>(), std::stoi(e.first.substr(3)));
+      seen.insert(e.first);
+    }
+    cursor = page.cursor;
+  } while (cursor != "0" && ++steps < 10000);
+  EXPECT_EQ(seen.size(), 1200u);
+  EXPECT_GT(steps, 1);
+  ok(io(), d->clear());
+  auto empty = ok(io(), d->scan("0", 50));
+  EXPECT_TRUE(empty.entries.empty());
+  EXPECT_EQ(empty.cursor, "0");
 }
 
 TEST_P(SharedBackends, ReplaceAllNeverEmptiesAndComparesWithWhatIsStored) {

@@ -5,6 +5,7 @@
 #include "owcore/app/doctor_database.hpp"
 #include "owcore/app/conformance_server.hpp"
 #include "owcore/app/logging.hpp"
+#include "owcore/app/openwebui_wiring.hpp"
 #include "owcore/app/realtime_wiring.hpp"
 #include "owcore/app/ydoc_show.hpp"
 #include "owcore/app/secret_key.hpp"
@@ -346,13 +347,12 @@ int cmd_serve() {
   auto routes = std::make_shared<http::router>();
   http::add_health_routes(*routes, ready);
 
-  // Engine.IO / Socket.IO at /ws/socket.io (profile: OWCORE_SOCKETIO_PROFILE).
+  // The realtime settings (OWCORE_SOCKETIO_PROFILE, ...): refused before anything starts.
   auto rcfg = realtime_config_from(s, process_env());
   if (auto* e = std::get_if<startup_error>(&rcfg)) {
     log->critical("{}", e->line());
     return exit_config;
   }
-  auto realtime = add_realtime_routes(*routes, std::get<realtime_config>(rcfg), ioc.get_executor(), ws_redis);
 
   // Authentication and tasks live on the App Redis (SPEC §3.2, §4), or in memory without one.
   const coord::redis_backend app_backend{app_redis, s.key_prefix};
@@ -374,6 +374,14 @@ int cmd_serve() {
                          : coord::tasks::make_memory_task_service(ioc.get_executor(), topts);
   tasks->start();
   http::add_task_routes(*routes, auth, tasks);
+
+  // Engine.IO / Socket.IO at /ws/socket.io (profile: OWCORE_SOCKETIO_PROFILE), with Open WebUI's
+  // handlers on the pools, the Yjs store and the database (docs/openwebui-events.md).
+  const auto& realtime_cfg = std::get<realtime_config>(rcfg);
+  openwebui_backends owui;
+  if (realtime_cfg.profile == realtime::profiles::profile::openwebui)
+    owui = make_openwebui_backends(s, ioc.get_executor(), database->db, auth, app_redis, ws_redis, tasks, process_env());
+  auto realtime = add_realtime_routes(*routes, realtime_cfg, ioc.get_executor(), ws_redis, {}, owui.services);
 
   // The owui-session cookie (SPEC §3.1): starsessions JSON in the App Redis, or Starlette's signed
   // cookie. Python falls back to the signed cookie when there is no REDIS_URL; so does owcore.
@@ -411,11 +419,17 @@ int cmd_serve() {
   auto serve_then_stop = [&]() -> net::awaitable<void> {
     co_await srv->run();
     tasks->stop();
+    owui.stop();
     asio::steady_timer wait(co_await asio::this_coro::executor);
-    for (int i = 0; i < 100 && tasks->local_count() > 0; ++i) {
+    for (int i = 0;
+         i < 100 && (tasks->local_count() + (owui.own_tasks ? owui.own_tasks->local_count() : 0) > 0 || !owui.stopped());
+         ++i) {
       wait.expires_after(std::chrono::milliseconds(20));
       co_await wait.async_wait(net::use_tuple);
     }
+    // The presence jobs release Python's cleanup locks if they hold them.
+    if (owui.jobs.usage_cleaner) co_await owui.jobs.usage_cleaner->wait_stopped();
+    if (owui.jobs.session_reaper) co_await owui.jobs.session_reaper->wait_stopped();
   };
   asio::co_spawn(ioc, serve_then_stop(), [&](std::exception_ptr ep) {
     if (ep) {

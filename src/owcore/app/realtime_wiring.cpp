@@ -48,6 +48,11 @@ std::variant<realtime_config, startup_error> realtime_config_from(const settings
   c.sockets.trace = s.websocket_server_logging;    // WEBSOCKET_SERVER_LOGGING
   c.redis_manager = s.redis_manager();
   c.room_channels = s.websocket_redis_room_channels;
+  if (auto any = env("OWCORE_YDOC_ANY_DOCUMENT"); any && !any->empty()) {
+    if (*any == "true" || *any == "1") c.openwebui.lim.allow_non_note_documents = true;
+    else if (*any != "false" && *any != "0")
+      return startup_error{"OWCORE_YDOC_ANY_DOCUMENT", "expected true or false, got '" + *any + "'"};
+  }
   return c;
 }
 
@@ -63,7 +68,8 @@ void realtime_service::shutdown() {
 
 std::shared_ptr<realtime_service> add_realtime_routes(http::router& routes, const realtime_config& cfg,
                                                       net::executor ex, std::shared_ptr<redis::client> ws_redis,
-                                                      const adapter_factory& make_redis_adapter) {
+                                                      const adapter_factory& make_redis_adapter,
+                                                      std::shared_ptr<const rt::openwebui::services> openwebui) {
   auto log = get_logger("socketio");
   std::shared_ptr<rt::adapter::adapter> adapter;
   if (cfg.redis_manager) {
@@ -84,7 +90,9 @@ std::shared_ptr<realtime_service> add_realtime_routes(http::router& routes, cons
   auto sopts = cfg.sockets;
   if (!sopts.log) sopts.log = log;
   auto sockets = std::make_shared<rt::socketio::server>(sopts, adapter);
-  rt::profiles::install(cfg.profile, *sockets);
+  if (cfg.profile == rt::profiles::profile::openwebui && !(openwebui && rt::openwebui::complete(*openwebui)))
+    log->warn("the openwebui profile has no database or pools here; it accepts connections and handles no event");
+  rt::profiles::install(cfg.profile, *sockets, std::move(openwebui), cfg.openwebui);
 
   auto eopts = cfg.engine;
   if (!eopts.log) eopts.log = log;

@@ -42,6 +42,7 @@ struct realtime_config {
   realtime::socketio::server_options sockets;  ///< connect timeout, decoder limits
   bool redis_manager = false;                  ///< WEBSOCKET_MANAGER=redis
   bool room_channels = true;                   ///< WEBSOCKET_REDIS_ROOM_CHANNELS
+  realtime::openwebui::handler_options openwebui;  ///< limits of the openwebui profile
 };
 
 /// Maps the settings onto the realtime configuration (SPEC §5.1):
@@ -55,7 +56,9 @@ struct realtime_config {
 /// - the default Engine.IO limits: 1 MB max payload, 256 packets per polling payload, a
 ///   per-client outbound queue of 4096 packets / 8 MiB (overflow disconnects the client);
 /// - WEBSOCKET_REDIS_ROOM_CHANNELS -> the Redis adapter's room-channel mode;
-/// - OWCORE_SOCKETIO_PROFILE, read through `env` (default `openwebui`; `bench` for load tests).
+/// - OWCORE_SOCKETIO_PROFILE, read through `env` (default `openwebui`; `bench` for load tests);
+/// - OWCORE_YDOC_ANY_DOCUMENT, read through `env` (default false): the openwebui profile also
+///   accepts Yjs documents other than `note:<id>` (never authorised, as in Python).
 /// An unknown profile is a startup_error naming the variable.
 std::variant<realtime_config, startup_error> realtime_config_from(const settings& s, const env_lookup& env);
 
@@ -90,11 +93,12 @@ class realtime_service {
 /// Builds the realtime stack for `owcore serve` and registers it on `routes` at cfg.path:
 /// the adapter (the Redis one from `make_redis_adapter` when cfg.redis_manager, `ws_redis` and
 /// the factory are all set; otherwise in-memory, with a warning when Redis was asked for), the
-/// Socket.IO server with cfg.profile's handlers, and the Engine.IO server whose sessions run on
-/// strands of `ex`. Starts the adapter. Call during set-up, before the HTTP server runs.
-std::shared_ptr<realtime_service> add_realtime_routes(http::router& routes, const realtime_config& cfg,
-                                                      net::executor ex,
-                                                      std::shared_ptr<redis::client> ws_redis = nullptr,
-                                                      const adapter_factory& make_redis_adapter = {});
+/// Socket.IO server with cfg.profile's handlers (the openwebui profile on `openwebui`'s services),
+/// and the Engine.IO server whose sessions run on strands of `ex`. Starts the adapter. Call
+/// during set-up, before the HTTP server runs.
+std::shared_ptr<realtime_service> add_realtime_routes(
+    http::router& routes, const realtime_config& cfg, net::executor ex,
+    std::shared_ptr<redis::client> ws_redis = nullptr, const adapter_factory& make_redis_adapter = {},
+    std::shared_ptr<const realtime::openwebui::services> openwebui = nullptr);
 
 }  // namespace owcore::app

@@ -234,6 +234,19 @@ class memory_dict final : public shared_dict {
     co_return result<void>{};
   }
 
+  // The cursor is "0" or "k" followed by the last field returned; the map is ordered, so the next
+  // step resumes after it.
+  net::awaitable<result<scan_page>> scan(std::string cursor, std::size_t count) override {
+    scan_page page;
+    std::lock_guard lock(mutex_);
+    auto it = map_.begin();
+    if (cursor.size() > 1 && cursor.front() == 'k') it = map_.upper_bound(std::string_view(cursor).substr(1));
+    for (std::size_t n = 0; it != map_.end() && n < std::max<std::size_t>(count, 1); ++it, ++n)
+      page.entries.emplace_back(it->first, it->second);
+    page.cursor = it == map_.end() || page.entries.empty() ? "0" : "k" + page.entries.back().first;
+    co_return page;
+  }
+
   net::awaitable<result<replace_stats>> replace_all(json::object mapping) override {
     replace_stats st;
     std::lock_guard lock(mutex_);
@@ -747,6 +760,22 @@ class redis_dict final : public shared_dict {
     auto r = co_await run(std::move(req));
     if (!r) co_return fail(r.error());
     co_return result<void>{};
+  }
+
+  net::awaitable<result<scan_page>> scan(std::string cursor, std::size_t count) override {
+    auto req = command(true, "HSCAN", redis::key(key_), cursor, "COUNT", std::to_string(std::max<std::size_t>(count, 1)));
+    auto r = co_await run(std::move(req));
+    if (!r) co_return fail(r.error());
+    if (r->type != redis::reply::kind::array || r->elements.size() != 2) co_return unexpected();
+    auto& fields = r->elements[1];
+    if (fields.type != redis::reply::kind::array || fields.elements.size() % 2 != 0) co_return unexpected();
+    scan_page page;
+    page.cursor = std::move(r->elements[0].str);
+    page.entries.reserve(fields.elements.size() / 2);
+    for (std::size_t i = 0; i + 1 < fields.elements.size(); i += 2)
+      if (auto v = parse_json(fields.elements[i + 1].str))
+        page.entries.emplace_back(std::move(fields.elements[i].str), std::move(*v));
+    co_return page;
   }
 
   net::awaitable<result<replace_stats>> replace_all(json::object mapping) override {

@@ -92,6 +92,12 @@ struct replace_stats {
                             ///< about the hash only (a signature may be written in a separate step)
 };
 
+/// One step of scan(): a batch of decoded entries and the cursor of the next step.
+struct scan_page {
+  std::vector<entry> entries;  ///< undecodable values are left out
+  std::string cursor;          ///< "0" when the scan is complete
+};
+
 /// What prune() did to one usage-pool entry.
 struct prune_stats {
   std::vector<std::string> removed;  ///< the sids dropped as stale
@@ -137,6 +143,11 @@ class shared_dict {
   virtual net::awaitable<result<std::vector<entry>>> items() = 0;
   /// DEL of the whole hash.
   virtual net::awaitable<result<void>> clear() = 0;
+  /// One HSCAN step from `cursor` ("0" starts) asking for about `count` fields (Python 0.11.2+'s
+  /// scan_batches uses 200). As with HSCAN, a field may appear in more than one step, and
+  /// fields added or removed meanwhile may or may not appear; a field present throughout is
+  /// returned at least once. The memory backend's cursor is opaque too.
+  virtual net::awaitable<result<scan_page>> scan(std::string cursor, std::size_t count) = 0;
 
   /// Replaces the whole dict with `mapping` (Python `RedisDict.set(mapping)`, used for
   /// `P:models`): an empty mapping deletes the hash (`deleted` counts its fields); otherwise every field whose stored value

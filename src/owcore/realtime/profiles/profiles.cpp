@@ -225,12 +225,16 @@ std::string_view to_string(profile p) noexcept {
   return "unknown";
 }
 
-void install(profile p, socketio::server& srv) {
+void install(profile p, socketio::server& srv, std::shared_ptr<const openwebui::services> openwebui,
+             const openwebui::handler_options& openwebui_options) {
   switch (p) {
     case profile::conformance: install_conformance(srv); return;
     case profile::bench: install_bench(srv); return;
     case profile::testing: install_testing(srv); return;
-    case profile::openwebui: srv.of("/"); return;
+    case profile::openwebui:
+      if (openwebui && openwebui::complete(*openwebui)) openwebui::install(srv, std::move(openwebui), openwebui_options);
+      else srv.of("/");
+      return;
   }
 }
 

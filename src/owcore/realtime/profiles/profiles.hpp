@@ -20,10 +20,14 @@
 //   {sid, room}, `disconnect-sid` {sid}, `close-room` {room} (on every instance), each acking
 //   {"ok": true}; and `call-sid` {sid, event, args, timeout_ms}, a server-to-client call to
 //   that sid, acking the caller with the client's answer or {"error": ...}.
-// - openwebui: Open WebUI's handlers (a later issue); for now it accepts connections on "/" and
+// - openwebui: Open WebUI's handlers (realtime/openwebui, docs/openwebui-events.md). Without a
+//   complete set of services (the conformance server has none) it accepts connections on "/" and
 //   handles no event.
 
+#include "owcore/realtime/openwebui/handlers.hpp"
 #include "owcore/realtime/socketio/server.hpp"
+
+#include <memory>
 
 #include <optional>
 #include <string_view>
@@ -39,7 +43,9 @@ std::optional<profile> parse_profile(std::string_view name) noexcept;
 /// The name of `p`.
 std::string_view to_string(profile p) noexcept;
 
-/// Installs the handlers of `p` on `srv`. Set-up only (before clients connect).
-void install(profile p, socketio::server& srv);
+/// Installs the handlers of `p` on `srv`. Set-up only (before clients connect). `openwebui`
+/// and `openwebui_options` are used by the openwebui profile only.
+void install(profile p, socketio::server& srv, std::shared_ptr<const openwebui::services> openwebui = nullptr,
+             const openwebui::handler_options& openwebui_options = {});
 
 }  // namespace owcore::realtime::profiles

@@ -1,0 +1,136 @@
+#include "owcore/realtime/openwebui/instance_lease.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <spdlog/logger.h>
+
+#include <chrono>
+#include <vector>
+
+namespace owcore::realtime::openwebui {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+std::string instance_sids_key(std::string_view instance_id) {
+  std::string k = "owcore:realtime:sids:";
+  k += instance_id;
+  return k;
+}
+
+namespace {
+
+std::int64_t epoch_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+net::awaitable<void> clean_sid(sid_cleanup c, std::string sid) {
+  auto erased = co_await c.session_pool->erase(sid);
+  (void)erased;
+  auto models = co_await c.usage_pool->keys();
+  if (models) {
+    for (auto& m : *models) {
+      auto r = co_await c.usage_pool->remove_sid(std::move(m), sid);
+      (void)r;
+    }
+  }
+  auto docs = co_await c.documents->remove_user_from_all_documents(sid);
+  (void)docs;
+}
+
+instance_lease::instance_lease(net::executor ex, std::string instance_id,
+                               std::shared_ptr<coord::shared::shared_dict> instances, sids_factory sids_of,
+                               sid_cleanup cleanup, lease_options opts)
+    : strand_(net::make_strand(ex)),
+      id_(std::move(instance_id)),
+      instances_(std::move(instances)),
+      sids_of_(std::move(sids_of)),
+      own_sids_(sids_of_(id_)),
+      cleanup_(std::move(cleanup)),
+      opts_(std::move(opts)),
+      timer_(strand_) {}
+
+void instance_lease::start() {
+  auto self = shared_from_this();
+  asio::co_spawn(strand_, [self]() { return self->run(); }, [self](std::exception_ptr ep) {
+    if (!ep || !self->opts_.log) return;
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      self->opts_.log->error("instance lease {} stopped: {}", self->id_, e.what());
+    }
+  });
+}
+
+void instance_lease::stop() {
+  if (stopped_.exchange(true)) return;
+  auto self = shared_from_this();
+  asio::post(strand_, [self] { self->timer_.cancel(); });
+}
+
+net::awaitable<void> instance_lease::hold(std::string sid) {
+  auto r = co_await own_sids_->set(std::move(sid), json::value(1));
+  if (!r && opts_.log) opts_.log->warn("instance lease {}: sid not recorded: {}", id_, r.error().message());
+}
+
+net::awaitable<void> instance_lease::release(std::string sid) {
+  auto r = co_await own_sids_->erase(std::move(sid));
+  (void)r;
+}
+
+net::awaitable<std::size_t> instance_lease::tick(std::int64_t now_ms) {
+  const std::int64_t until = now_ms + opts_.ttl.count();
+  auto refreshed = co_await instances_->set(id_, json::value(until));
+  if (!refreshed && opts_.log) opts_.log->warn("instance lease {} not refreshed: {}", id_, refreshed.error().message());
+  auto all = co_await instances_->items();
+  if (!all) co_return 0;
+  std::vector<std::string> dead;
+  for (const auto& e : *all) {
+    if (e.first == id_) continue;
+    const bool alive = e.second.is_number() && e.second.to_number<double>() >= static_cast<double>(now_ms);
+    if (!alive) dead.push_back(e.first);
+  }
+  std::size_t cleaned = 0;
+  for (const auto& other : dead) {
+    auto sids = sids_of_(other);
+    auto held = co_await sids->keys();
+    if (!held) continue;
+    for (auto& sid : *held) co_await clean_sid(cleanup_, std::move(sid));
+    auto dropped = co_await sids->clear();
+    (void)dropped;
+    auto gone = co_await instances_->erase(other);
+    (void)gone;
+    ++cleaned;
+    if (opts_.log)
+      opts_.log->warn("instance {} stopped renewing its lease: removed the {} sockets it held from the pools and "
+                      "documents", other, held->size());
+  }
+  co_return cleaned;
+}
+
+net::awaitable<void> instance_lease::run() {
+  const auto period = std::max(opts_.ttl / 3, std::chrono::milliseconds(100));
+  while (!stopped_.load()) {
+    auto n = co_await tick(epoch_ms());
+    (void)n;
+    timer_.expires_after(period);
+    auto waited = co_await timer_.async_wait(net::use_tuple);
+    (void)waited;
+  }
+  // Withdraw. Disconnect handlers normally cleaned every socket already; whatever is still listed
+  // (a handler cut short by the shutdown) is cleaned here, so a clean stop leaves nothing.
+  auto held = co_await own_sids_->keys();
+  if (held)
+    for (auto& sid : *held) co_await clean_sid(cleanup_, std::move(sid));
+  auto dropped = co_await own_sids_->clear();
+  (void)dropped;
+  auto gone = co_await instances_->erase(id_);
+  (void)gone;
+  finished_.store(true);
+}
+
+}  // namespace owcore::realtime::openwebui

@@ -1,0 +1,632 @@
+// Open WebUI's browser against two `owcore serve` instances (profile openwebui) on one real
+// redis-server and one SQLite database made with Open WebUI's DDL (tests/fixtures/openwebui).
+// Clients are npm socket.io-client, connected as the browser connects (path /ws/socket.io,
+// auth {token}); Yjs updates are made with npm yjs. Redis and SQLite are inspected with
+// redis-cli and sqlite3. Every wait has a deadline; no assertion depends on speed.
+//
+// usage: node --experimental-websocket openwebui_fleet.mjs --server /path/to/owcore
+//            [--topology=standalone|sentinel|cluster]
+import { spawn, execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { test, after, before } from "node:test";
+import assert from "node:assert/strict";
+
+import { SKIP, deadline, freePort, loadClient, next, options, sleep } from "./socketio_support.mjs";
+
+const opts = options();
+const { io } = await loadClient(SKIP);
+let Y;
+try {
+  Y = await import("yjs");
+} catch {
+  console.error("yjs is not installed (npm ci in tests/js)");
+  process.exit(SKIP);
+}
+
+const P = "open-webui";
+const secret = "openwebui-fleet-test-secret";
+const schema = fs.readFileSync(new URL("../fixtures/openwebui/schema_sqlite.sql", import.meta.url), "utf8");
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "owcore-owui-"));
+const dbFile = path.join(dir, "webui.db");
+const children = [];
+
+// --- processes -----------------------------------------------------------------------------
+
+function track(child, name) {
+  let log = "";
+  child.stdout?.on("data", (d) => (log.length < 200_000 ? (log += d) : null));
+  child.stderr?.on("data", (d) => (log.length < 200_000 ? (log += d) : null));
+  const entry = { child, name, log: () => log };
+  children.push(entry);
+  return entry;
+}
+
+// --topology=standalone (default) | sentinel | cluster: the Redis deployment both instances share.
+const topology = (process.argv.find((a) => a.startsWith("--topology=")) ?? "--topology=standalone").slice(11);
+let redisPort; // the node redis() talks to (the master, or a cluster seed)
+let dataPorts = []; // every data node (KEYS is per node on a cluster)
+let owcoreRedisEnv = {};
+
+function cli(port, args, cluster = topology === "cluster") {
+  return execFileSync("redis-cli", ["-p", String(port), ...(cluster ? ["-c"] : []), "--raw", ...args],
+                      { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })
+    .replace(/\n$/, "");
+}
+function redis(...args) {
+  return cli(redisPort, args);
+}
+
+function sql(statement) {
+  return execFileSync("sqlite3", ["-cmd", ".timeout 5000", dbFile, statement], { encoding: "utf8" }).trim();
+}
+
+async function waitUntil(pred, ms, what) {
+  const started = Date.now();
+  for (;;) {
+    try {
+      if (pred()) return;
+    } catch {
+      // not ready yet
+    }
+    if (Date.now() - started > ms) throw new Error(`${what} did not come up`);
+    await sleep(50);
+  }
+}
+
+async function startServer(args, name) {
+  for (let attempt = 0; attempt < 4; attempt++) {
+    const port = await freePort();
+    const r = track(spawn(args[0], [...args.slice(1), "--port", String(port), "--bind", "127.0.0.1"],
+                          { stdio: ["ignore", "pipe", "pipe"], cwd: dir }), name);
+    try {
+      await waitUntil(() => r.child.exitCode === null && cli(port, ["PING"], false) === "PONG", 5000, name);
+      return port;
+    } catch {
+      r.child.kill("SIGKILL");
+    }
+  }
+  throw new Error(`${name} did not start`);
+}
+
+const dataServer = (extra = []) => ["redis-server", "--save", "", "--appendonly", "no", "--dir", dir, ...extra];
+
+async function startRedis() {
+  if (topology === "standalone") {
+    redisPort = await startServer(dataServer(), "redis");
+    dataPorts = [redisPort];
+    owcoreRedisEnv = { REDIS_URL: `redis://127.0.0.1:${redisPort}/0` };
+  } else if (topology === "sentinel") {
+    redisPort = await startServer(dataServer(), "redis-master");
+    dataPorts = [redisPort];
+    const conf = path.join(dir, "sentinel.conf");
+    fs.writeFileSync(conf, `sentinel monitor owmaster 127.0.0.1 ${redisPort} 1\nsentinel down-after-milliseconds owmaster 5000\n`);
+    const sentinel = await startServer(["redis-sentinel", conf], "redis-sentinel");
+    await waitUntil(() => cli(sentinel, ["SENTINEL", "get-master-addr-by-name", "owmaster"], false).includes(String(redisPort)),
+      10_000, "sentinel");
+    // WEBSOCKET_SENTINEL_HOSTS does not inherit REDIS_SENTINEL_HOSTS: set both.
+    owcoreRedisEnv = { REDIS_URL: "redis://owmaster/0", REDIS_SENTINEL_HOSTS: "127.0.0.1", REDIS_SENTINEL_PORT: String(sentinel),
+      WEBSOCKET_SENTINEL_HOSTS: "127.0.0.1", WEBSOCKET_SENTINEL_PORT: String(sentinel) };
+  } else if (topology === "cluster") {
+    for (let i = 0; i < 3; i++) {
+      const bus = await freePort();
+      dataPorts.push(await startServer(dataServer(["--cluster-enabled", "yes", "--cluster-config-file", `nodes-${i}.conf`,
+        "--cluster-node-timeout", "2000", "--cluster-port", String(bus)]), `redis-cluster-${i}`));
+    }
+    execFileSync("redis-cli", ["--cluster", "create", ...dataPorts.map((p) => `127.0.0.1:${p}`), "--cluster-replicas", "0",
+      "--cluster-yes"], { encoding: "utf8" });
+    for (const p of dataPorts) await waitUntil(() => cli(p, ["CLUSTER", "INFO"], false).includes("cluster_state:ok"), 20_000, "cluster");
+    redisPort = dataPorts[0];
+    owcoreRedisEnv = { REDIS_URL: `redis://127.0.0.1:${redisPort}`, REDIS_CLUSTER: "true" };
+  } else {
+    throw new Error(`unknown topology ${topology}`);
+  }
+}
+
+function env(extra) {
+  return { PATH: "/usr/bin:/bin", WEBUI_SECRET_KEY: secret, ...extra };
+}
+
+async function startOwcore(name) {
+  const port = await freePort();
+  const e = track(
+    spawn(opts.server, ["serve"], {
+      env: env({
+        PORT: String(port),
+        DATA_DIR: path.join(dir, name),
+        ...owcoreRedisEnv,
+        WEBSOCKET_MANAGER: "redis",
+        DATABASE_URL: `sqlite:///${dbFile}`,
+        OWCORE_SOCKETIO_PROFILE: "openwebui",
+        // Short leases, so that the kill -9 test sees a dead instance cleaned quickly.
+        OWCORE_REALTIME_LEASE_TTL: "2",
+      }),
+      stdio: ["ignore", "pipe", "pipe"],
+    }),
+    name,
+  );
+  const url = `http://127.0.0.1:${port}`;
+  const started = Date.now();
+  for (;;) {
+    if (e.child.exitCode !== null) throw new Error(`${name} exited ${e.child.exitCode}: ${e.log()}`);
+    try {
+      const res = await fetch(`${url}/health`);
+      if (res.status === 200) break;
+    } catch {
+      // not yet listening
+    }
+    if (Date.now() - started > 20_000) throw new Error(`${name} did not start: ${e.log()}`);
+    await sleep(50);
+  }
+  return { url, ...e };
+}
+
+function token(id) {
+  return execFileSync(opts.server, ["token", "--id", id], { env: env({ DATA_DIR: dir }), encoding: "utf8" }).trim();
+}
+
+// --- clients -------------------------------------------------------------------------------
+
+const sockets = [];
+function connect(url, auth) {
+  const s = io(url, { path: "/ws/socket.io", transports: ["websocket"], forceNew: true, reconnection: false, auth });
+  sockets.push(s);
+  return deadline(
+    new Promise((resolve, reject) => {
+      s.once("connect", () => resolve(s));
+      s.once("connect_error", reject);
+    }),
+    10_000,
+    "connect",
+  );
+}
+
+function ask(s, event, payload) {
+  return s.timeout(10_000).emitWithAck(event, payload);
+}
+
+// Resolves with the first `event` whose payload satisfies `pred`.
+function waitFor(s, event, pred = () => true, ms = 10_000) {
+  return deadline(
+    new Promise((resolve) => {
+      const h = (p) => {
+        if (pred(p)) {
+          s.off(event, h);
+          resolve(p);
+        }
+      };
+      s.on(event, h);
+    }),
+    ms,
+    event,
+  );
+}
+
+async function until(pred, ms, what) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await pred();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+function poolEntry(sid) {
+  const raw = redis("HGET", `${P}:session_pool`, sid);
+  return raw ? { raw, value: JSON.parse(raw) } : null;
+}
+
+const ydocKeys = () => dataPorts.flatMap((p) => cli(p, ["KEYS", `${P}:ydoc:*`], false).split("\n").filter(Boolean));
+
+// --- fixtures ------------------------------------------------------------------------------
+
+const now = Math.floor(Date.now() / 1000);
+let A, B, tAda, tBob, tEve;
+
+before(async () => {
+  execFileSync("sqlite3", [dbFile], {
+    input: `${schema}
+INSERT INTO "user" (id, email, name, role, settings, info, last_active_at, updated_at, created_at) VALUES
+  ('ada', 'ada@example.org', 'Ada', 'user', '{"theme": "dark", "ui": {"x": 1}}', '{"k": [1, 2]}', ${now - 1000}, ${now - 1000}, ${now - 5000}),
+  ('bob', 'bob@example.org', 'Bob', 'user', NULL, NULL, ${now - 1000}, ${now - 1000}, ${now - 5000}),
+  ('eve', 'eve@example.org', 'Eve', 'pending', NULL, NULL, ${now - 1000}, ${now - 1000}, ${now - 5000});
+INSERT INTO note (id, user_id, title, data, meta, created_at, updated_at) VALUES
+  ('n-shared', 'ada', 'Shared', '{"content": {"md": ""}, "keep": 1}', '{}', 1, 1),
+  ('n-readonly', 'ada', 'Read only', '{}', '{}', 1, 1),
+  ('n-private', 'ada', 'Private', '{}', '{}', 1, 1);
+INSERT INTO note (id, user_id, title, data, meta, created_at, updated_at)
+  ${Array.from({ length: 70 }, (_, i) => `SELECT 'bulk-${i}', 'ada', 'b', '{}', '{}', 1, 1`).join(" UNION ALL ")};
+INSERT INTO access_grant (id, resource_type, resource_id, principal_type, principal_id, permission, created_at) VALUES
+  ('g1', 'note', 'n-shared', 'user', 'bob', 'read', 1),
+  ('g2', 'note', 'n-shared', 'user', 'bob', 'write', 1),
+  ('g3', 'note', 'n-readonly', 'user', 'bob', 'read', 1),
+  ('g4', 'channel', 'c1', 'user', 'bob', 'read', 1);
+INSERT INTO channel (id, user_id, type, name, created_at, updated_at) VALUES ('c1', 'ada', NULL, 'general', 1, 1);
+INSERT INTO channel_member (id, channel_id, user_id, is_active, joined_at, created_at, updated_at)
+  VALUES ('m1', 'c1', 'ada', 1, 1, 1, 1);
+INSERT INTO chat (id, user_id, title, chat, created_at, updated_at, archived, meta, last_read_at) VALUES
+  ('chat-ada', 'ada', 't', '{}', 1, ${now - 10}, 0, '{}', NULL),
+  ('chat-bob', 'bob', 't', '{}', 1, ${now - 10}, 0, '{}', NULL);
+`,
+  });
+  await startRedis();
+  [A, B] = await Promise.all([startOwcore("a"), startOwcore("b")]);
+  tAda = token("ada");
+  tBob = token("bob");
+  tEve = token("eve");
+});
+
+after(async () => {
+  for (const s of sockets) s.close();
+  for (const c of children.reverse()) {
+    if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill("SIGTERM");
+  }
+  await sleep(200);
+  for (const c of children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill("SIGKILL");
+  if (process.exitCode) for (const c of children) console.error(`--- ${c.name}\n${c.log().slice(-5000)}`);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+// --- tests ---------------------------------------------------------------------------------
+
+const fields = ["id", "email", "username", "role", "name", "timezone", "presence_state", "status_emoji",
+  "status_message", "status_expires_at", "info", "settings", "oauth", "scim", "last_active_at", "updated_at",
+  "created_at", "last_seen_at"];
+
+test("connect with a token writes the pool entry in Pydantic order; user-join acks {id, name}", async () => {
+  const ada = await connect(A.url, { token: tAda });
+  const entry = await until(() => poolEntry(ada.id), 10_000, "the pool entry of connect");
+  assert.deepEqual(Object.keys(entry.value), fields);
+  assert.deepEqual(Object.keys(entry.value.settings), ["ui", "theme"]);
+  assert.ok(!entry.raw.includes(", ") && !entry.raw.includes(": "), "compact JSON");
+  assert.equal(entry.value.id, "ada");
+  assert.equal(entry.value.role, "user");
+  assert.deepEqual(entry.value.info, { k: [1, 2] });
+  assert.ok(Math.abs(entry.value.last_seen_at - Date.now() / 1000) < 600);
+  const ack = await ask(ada, "user-join", { auth: { token: tAda } });
+  assert.deepEqual(ack, { id: "ada", name: "Ada" });
+  ada.close();
+  await until(() => !poolEntry(ada.id), 10_000, "the pool entry removed on disconnect");
+});
+
+test("unauthenticated and pending sockets stay connected and get nothing", async () => {
+  const before = Number(redis("HLEN", `${P}:session_pool`));
+  const anon = await connect(A.url, {});
+  const eve = await connect(B.url, { token: tEve });
+  const bad = await connect(A.url, { token: "not-a-jwt" });
+  assert.deepEqual(await ask(anon, "heartbeat", {}), { ok: false, error: "not authenticated" });
+  assert.deepEqual(await ask(eve, "user-join", { auth: { token: tEve } }), undefined);
+  assert.deepEqual(await ask(bad, "usage", { model: "m" }), { ok: false, error: "not authenticated" });
+  assert.equal(Number(redis("HLEN", `${P}:session_pool`)), before);
+  assert.ok(anon.connected && eve.connected && bad.connected);
+  anon.close();
+  eve.close();
+  bad.close();
+});
+
+test("heartbeat moves last_seen_at and user.last_active_at; usage lands in P:usage_pool", async () => {
+  const ada = await connect(A.url, { token: tAda });
+  await ask(ada, "user-join", { auth: { token: tAda } });
+  const entry = poolEntry(ada.id);
+  // Make both clocks visibly old, then heartbeat.
+  redis("HSET", `${P}:session_pool`, ada.id, JSON.stringify({ ...entry.value, last_seen_at: 1 }));
+  sql(`UPDATE "user" SET last_active_at = 1 WHERE id = 'ada'`);
+  assert.deepEqual(await ask(ada, "heartbeat", {}), { ok: true });
+  const after = poolEntry(ada.id).value;
+  assert.ok(after.last_seen_at > 1, `last_seen_at ${after.last_seen_at}`);
+  assert.deepEqual(Object.keys(after), fields);
+  assert.ok(Number(sql(`SELECT last_active_at FROM "user" WHERE id = 'ada'`)) > 1);
+  // An entry reaped while the tab is alive comes back with the next heartbeat (Python 0.11.5).
+  redis("HDEL", `${P}:session_pool`, ada.id);
+  assert.deepEqual(await ask(ada, "heartbeat", {}), { ok: true });
+  assert.deepEqual(Object.keys(poolEntry(ada.id).value), fields);
+
+  assert.deepEqual(await ask(ada, "usage", { action: "chat", model: "llama3:8b", chat_id: "chat-ada" }), { ok: true });
+  const usage = JSON.parse(redis("HGET", `${P}:usage_pool`, "llama3:8b"));
+  assert.deepEqual(Object.keys(usage), [ada.id]);
+  assert.ok(Number.isInteger(usage[ada.id].updated_at));
+  // Once the tab stops sending usage, the usage cleaner (one instance of the fleet, under
+  // P:usage_cleanup_lock) drops the sid about 3 s later, while the socket is still connected.
+  await until(() => redis("HEXISTS", `${P}:usage_pool`, "llama3:8b") === "0", 20_000, "the usage cleaner");
+  assert.ok(ada.connected);
+  assert.ok(poolEntry(ada.id));
+  assert.equal(redis("EXISTS", `${P}:usage_cleanup_lock`), "1");
+  assert.equal(redis("EXISTS", `${P}:session_cleanup_lock`), "1");
+  assert.deepEqual(await ask(ada, "usage", { model: "llama3:8b" }), { ok: true });
+  ada.close();
+  await until(() => redis("HEXISTS", `${P}:usage_pool`, "llama3:8b") === "0", 10_000, "usage removed on disconnect");
+  await until(() => !poolEntry(ada.id), 10_000, "pool entry removed");
+});
+
+test("join-note is allowed and refused by grants", async () => {
+  const bob = await connect(B.url, { token: tBob });
+  await ask(bob, "user-join", { auth: { token: tBob } });
+  assert.deepEqual(await ask(bob, "join-note", { note_id: "n-shared", auth: { token: tBob } }), { ok: true });
+  assert.deepEqual(await ask(bob, "join-note", { note_id: "n-readonly", auth: { token: tBob } }), { ok: true });
+  assert.equal((await ask(bob, "join-note", { note_id: "n-private", auth: { token: tBob } })).ok, false);
+  assert.equal((await ask(bob, "join-note", { note_id: "missing", auth: { token: tBob } })).ok, false);
+  // Another user's token on this socket is refused.
+  assert.equal((await ask(bob, "join-note", { note_id: "n-shared", auth: { token: tAda } })).ok, false);
+  bob.close();
+});
+
+test("events:channel typing reaches the channel on the other instance with the sender's user; last_read_at is written", async () => {
+  const ada = await connect(A.url, { token: tAda });
+  const bob = await connect(B.url, { token: tBob });
+  await ask(ada, "user-join", { auth: { token: tAda } });
+  await ask(bob, "user-join", { auth: { token: tBob } });
+  const typing = { type: "typing", data: { typing: true } };
+  const got = waitFor(bob, "events:channel", (p) => p.channel_id === "c1");
+  // Repeat until B's subscription is surely live (each emit is checked for its exact payload).
+  let received = false;
+  got.then(() => (received = true), () => {});
+  for (let i = 0; i < 40 && !received; i++) {
+    assert.deepEqual(await ask(ada, "events:channel", { channel_id: "c1", message_id: null, data: typing }), { ok: true });
+    await Promise.race([got.catch(() => {}), sleep(250)]);
+  }
+  const p = await got;
+  assert.deepEqual(p, { channel_id: "c1", message_id: null, data: typing, user: { id: "ada", name: "Ada", role: "user" } });
+  // Not in the room: refused.
+  assert.equal((await ask(ada, "events:channel", { channel_id: "c2", data: typing })).ok, false);
+  assert.deepEqual(await ask(ada, "events:channel", { channel_id: "c1", message_id: null, data: { type: "last_read_at" } }),
+    { ok: true });
+  assert.ok(Number(sql(`SELECT last_read_at FROM channel_member WHERE id = 'm1'`)) > 0);
+  ada.close();
+  bob.close();
+});
+
+test("events:chat last_read_at writes the chat and emits chat:list to the user's room; foreign chats get nothing", async () => {
+  const ada = await connect(A.url, { token: tAda });
+  await ask(ada, "user-join", { auth: { token: tAda } });
+  const list = waitFor(ada, "events", (p) => p.data?.type === "chat:list");
+  assert.deepEqual(await ask(ada, "events:chat", { chat_id: "chat-ada", data: { type: "last_read_at" } }), { ok: true });
+  const ev = await list;
+  assert.equal(ev.chat_id, "chat-ada");
+  assert.equal(ev.data.data.chat_id, "chat-ada");
+  assert.ok(Number.isInteger(ev.data.data.last_read_at));
+  assert.equal(Number(sql(`SELECT last_read_at FROM chat WHERE id = 'chat-ada'`)), ev.data.data.last_read_at);
+  assert.equal((await ask(ada, "events:chat", { chat_id: "chat-bob", data: { type: "last_read_at" } })).ok, false);
+  assert.equal(sql(`SELECT last_read_at IS NULL FROM chat WHERE id = 'chat-bob'`), "1");
+  ada.close();
+});
+
+test("two editors on two instances: [0, 0], 2 sessions, updates both ways, debounced save, no key left", async () => {
+  const ada = await connect(A.url, { token: tAda });
+  const bob = await connect(B.url, { token: tBob });
+  await ask(ada, "user-join", { auth: { token: tAda } });
+  await ask(bob, "user-join", { auth: { token: tBob } });
+
+  const stateA = waitFor(ada, "ydoc:document:state");
+  assert.deepEqual(await ask(ada, "ydoc:document:join", { document_id: "note:n-shared", user_id: "ada", user_name: "Ada", user_color: "#f00" }), { ok: true });
+  const sa = await stateA;
+  assert.deepEqual(sa, { document_id: "note:n-shared", state: [0, 0], sessions: [ada.id] });
+
+  const joined = waitFor(ada, "ydoc:user:joined");
+  const stateB = waitFor(bob, "ydoc:document:state");
+  // The browser's alias `note_<id>` is normalised to `note:<id>`.
+  assert.deepEqual(await ask(bob, "ydoc:document:join", { document_id: "note_n-shared", user_id: "bob", user_name: "Bob" }), { ok: true });
+  const sb = await stateB;
+  assert.equal(sb.document_id, "note:n-shared");
+  assert.deepEqual(sb.state, [0, 0]);
+  assert.deepEqual([...sb.sessions].sort(), [ada.id, bob.id].sort());
+  assert.deepEqual(await joined, { document_id: "note:n-shared", user_id: "bob", user_name: "Bob", user_color: "#000000" });
+
+  // Ada types (int list); Bob receives it as an int list.
+  const docA = new Y.Doc();
+  const docB = new Y.Doc();
+  const u1 = Y.encodeStateAsUpdate((docA.getText("t").insert(0, "hello"), docA));
+  const atB = waitFor(bob, "ydoc:document:update");
+  assert.deepEqual(await ask(ada, "ydoc:document:update", {
+    document_id: "note:n-shared", user_id: "ada", update: Array.from(u1),
+    data: { content: { md: "hello", html: "<p>hello</p>", json: null } },
+  }), { ok: true });
+  const m1 = await atB;
+  assert.deepEqual(m1, { document_id: "note:n-shared", user_id: "ada", update: Array.from(u1), socket_id: ada.id });
+  Y.applyUpdate(docB, Uint8Array.from(m1.update));
+  assert.equal(docB.getText("t").toString(), "hello");
+
+  // A pending save registered by a Python instance (SPEC §4: P:tasks + P:tasks:item:note:<id>)
+  // is stopped by the next update that carries `data`: the stop command Python listens for is
+  // published, and the registry entry is cleaned as Python's stop_task does.
+  redis("HSET", `${P}:tasks`, "py-save-1", "note:n-shared");
+  redis("SADD", `${P}:tasks:item:note:n-shared`, "py-save-1");
+  const sub = track(spawn("redis-cli", ["-p", String(redisPort), "--raw", "SUBSCRIBE", `${P}:tasks:commands`],
+                          { stdio: ["ignore", "pipe", "pipe"] }), "subscriber");
+  await until(() => sub.log().includes(`${P}:tasks:commands`), 10_000, "the command subscription");
+
+  // Bob answers with a binary update (the browser's resend path); Ada receives an int list.
+  const before = Y.encodeStateVector(docB);
+  docB.getText("t").insert(5, " world");
+  const u2 = Y.encodeStateAsUpdate(docB, before);
+  const atA = waitFor(ada, "ydoc:document:update");
+  const sent = Date.now();
+  assert.deepEqual(await ask(bob, "ydoc:document:update", {
+    document_id: "note:n-shared", user_id: "bob", update: u2,
+    data: { content: { md: "hello world", html: "<p>hello world</p>", json: null } },
+  }), { ok: true });
+  const m2 = await atA;
+  await until(() => sub.log().split("\n").some((l) => {
+    try {
+      const c = JSON.parse(l);
+      return c.action === "stop" && c.task_id === "py-save-1";
+    } catch {
+      return false;
+    }
+  }), 10_000, "the stop command of Python's pending save");
+  assert.equal(redis("HEXISTS", `${P}:tasks`, "py-save-1"), "0");
+  sub.child.kill("SIGTERM");
+  assert.ok(Array.isArray(m2.update));
+  Y.applyUpdate(docA, Uint8Array.from(m2.update));
+  assert.equal(docA.getText("t").toString(), "hello world");
+
+  // Awareness is relayed with the sender's user id, never stored.
+  const aw = waitFor(ada, "ydoc:awareness:update");
+  assert.deepEqual(await ask(bob, "ydoc:awareness:update", { document_id: "note:n-shared", user_id: bob.id, update: [1, 2, 3] }), { ok: true });
+  assert.deepEqual(await aw, { document_id: "note:n-shared", user_id: "bob", update: [1, 2, 3] });
+
+  // The saved note: the last update's data, merged into note.data, after the debounce.
+  const saved = await until(() => {
+    const d = sql(`SELECT data FROM note WHERE id = 'n-shared'`);
+    return d.includes("hello world") ? d : null;
+  }, 15_000, "the note save");
+  const elapsed = Date.now() - sent;
+  assert.ok(elapsed >= 450, `saved ${elapsed} ms after the last update`);
+  console.log(`note saved ${elapsed} ms after the last update`);
+  assert.deepEqual(JSON.parse(saved), { content: { md: "hello world", html: "<p>hello world</p>", json: null }, keep: 1 });
+  await until(() => redis("EXISTS", `${P}:tasks:item:note:n-shared`) === "0", 10_000, "the save task's registry entry");
+
+  // The merged state, fleet-wide sessions.
+  const st = waitFor(ada, "ydoc:document:state");
+  assert.deepEqual(await ask(ada, "ydoc:document:state", { document_id: "note:n-shared" }), { ok: true });
+  const s3 = await st;
+  const docC = new Y.Doc();
+  Y.applyUpdate(docC, Uint8Array.from(s3.state));
+  assert.equal(docC.getText("t").toString(), "hello world");
+  assert.equal(s3.sessions.length, 2);
+
+  // Refusals: an invalid Yjs update and an update without write access store nothing.
+  const len = redis("LLEN", `${P}:ydoc:documents:note_n-shared:updates`);
+  assert.equal((await ask(ada, "ydoc:document:update", { document_id: "note:n-shared", update: [255, 255, 255, 255] })).ok, false);
+  assert.equal(redis("LLEN", `${P}:ydoc:documents:note_n-shared:updates`), len);
+  assert.deepEqual(await ask(bob, "ydoc:document:join", { document_id: "note:n-readonly" }), { ok: true });
+  assert.deepEqual(await ask(bob, "ydoc:document:update", { document_id: "note:n-readonly", update: Array.from(u1) }),
+    { ok: false, error: "no access" });
+  assert.equal(redis("EXISTS", `${P}:ydoc:documents:note_n-readonly:updates`), "0");
+  assert.equal((await ask(bob, "ydoc:document:join", { document_id: "note:n-private" })).ok, false);
+  assert.equal((await ask(bob, "ydoc:document:join", { document_id: "note_n-private" })).ok, false);
+  assert.equal((await ask(bob, "ydoc:document:join", { document_id: "chat:n-private" })).ok, false);
+
+  // Leave: both gone, the document is cleared; Bob's disconnect cleans the rest.
+  assert.deepEqual(await ask(ada, "ydoc:document:leave", { document_id: "note:n-shared", user_id: "ada" }), { ok: true });
+  assert.deepEqual(await ask(bob, "ydoc:document:leave", { document_id: "note:n-shared", user_id: "bob" }), { ok: true });
+  assert.equal(redis("EXISTS", `${P}:ydoc:documents:note_n-shared:updates`), "0");
+  assert.equal(redis("EXISTS", `${P}:ydoc:documents:note_n-shared:users`), "0");
+  ada.close();
+  bob.close();
+  await until(() => ydocKeys().length === 0, 10_000, `no ydoc key left (${ydocKeys()})`);
+  await until(() => redis("HLEN", `${P}:session_pool`) === "0", 10_000, "an empty session pool");
+});
+
+test("a new note opened on both instances reports [0, 0] and both sessions; disconnect after a reap cleans up", async () => {
+  const ada = await connect(A.url, { token: tAda });
+  const bob = await connect(B.url, { token: tBob });
+  await Promise.all([ask(ada, "user-join", { auth: { token: tAda } }), ask(bob, "user-join", { auth: { token: tBob } })]);
+  const sa = waitFor(ada, "ydoc:document:state");
+  await ask(ada, "ydoc:document:join", { document_id: "note:n-shared" });
+  assert.deepEqual((await sa).state, [0, 0]);
+  const sb = waitFor(bob, "ydoc:document:state");
+  await ask(bob, "ydoc:document:join", { document_id: "note:n-shared" });
+  assert.equal((await sb).sessions.length, 2);
+  await ask(ada, "usage", { model: "reaped-model" });
+  // Disconnect cleans up even when the pool entry was already reaped (Python then skips it all).
+  redis("HDEL", `${P}:session_pool`, ada.id, bob.id);
+  ada.close();
+  bob.close();
+  await until(() => ydocKeys().length === 0, 10_000, "no ydoc key left after disconnects");
+  await until(() => redis("HEXISTS", `${P}:usage_pool`, "reaped-model") === "0", 10_000, "usage of a reaped sid");
+});
+
+test("malformed inputs are refused without a crash; a flood disconnects the flooder only", async () => {
+  const ada = await connect(A.url, { token: tAda });
+  const bob = await connect(A.url, { token: tBob });
+  await ask(ada, "user-join", { auth: { token: tAda } });
+  await ask(bob, "user-join", { auth: { token: tBob } });
+  const bad = [null, 5, "x", [], {}, { auth: 5 }, { note_id: { $ne: 1 } }, { document_id: "note:" + "a".repeat(5000) },
+    { document_id: "note:../../x", update: [1] }, { document_id: "note:missing", update: [300] },
+    { document_id: "note:missing", update: "AAAA" }, { model: "x".repeat(10_000) }, { chat_id: ["a"] },
+    { channel_id: "c1", data: { type: "typing", pad: "x".repeat(100_000) } }];
+  const events = ["user-join", "join-channels", "heartbeat", "usage", "join-note", "events:channel", "events:chat",
+    "ydoc:document:join", "ydoc:document:state", "ydoc:document:update", "ydoc:document:leave", "ydoc:awareness:update"];
+  for (const e of events) {
+    for (const b of bad) {
+      const r = await ask(ada, e, b);
+      if (e === "user-join") assert.equal(r, undefined, `${e} ${JSON.stringify(b)?.slice(0, 80)}`);
+      else if (e !== "heartbeat") assert.equal(r?.ok, false, `${e} ${JSON.stringify(b)?.slice(0, 80)}: ${JSON.stringify(r)}`);
+    }
+  }
+  assert.equal(redis("HEXISTS", `${P}:usage_pool`, "x".repeat(10_000)), "0");
+  assert.equal(ydocKeys().length, 0);
+  assert.ok(ada.connected);
+
+  // A usage flood: the flooder is disconnected, the other client is unaffected.
+  const gone = next(ada, "disconnect", 20_000);
+  for (let i = 0; i < 3000; i++) ada.emit("usage", { model: "flood" });
+  await gone;
+  assert.deepEqual(await ask(bob, "heartbeat", {}), { ok: true });
+  bob.close();
+  await until(() => redis("HLEN", `${P}:session_pool`) === "0", 10_000, "an empty session pool");
+  await until(() => redis("HLEN", `${P}:usage_pool`) === "0", 10_000, "an empty usage pool");
+});
+
+test("per-socket limits: documents joined and awareness size", async () => {
+  const ada = await connect(A.url, { token: tAda });
+  await ask(ada, "user-join", { auth: { token: tAda } });
+  const answers = [];
+  for (let i = 0; i < 70; i++) answers.push(await ask(ada, "ydoc:document:join", { document_id: `note:bulk-${i}` }));
+  assert.equal(answers.filter((a) => a.ok).length, 64);
+  assert.deepEqual(answers[64], { ok: false, error: "too many documents" });
+  assert.equal(Number(redis("SCARD", `${P}:ydoc:documents:session:${ada.id}:documents`)), 64);
+  // Awareness: 64 KiB at most, never stored.
+  assert.deepEqual(await ask(ada, "ydoc:awareness:update", { document_id: "note:bulk-0", update: new Uint8Array(65536) }), { ok: true });
+  assert.equal((await ask(ada, "ydoc:awareness:update", { document_id: "note:bulk-0", update: new Uint8Array(65537) })).ok, false);
+  // Leaving frees a slot.
+  assert.deepEqual(await ask(ada, "ydoc:document:leave", { document_id: "note:bulk-0" }), { ok: true });
+  assert.deepEqual(await ask(ada, "ydoc:document:join", { document_id: "note:bulk-69" }), { ok: true });
+  ada.close();
+  await until(() => ydocKeys().length === 0, 10_000, "no ydoc key left");
+});
+
+test("kill -9 of an instance: what it held goes within a bounded time; the other instance's clients are unaffected", async () => {
+  const C = await startOwcore("c");
+  const ada = await connect(A.url, { token: tAda });
+  const bob = await connect(C.url, { token: tBob });
+  await ask(ada, "user-join", { auth: { token: tAda } });
+  await ask(bob, "user-join", { auth: { token: tBob } });
+  await ask(ada, "ydoc:document:join", { document_id: "note:n-shared" });
+  const sb = waitFor(bob, "ydoc:document:state");
+  await ask(bob, "ydoc:document:join", { document_id: "note:n-shared" });
+  assert.equal((await sb).sessions.length, 2);
+  assert.deepEqual(await ask(bob, "usage", { model: "killed-model" }), { ok: true });
+  assert.ok(poolEntry(bob.id));
+  const bobSid = bob.id;
+
+  C.child.kill("SIGKILL");
+  await until(() => !poolEntry(bobSid), 20_000, "the dead instance's pool entry");
+  await until(() => !redis("SMEMBERS", `${P}:ydoc:documents:note_n-shared:users`).split("\n").includes(bobSid),
+    20_000, "the dead instance's Yjs presence");
+  await until(() => redis("EXISTS", `${P}:ydoc:documents:session:${bobSid}:documents`) === "0", 20_000, "its reverse index");
+  await until(() => redis("HEXISTS", `${P}:usage_pool`, "killed-model") === "0", 20_000, "its usage");
+  // Its lease is gone too: A and B remain.
+  await until(() => redis("HLEN", `${P}:owcore:realtime:instances`) === "2", 20_000, "the dead lease removed");
+
+  // Ada, on the surviving instance, carries on.
+  assert.ok(ada.connected);
+  assert.deepEqual(await ask(ada, "heartbeat", {}), { ok: true });
+  assert.equal(redis("SMEMBERS", `${P}:ydoc:documents:note_n-shared:users`), ada.id);
+  const d = new Y.Doc();
+  d.getText("t").insert(0, "still here");
+  assert.deepEqual(await ask(ada, "ydoc:document:update", { document_id: "note:n-shared", update: Array.from(Y.encodeStateAsUpdate(d)) }),
+    { ok: true });
+  assert.deepEqual(await ask(ada, "ydoc:document:leave", { document_id: "note:n-shared" }), { ok: true });
+  ada.close();
+  await until(() => ydocKeys().length === 0, 10_000, "no ydoc key left");
+  await until(() => redis("HLEN", `${P}:session_pool`) === "0", 10_000, "an empty session pool");
+});
+
+test("SIGTERM: an instance stops cleanly, leaving no pool entry, presence or lease behind", async () => {
+  const bob = await connect(B.url, { token: tBob });
+  await ask(bob, "user-join", { auth: { token: tBob } });
+  await ask(bob, "ydoc:document:join", { document_id: "note:n-shared" });
+  await ask(bob, "usage", { model: "sigterm-model" });
+  assert.ok(poolEntry(bob.id));
+  const exited = new Promise((resolve) => B.child.once("exit", resolve));
+  B.child.kill("SIGTERM");
+  await deadline(exited, 20_000, "instance b to exit");
+  assert.equal(B.child.exitCode, 0);
+  assert.equal(redis("HLEN", `${P}:session_pool`), "0");
+  assert.deepEqual(ydocKeys(), []);
+  assert.equal(redis("HLEN", `${P}:owcore:realtime:instances`), "1");
+  await until(() => redis("HLEN", `${P}:usage_pool`) === "0", 10_000, "an empty usage pool");
+});
