@@ -1011,8 +1011,7 @@ net::awaitable<int> run_bench(bench_options o, loop_monitor& mon, std::vector<me
   } else {
     std::string schema_path = o.schema_file;
     if (schema_path.empty())
-      schema_path = std::string(OWCORE_FIXTURE_DIR) +
-                    (dopts.kind == db::dialect::sqlite ? "/schema_sqlite.sql" : "/schema_postgres.sql");
+      schema_path = std::string(OWCORE_FIXTURE_DIR) + "/schema.sql";
     auto schema = read_file(schema_path);
     if (!schema) {
       std::fprintf(stderr, "owcore_db_bench: cannot read the schema %s\n", schema_path.c_str());

@@ -134,7 +134,7 @@ void expect_startup_failure(std::vector<std::string> env, const std::string& var
 TEST(Identity, RolesFromSqliteOpenWebuiDatabase) {
   owcore_server s;
   const auto file = s.dir.path() / "webui.db";
-  sqlite_script(file, fixture("schema_sqlite.sql") + users_sql);
+  sqlite_script(file, fixture("schema.sql") + users_sql);
   s.start({"DATABASE_URL=sqlite:///" + file.string(), "OWCORE_USER_CACHE_TTL=0.5"});
   check_roles(s, [&](const std::string& sql) { sqlite_script(file, sql); });
 }
@@ -142,7 +142,7 @@ TEST(Identity, RolesFromSqliteOpenWebuiDatabase) {
 TEST(Identity, RolesFromPostgresOpenWebuiDatabase) {
   postgres_server pg;
   pg.create_database("owui");
-  pg.exec(fixture("schema_postgres.sql") + users_sql, "owui");
+  pg.exec(fixture("schema.sql") + users_sql, "owui");
   owcore_server s;
   s.start({"DATABASE_URL=" + pg.superuser_conninfo("owui"), "OWCORE_USER_CACHE_TTL=0.5"});
   check_roles(s, [&](const std::string& sql) { pg.exec(sql, "owui"); });
@@ -151,7 +151,7 @@ TEST(Identity, RolesFromPostgresOpenWebuiDatabase) {
 TEST(Identity, PostgresOutageIsAnErrorReplyThenRecovers) {
   postgres_server pg;
   pg.create_database("owui");
-  pg.exec(fixture("schema_postgres.sql") + users_sql, "owui");
+  pg.exec(fixture("schema.sql") + users_sql, "owui");
   owcore_server s;
   s.start({"DATABASE_URL=" + pg.superuser_conninfo("owui"), "OWCORE_USER_CACHE_TTL=0",
            "OWCORE_DB_STATEMENT_TIMEOUT=1", "OWCORE_DB_CONNECT_TIMEOUT=1", "DATABASE_POOL_TIMEOUT=2"});
@@ -162,14 +162,14 @@ TEST(Identity, PostgresOutageIsAnErrorReplyThenRecovers) {
   EXPECT_EQ(s.tasks_status(token_for("adm")), 503);
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 15s);
   pg.sigcont();
-  EXPECT_TRUE(eventually([&] { return s.tasks_status(token_for("adm")) == 200; }, 15s));
+  EXPECT_TRUE(eventually([&] { return s.tasks_status(token_for("adm")) == 200; }, 30s));
   // A crash and a restart: errors while it is down, service again after. (The test server runs
   // with fsync and synchronous_commit off for speed; a checkpoint first keeps the tables.)
   pg.exec("CHECKPOINT", "owui");
   pg.kill9();
   EXPECT_EQ(s.tasks_status(token_for("adm")), 503);
   pg.restart();
-  EXPECT_TRUE(eventually([&] { return s.tasks_status(token_for("adm")) == 200; }, 15s)) << s.proc->log_tail();
+  EXPECT_TRUE(eventually([&] { return s.tasks_status(token_for("adm")) == 200; }, 30s)) << s.proc->log_tail();
   EXPECT_TRUE(s.proc->alive());
 }
 
@@ -190,7 +190,7 @@ TEST(Identity, StandaloneOwnedDatabaseAndUserCommands) {
   EXPECT_NE(log.find("ada\tadmin\tada@example.org\tAda"), std::string::npos) << log;
   // Never on Open WebUI's database.
   const auto webui = dir.path() / "webui.db";
-  sqlite_script(webui, fixture("schema_sqlite.sql"));
+  sqlite_script(webui, fixture("schema.sql"));
   EXPECT_EQ(run_to_exit(dir, {"DATABASE_URL=sqlite:///" + webui.string()},
                         {"user", "add", "--name", "E", "--email", "e@example.org", "--role", "admin"}, &log,
                         "refused.log"), 2) << log;
@@ -200,7 +200,7 @@ TEST(Identity, StandaloneOwnedDatabaseAndUserCommands) {
 TEST(Identity, DoctorAndConfigShowTheDatabase) {
   temp_dir dir("owcore-dbdoctor-");
   const auto webui = dir.path() / "webui.db";
-  sqlite_script(webui, fixture("schema_sqlite.sql"));
+  sqlite_script(webui, fixture("schema.sql"));
   std::string log;
   EXPECT_EQ(run_to_exit(dir, {"DATABASE_URL=sqlite:///" + webui.string()}, {"doctor"}, &log), 0) << log;
   EXPECT_NE(log.find("schema      f0bd01a18a3d (known)"), std::string::npos) << log;
@@ -244,7 +244,7 @@ TEST(Identity, BadDatabasesExitTwo) {
   expect_startup_failure({"DATABASE_URL=sqlite:///" + other.string()}, "DATABASE_URL", "alembic_version");
   // A file locked by another writer past busy_timeout.
   const auto locked = dir.path() / "locked.db";
-  sqlite_script(locked, fixture("schema_sqlite.sql"));
+  sqlite_script(locked, fixture("schema.sql"));
   sqlite3* holder = nullptr;
   ASSERT_EQ(sqlite3_open(locked.c_str(), &holder), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(holder, "PRAGMA journal_mode=DELETE; BEGIN EXCLUSIVE;", nullptr, nullptr, nullptr), SQLITE_OK);
@@ -259,7 +259,7 @@ TEST(Identity, PostgresWrongPasswordAndPreGrantsSchemaExitTwo) {
   o.password = "right-password";
   postgres_server pg(o);
   pg.create_database("owui");
-  pg.exec(fixture("schema_postgres.sql"), "owui");
+  pg.exec(fixture("schema.sql"), "owui");
   expect_startup_failure({"DATABASE_URL=" + pg.conninfo("owui", "postgres", "wrong-password")}, "DATABASE_URL",
                          "authentication");
   expect_startup_failure({"DATABASE_TYPE=postgresql", "DATABASE_USER=postgres", "DATABASE_PASSWORD=wrong",
@@ -271,7 +271,7 @@ TEST(Identity, PostgresWrongPasswordAndPreGrantsSchemaExitTwo) {
                          "predates the access_grant");
   // DATABASE_SCHEMA: Open WebUI's tables in their own schema.
   pg.exec("CREATE SCHEMA owui_s", "owui");
-  pg.exec("SET search_path TO owui_s; " + fixture("schema_postgres.sql") + users_sql, "owui");
+  pg.exec("SET search_path TO owui_s; " + fixture("schema.sql") + users_sql, "owui");
   owcore_server s;
   s.start({"DATABASE_URL=" + pg.superuser_conninfo("owui"), "DATABASE_SCHEMA=owui_s"});
   EXPECT_EQ(s.tasks_status(token_for("adm")), 200);

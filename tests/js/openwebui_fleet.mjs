@@ -27,7 +27,7 @@ try {
 
 const P = "open-webui";
 const secret = "openwebui-fleet-test-secret";
-const schema = fs.readFileSync(new URL("../fixtures/openwebui/schema_sqlite.sql", import.meta.url), "utf8");
+const schema = fs.readFileSync(new URL("../fixtures/openwebui/schema.sql", import.meta.url), "utf8");
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "owcore-owui-"));
 const dbFile = path.join(dir, "webui.db");
 const children = [];

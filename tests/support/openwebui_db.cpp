@@ -25,9 +25,8 @@ const std::string& intern(const std::string& text) {
 
 }  // namespace
 
-std::string openwebui_db::schema_sql(db::dialect kind) {
-  const std::filesystem::path file = std::filesystem::path(OWCORE_SOURCE_DIR) / "tests/fixtures/openwebui" /
-                                     (kind == db::dialect::sqlite ? "schema_sqlite.sql" : "schema_postgres.sql");
+std::string openwebui_db::schema_sql() {
+  const std::filesystem::path file = std::filesystem::path(OWCORE_SOURCE_DIR) / "tests/fixtures/openwebui/schema.sql";
   std::ifstream in(file);
   if (!in) throw std::runtime_error("cannot read " + file.string());
   std::ostringstream text;
@@ -64,7 +63,7 @@ openwebui_db::openwebui_db(io_runner& runner, db::dialect kind, postgres_server*
                                             : runner_.run(db::open_postgres(runner_.io.get_executor(), options_));
   if (!opened) throw std::runtime_error("opening the test database: " + describe(opened.error()));
   db_ = *opened;
-  exec_script(schema_sql(kind));
+  exec_script(schema_sql());
 }
 
 openwebui_db::~openwebui_db() {

@@ -49,8 +49,8 @@ class openwebui_db {
   /// The PostgreSQL server shared by every test of the binary, started on first use.
   static postgres_server& shared_postgres();
 
-  /// The fixture DDL of `kind`, read from the source tree.
-  static std::string schema_sql(db::dialect kind);
+  /// Open WebUI's fixture DDL (one text for both databases), read from the source tree.
+  static std::string schema_sql();
 
  private:
   io_runner& runner_;

@@ -1105,4 +1105,19 @@ TEST(settings_to_json, round_trips_through_the_parser) {
   EXPECT_EQ(v.at("OWCORE_SHUTDOWN_TIMEOUT").to_number<double>(), 10.0);
 }
 
+TEST(settings_owcore, realtime_lease_and_any_document) {
+  auto d = load({});
+  EXPECT_EQ(d.realtime_lease_ttl_s, 30);
+  EXPECT_FALSE(d.ydoc_any_document);
+  auto s = load({{"OWCORE_REALTIME_LEASE_TTL", "2.5"}, {"OWCORE_YDOC_ANY_DOCUMENT", "True"}});
+  EXPECT_EQ(s.realtime_lease_ttl_s, 2.5);
+  EXPECT_TRUE(s.ydoc_any_document);
+  auto bad = load({{"OWCORE_REALTIME_LEASE_TTL", "7200"}, {"OWCORE_YDOC_ANY_DOCUMENT", "yes"}});
+  EXPECT_EQ(bad.realtime_lease_ttl_s, 30);
+  EXPECT_FALSE(bad.ydoc_any_document);  // only "true" is true, as for Open WebUI's flags
+  EXPECT_THAT(bad.warnings, Contains(Field(&setting_issue::variable, "OWCORE_REALTIME_LEASE_TTL")));
+  EXPECT_THAT(bad.warnings, Contains(Field(&setting_issue::variable, "OWCORE_YDOC_ANY_DOCUMENT")));
+  EXPECT_EQ(to_json(s).at("OWCORE_REALTIME_LEASE_TTL").as_double(), 2.5);
+}
+
 }  // namespace

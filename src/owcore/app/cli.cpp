@@ -380,7 +380,7 @@ int cmd_serve() {
   const auto& realtime_cfg = std::get<realtime_config>(rcfg);
   openwebui_backends owui;
   if (realtime_cfg.profile == realtime::profiles::profile::openwebui)
-    owui = make_openwebui_backends(s, ioc.get_executor(), database->db, auth, app_redis, ws_redis, tasks, process_env());
+    owui = make_openwebui_backends(s, ioc.get_executor(), database->db, auth, app_redis, ws_redis, tasks);
   auto realtime = add_realtime_routes(*routes, realtime_cfg, ioc.get_executor(), ws_redis, {}, owui.services);
 
   // The owui-session cookie (SPEC §3.1): starsessions JSON in the App Redis, or Starlette's signed

@@ -22,8 +22,7 @@ openwebui_backends make_openwebui_backends(const settings& s, net::executor ex, 
                                            std::shared_ptr<identity::identity_service> ids,
                                            std::shared_ptr<redis::client> app_redis,
                                            std::shared_ptr<redis::client> ws_redis,
-                                           std::shared_ptr<coord::tasks::task_service> app_tasks,
-                                           const env_lookup& env) {
+                                           std::shared_ptr<coord::tasks::task_service> app_tasks) {
   openwebui_backends out;
   auto svc = std::make_shared<realtime::openwebui::services>();
   svc->log = get_logger("openwebui");
@@ -94,16 +93,7 @@ openwebui_backends make_openwebui_backends(const settings& s, net::executor ex, 
   if (out.redis) {
     realtime::openwebui::lease_options lopts;
     lopts.log = svc->log;
-    if (auto v = env("OWCORE_REALTIME_LEASE_TTL"); v && !v->empty()) {
-      double seconds = 0;
-      try {
-        seconds = std::stod(*v);
-      } catch (const std::exception&) {
-      }
-      if (seconds >= 1 && seconds <= 3600)
-        lopts.ttl = std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
-      else svc->log->warn("OWCORE_REALTIME_LEASE_TTL='{}' is not a number of seconds in [1, 3600]; using 30", *v);
-    }
+    lopts.ttl = std::chrono::milliseconds(static_cast<std::int64_t>(s.realtime_lease_ttl_s * 1000));
     const coord::redis_backend ws{ws_redis, s.key_prefix};
     auto instances = coord::shared::make_redis_shared_dict(ws, realtime::openwebui::instances_key);
     realtime::openwebui::instance_lease::sids_factory sids_of = [ws](const std::string& id) {

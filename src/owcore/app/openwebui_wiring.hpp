@@ -42,17 +42,14 @@ struct openwebui_backends {
 
 /// Builds the services on the open database `db`. `app_tasks` is the App task service (reused
 /// for note saves when the WS and App Redis are the same client). Starts any task service it
-/// creates, and the usage cleaner and session reaper. WEBSOCKET_HEARTBEAT_INTERVAL (seconds,
-/// unset by default) is read through `env` for the reaper's timeout,
-/// max(4 x interval, 120) s (note for the merge: read here until settings carry it). With
-/// Redis, also starts this instance's lease (OWCORE_REALTIME_LEASE_TTL seconds, default 30,
-/// read through `env`): a killed instance's sockets are cleaned by the others.
+/// creates, and the usage cleaner and session reaper, whose timeout is
+/// max(4 x WEBSOCKET_HEARTBEAT_INTERVAL, 120) s. With Redis, also starts this instance's lease
+/// (OWCORE_REALTIME_LEASE_TTL): a killed instance's sockets are cleaned by the others.
 /// Set-up only.
 openwebui_backends make_openwebui_backends(const settings& s, net::executor ex, std::shared_ptr<db::database> db,
                                            std::shared_ptr<coord::identity::identity_service> identity,
                                            std::shared_ptr<redis::client> app_redis,
                                            std::shared_ptr<redis::client> ws_redis,
-                                           std::shared_ptr<coord::tasks::task_service> app_tasks,
-                                           const env_lookup& env);
+                                           std::shared_ptr<coord::tasks::task_service> app_tasks);
 
 }  // namespace owcore::app

@@ -48,11 +48,7 @@ std::variant<realtime_config, startup_error> realtime_config_from(const settings
   c.sockets.trace = s.websocket_server_logging;    // WEBSOCKET_SERVER_LOGGING
   c.redis_manager = s.redis_manager();
   c.room_channels = s.websocket_redis_room_channels;
-  if (auto any = env("OWCORE_YDOC_ANY_DOCUMENT"); any && !any->empty()) {
-    if (*any == "true" || *any == "1") c.openwebui.lim.allow_non_note_documents = true;
-    else if (*any != "false" && *any != "0")
-      return startup_error{"OWCORE_YDOC_ANY_DOCUMENT", "expected true or false, got '" + *any + "'"};
-  }
+  c.openwebui.lim.allow_non_note_documents = s.ydoc_any_document;
   return c;
 }
 

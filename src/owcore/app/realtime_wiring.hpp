@@ -57,8 +57,8 @@ struct realtime_config {
 ///   per-client outbound queue of 4096 packets / 8 MiB (overflow disconnects the client);
 /// - WEBSOCKET_REDIS_ROOM_CHANNELS -> the Redis adapter's room-channel mode;
 /// - OWCORE_SOCKETIO_PROFILE, read through `env` (default `openwebui`; `bench` for load tests);
-/// - OWCORE_YDOC_ANY_DOCUMENT, read through `env` (default false): the openwebui profile also
-///   accepts Yjs documents other than `note:<id>` (never authorised, as in Python).
+/// - OWCORE_YDOC_ANY_DOCUMENT (default false): the openwebui profile also accepts Yjs documents
+///   other than `note:<id>` (never authorised, as in Python).
 /// An unknown profile is a startup_error naming the variable.
 std::variant<realtime_config, startup_error> realtime_config_from(const settings& s, const env_lookup& env);
 

@@ -559,6 +559,12 @@ void load_owcore(loader& in, settings& s) {
   s.task_reaper_period_s = in.positive_seconds("OWCORE_TASK_REAPER_PERIOD", 10);
   if (auto v = in.raw("OWCORE_TASK_REAP_FOREIGN_AFTER"); v && !v->empty())
     s.task_reap_foreign_after_s = in.positive_seconds("OWCORE_TASK_REAP_FOREIGN_AFTER", 0);
+  s.realtime_lease_ttl_s = in.positive_seconds("OWCORE_REALTIME_LEASE_TTL", 30);
+  if (s.realtime_lease_ttl_s < 1 || s.realtime_lease_ttl_s > 3600) {
+    in.warn("OWCORE_REALTIME_LEASE_TTL", "OWCORE_REALTIME_LEASE_TTL is not a number of seconds in 1..3600; using 30");
+    s.realtime_lease_ttl_s = 30;
+  }
+  s.ydoc_any_document = in.flag("OWCORE_YDOC_ANY_DOCUMENT", "False");
 }
 
 void load_database(loader& in, settings& s) {
@@ -881,6 +887,8 @@ boost::json::object to_json(const settings& s) {
   j["OWCORE_SHUTDOWN_TIMEOUT"] = number(s.shutdown_timeout_s);
   j["OWCORE_TASK_LEASE_TTL"] = number(s.task_lease_ttl_s);
   j["OWCORE_TASK_REAPER_PERIOD"] = number(s.task_reaper_period_s);
+  j["OWCORE_REALTIME_LEASE_TTL"] = number(s.realtime_lease_ttl_s);
+  j["OWCORE_YDOC_ANY_DOCUMENT"] = s.ydoc_any_document;
   j["OWCORE_TASK_REAP_FOREIGN_AFTER"] =
       s.task_reap_foreign_after_s ? boost::json::value(number(*s.task_reap_foreign_after_s)) : nullptr;
 

@@ -162,6 +162,12 @@ struct settings {
   /// OWCORE_TASK_REAP_FOREIGN_AFTER: opt-in maximum age (s) of task entries without an owcore
   /// lease (written by Python instances); unset = never reap them.
   std::optional<double> task_reap_foreign_after_s;
+  /// OWCORE_REALTIME_LEASE_TTL (s, 1..3600, default 30): how long after an owcore instance dies
+  /// the others clean its sockets' pool entries, usage and Yjs presence.
+  double realtime_lease_ttl_s = 30;
+  /// OWCORE_YDOC_ANY_DOCUMENT (default false): the openwebui profile also accepts Yjs documents
+  /// other than `note:<id>` (never authorised, as in Python).
+  bool ydoc_any_document = false;
 
   /// Non-fatal findings (a bad number replaced by its default, ...); logged at warning level.
   std::vector<setting_issue> warnings;
