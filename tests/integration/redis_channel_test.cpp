@@ -6,6 +6,7 @@
 #include "owcore/realtime/adapter/redis_channel.hpp"
 #include "owcore/redis/client.hpp"
 #include "support/process.hpp"
+#include "support/io_runner.hpp"
 #include "support/redis_client.hpp"
 #include "support/redis_topology.hpp"
 #include "support/wait.hpp"
@@ -45,20 +46,8 @@ std::shared_ptr<spdlog::logger> test_log() {
   return log;
 }
 
-// An io_context on two threads, like `owcore serve`.
-struct io_threads {
-  asio::io_context io{2};
-  asio::executor_work_guard<asio::io_context::executor_type> guard{io.get_executor()};
-  std::vector<std::thread> threads;
-  io_threads() {
-    for (int i = 0; i < 2; ++i) threads.emplace_back([this] { io.run(); });
-  }
-  ~io_threads() {
-    guard.reset();
-    io.stop();
-    for (auto& t : threads) t.join();
-  }
-};
+// An io_context on two threads, like `owcore serve` (tests/support/io_runner.hpp).
+using io_threads = owcore::test::io_runner;
 
 // Collects delivered messages; waits with a deadline, never a fixed sleep.
 struct inbox {
