@@ -31,7 +31,7 @@ namespace {
 namespace asio = boost::asio;
 namespace json = boost::json;
 namespace redis = owcore::redis;
-namespace rp = owcore::realtime::adapter::redis_protocol;
+namespace rp = owcore::realtime::adapter::socketio_pubsub;
 namespace test = owcore::test;
 using owcore::realtime::adapter::redis_channel;
 using owcore::realtime::adapter::redis_channel_options;

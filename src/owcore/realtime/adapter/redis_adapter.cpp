@@ -13,7 +13,7 @@
 
 namespace owcore::realtime::adapter {
 
-namespace rp = redis_protocol;
+namespace rp = socketio_pubsub;
 
 namespace {
 

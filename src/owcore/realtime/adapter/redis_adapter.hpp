@@ -90,10 +90,10 @@ class redis_adapter : public memory_adapter, public std::enable_shared_from_this
     std::shared_ptr<boost::asio::steady_timer> timer;
   };
 
-  void on_message(redis_protocol::message m);
-  void on_emit(redis_protocol::emit_message m);
-  void on_callback(const redis_protocol::callback_message& m);
-  void publish(redis_protocol::message m);
+  void on_message(socketio_pubsub::message m);
+  void on_emit(socketio_pubsub::emit_message m);
+  void on_callback(const socketio_pubsub::callback_message& m);
+  void publish(socketio_pubsub::message m);
   void finish_call(std::uint64_t id, ack_result r);
 
   net::executor ex_;

@@ -16,7 +16,7 @@
 namespace owcore::realtime::adapter {
 
 namespace asio = boost::asio;
-namespace rp = redis_protocol;
+namespace rp = socketio_pubsub;
 using boost::system::error_code;
 using clock_type = std::chrono::steady_clock;
 

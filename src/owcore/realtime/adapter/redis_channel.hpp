@@ -1,6 +1,6 @@
 #pragma once
 // The `socketio` pub/sub channel shared with Python Open WebUI instances (SPEC §5.3, §8.7): a
-// thin Asio shell over redis_protocol (STYLE.md 2). It subscribes at start-up on a supervised
+// thin Asio shell over socketio_pubsub (STYLE.md 2). It subscribes at start-up on a supervised
 // subscriber (reconnects and re-subscribes by itself), decodes every payload as untrusted input,
 // applies python-socketio's host_id self-filter and hands valid messages to a callback; and it
 // publishes encoded messages from a bounded queue through one writer loop.
@@ -30,13 +30,13 @@
 // without `&<channel>#*`), the channel falls back to the shared channel for good, logs one
 // warning, drops the pattern and re-publishes the refused messages on `<channel>`.
 //
-// Receive policy: a payload that fails to decode (redis_protocol::decode) is counted, logged at
+// Receive policy: a payload that fails to decode (socketio_pubsub::decode) is counted, logged at
 // most once per log_interval with the number suppressed since, and dropped; later messages are
 // unaffected. Messages the self-filter rejects are counted and dropped silently. Delivery is
 // at-most-once: anything published while the subscriber is reconnecting is lost (as in Python).
 
 #include "owcore/net/executor.hpp"
-#include "owcore/realtime/adapter/redis_protocol.hpp"
+#include "owcore/realtime/adapter/socketio_pubsub.hpp"
 #include "owcore/redis/client.hpp"
 
 #include <boost/asio/steady_timer.hpp>
@@ -66,13 +66,13 @@ struct redis_channel_options {
   /// prefixed and ignores the DB index, so separate deployments on one server need their own
   /// name (SPEC §8.5).
   std::string channel = "socketio";
-  /// This process's host id; empty = a new redis_protocol::make_host_id(). Must be 32
+  /// This process's host id; empty = a new socketio_pubsub::make_host_id(). Must be 32
   /// lowercase hex digits when set (create() throws std::invalid_argument otherwise).
   std::string host_id;
   /// The JSON dialect published. Python reads both; compact is smaller (SPEC §8.7).
-  redis_protocol::json_style style = redis_protocol::json_style::compact;
+  socketio_pubsub::json_style style = socketio_pubsub::json_style::compact;
   /// Bounds for decoding received payloads and validating published messages.
-  redis_protocol::limits limits;
+  socketio_pubsub::limits limits;
   /// Messages waiting to be published; publish() fails with queue_full beyond this.
   std::size_t max_queued = 10000;
   /// Bytes of encoded messages waiting to be published; publish() fails with queue_full beyond.
@@ -117,7 +117,7 @@ class redis_channel : public std::enable_shared_from_this<redis_channel> {
   /// Receives each valid message that passed the self-filter, in arrival order, on the
   /// subscriber's strand. It must not block (hand work to the owner's own executor or queue).
   /// An exception it throws is logged and the message is dropped.
-  using message_handler = std::function<void(redis_protocol::message)>;
+  using message_handler = std::function<void(socketio_pubsub::message)>;
 
   /// Builds a channel over `client` (which the caller starts and stops). Nothing happens on the
   /// network until start(). Throws std::invalid_argument for an invalid opts.host_id or an empty
@@ -140,10 +140,10 @@ class redis_channel : public std::enable_shared_from_this<redis_channel> {
 
   /// Queues `m` for publication and returns at once. An empty host_id is filled with this
   /// channel's (except in a callback_message, which must carry the origin host's). Returns
-  /// redis_protocol::error::stopped after stop(), queue_full when a queue limit is reached, the
+  /// socketio_pubsub::error::stopped after stop(), queue_full when a queue limit is reached, the
   /// validate() error for an invalid message, or too_large when its encoding exceeds
   /// limits.max_message_bytes (receivers would drop it). Success means queued, not delivered.
-  boost::system::error_code publish(redis_protocol::message m);
+  boost::system::error_code publish(socketio_pubsub::message m);
 
   /// This process's host id (32 lowercase hex digits).
   const std::string& host_id() const noexcept { return host_id_; }
@@ -151,7 +151,7 @@ class redis_channel : public std::enable_shared_from_this<redis_channel> {
   const std::string& channel() const noexcept { return opts_.channel; }
   /// The channel `m` is published on: `<channel>#<nsp>#<room>` for an emit to one room while
   /// room-channel mode is on, else channel().
-  std::string channel_for(const redis_protocol::message& m) const;
+  std::string channel_for(const socketio_pubsub::message& m) const;
   /// True while room-channel mode is on (false when disabled, or after a NOPERM fallback).
   bool room_channels() const noexcept { return room_mode_.load(); }
   /// True while the subscription is live (false before start(), during reconnects, after stop()).

@@ -47,7 +47,7 @@
 #include <variant>
 #include <vector>
 
-namespace owcore::realtime::adapter::redis_protocol {
+namespace owcore::realtime::adapter::socketio_pubsub {
 
 // ---------------------------------------------------------------------------------------------
 // Errors
@@ -74,7 +74,7 @@ enum class error {
   stopped,              ///< (redis_channel) the channel was stopped
 };
 
-/// The category of `error` ("owcore.realtime.redis_protocol"); safe from any thread.
+/// The category of `error` ("owcore.realtime.socketio_pubsub"); safe from any thread.
 const boost::system::error_category& protocol_category() noexcept;
 
 /// Makes `error` values usable as boost::system::error_code.
@@ -314,8 +314,8 @@ bool valid_host_id(std::string_view s) noexcept;
 /// `callback`, which it processes only when the host_id *is* its own (the ack answers its emit).
 bool should_process(const message& m, std::string_view own_host_id) noexcept;
 
-}  // namespace owcore::realtime::adapter::redis_protocol
+}  // namespace owcore::realtime::adapter::socketio_pubsub
 
 template <>
-struct boost::system::is_error_code_enum<owcore::realtime::adapter::redis_protocol::error>
+struct boost::system::is_error_code_enum<owcore::realtime::adapter::socketio_pubsub::error>
     : std::true_type {};

@@ -2,7 +2,7 @@
 // produced by Debian's /usr/bin/python3 (json.dumps of the dicts python-socketio 5.16.2 builds),
 // round trips in both styles, Python's json.loads edge cases, every malformed class, binary
 // attachments and the self-filter.
-#include "owcore/realtime/adapter/redis_protocol.hpp"
+#include "owcore/realtime/adapter/socketio_pubsub.hpp"
 
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
@@ -11,7 +11,7 @@
 #include <limits>
 #include <set>
 
-namespace rp = owcore::realtime::adapter::redis_protocol;
+namespace rp = owcore::realtime::adapter::socketio_pubsub;
 namespace json = boost::json;
 using rp::error;
 
@@ -164,14 +164,14 @@ std::string emit_raw_data(const std::string& data) {
 // ---------------------------------------------------------------------------------------------
 // Encoding
 
-TEST(RedisProtocol, StdlibEncodingIsByteExactWithPythonJsonDumps) {
+TEST(SocketioPubsub, StdlibEncodingIsByteExactWithPythonJsonDumps) {
   const auto msgs = sample_messages();
   ASSERT_EQ(msgs.size(), python_texts.size());
   for (std::size_t i = 0; i < msgs.size(); ++i)
     EXPECT_EQ(rp::encode(msgs[i], rp::json_style::stdlib), python_texts[i]) << "message " << i;
 }
 
-TEST(RedisProtocol, CompactEncodingIsOrjsonLike) {
+TEST(SocketioPubsub, CompactEncodingIsOrjsonLike) {
   rp::emit_message m = status_emit();
   EXPECT_EQ(rp::encode(m, rp::json_style::compact),
             "{\"method\":\"emit\",\"event\":\"events\",\"data\":[{\"chat_id\":\"c1\",\"message_id\":\"m1\",\"data\":"
@@ -183,7 +183,7 @@ TEST(RedisProtocol, CompactEncodingIsOrjsonLike) {
             "{\"method\":\"callback\",\"host_id\":\"" + H + "\",\"sid\":\"s\",\"namespace\":\"/\",\"id\":3,\"args\":[1,\"a\"]}");
 }
 
-TEST(RedisProtocol, FloatsAndSpecialValuesMatchPythonRepr) {
+TEST(SocketioPubsub, FloatsAndSpecialValuesMatchPythonRepr) {
   // python3 -c 'import json; print(json.dumps([float("nan"), float("inf"), ...]))'
   constexpr double inf = std::numeric_limits<double>::infinity();
   json::array a{std::nan(""), inf, -inf, 1e16, 1e15, 0.0001, 1e-05, -0.0, 0.0, 1.5e300, 123.0, 0.1,
@@ -200,7 +200,7 @@ TEST(RedisProtocol, FloatsAndSpecialValuesMatchPythonRepr) {
             "[null,null,null,2.5]");
 }
 
-TEST(RedisProtocol, StringEscapingMatchesEnsureAscii) {
+TEST(SocketioPubsub, StringEscapingMatchesEnsureAscii) {
   // python3 -c 'import json; print(json.dumps("\x00\x1f\x08\x0c\r ~\x7f\x80\u07ff\u0800\uffff\U00010000\U0010ffff"))'
   const std::string s = std::string("\x00\x1F\x08\x0C\r ~\x7F", 8) + "\xC2\x80\xDF\xBF\xE0\xA0\x80\xEF\xBF\xBF\xF0\x90\x80\x80\xF4\x8F\xBF\xBF";
   EXPECT_EQ(rp::dump_json(json::value(s), rp::json_style::stdlib),
@@ -218,7 +218,7 @@ TEST(RedisProtocol, StringEscapingMatchesEnsureAscii) {
 // ---------------------------------------------------------------------------------------------
 // Decoding and round trips
 
-TEST(RedisProtocol, DecodesWhatPythonPublishes) {
+TEST(SocketioPubsub, DecodesWhatPythonPublishes) {
   const auto msgs = sample_messages();
   for (std::size_t i = 0; i < python_texts.size(); ++i) EXPECT_EQ(must_decode(python_texts[i]), msgs[i]) << "message " << i;
 
@@ -232,7 +232,7 @@ TEST(RedisProtocol, DecodesWhatPythonPublishes) {
   EXPECT_EQ(ack.callback->id, 7u);
 }
 
-TEST(RedisProtocol, RoundTripsInBothStyles) {
+TEST(SocketioPubsub, RoundTripsInBothStyles) {
   for (auto style : {rp::json_style::stdlib, rp::json_style::compact}) {
     for (const auto& m : sample_messages()) {
       const auto text = rp::encode(m, style);
@@ -244,7 +244,7 @@ TEST(RedisProtocol, RoundTripsInBothStyles) {
   for (const auto& t : python_texts) EXPECT_EQ(rp::encode(must_decode(t), rp::json_style::stdlib), t);
 }
 
-TEST(RedisProtocol, AcceptsPythonJsonExtensionsAndEdgeCases) {
+TEST(SocketioPubsub, AcceptsPythonJsonExtensionsAndEdgeCases) {
   // NaN/Infinity tokens (stdlib json.dumps writes them).
   auto v = must_load("[NaN, Infinity, -Infinity, -0.0, 1e400, -1e400, 1e-400, 5e-324]");
   const auto& a = v.as_array();
@@ -279,7 +279,7 @@ TEST(RedisProtocol, AcceptsPythonJsonExtensionsAndEdgeCases) {
   EXPECT_EQ(must_load("\"\xE2\x82\xAC\x7F\"").as_string(), "\xE2\x82\xAC\x7F");
 }
 
-TEST(RedisProtocol, RejectsWhatPythonJsonRejects) {
+TEST(SocketioPubsub, RejectsWhatPythonJsonRejects) {
   for (const std::string& bad : std::vector<std::string>{"", " ", "[1,]", "{\"a\":1,}", "[1 2]", "{'a': 1}", "// c\n{}", "/* c */{}", "01", "1.", ".5",
                           "1e", "+1", "-", "--1", "0x10", "nan", "inf", "-NaN", "Infinit", "tru", "nul", "[", "{", "\"abc",
                           "\"\\x41\"", "\"\\u12\"", "\"\\u12g4\"", "\"a\tb\"", "\"a\nb\"", "{\"a\" 1}", "{1: 2}", "[1]x",
@@ -295,7 +295,7 @@ TEST(RedisProtocol, RejectsWhatPythonJsonRejects) {
   EXPECT_EQ(load_error("[1,2,3]", lim), error::too_large);
 }
 
-TEST(RedisProtocol, OlderSendersBareDataIsOneArgument) {
+TEST(SocketioPubsub, OlderSendersBareDataIsOneArgument) {
   // python-socketio before 5.15.1 published the bare value; 5.16.2's receiver treats it as one arg.
   auto m = std::get<rp::emit_message>(must_decode(emit_with("data", R"({"x": 1})")));
   EXPECT_EQ(m.data, (json::array{json::object{{"x", 1}}}));
@@ -317,7 +317,7 @@ TEST(RedisProtocol, OlderSendersBareDataIsOneArgument) {
 // ---------------------------------------------------------------------------------------------
 // Malformed messages
 
-TEST(RedisProtocol, RejectsEveryMalformedClass) {
+TEST(SocketioPubsub, RejectsEveryMalformedClass) {
   struct bad_case {
     std::string text;
     error expected;
@@ -419,7 +419,7 @@ TEST(RedisProtocol, RejectsEveryMalformedClass) {
   EXPECT_EQ(must_fail(py_emit_ack, small).code, make_error_code(error::too_large));
 }
 
-TEST(RedisProtocol, ErrorsNameTheField) {
+TEST(SocketioPubsub, ErrorsNameTheField) {
   EXPECT_EQ(must_fail(emit_with("skip_sid", "[\"a\", \"b\", 3]")).where, "skip_sid[2]");
   EXPECT_EQ(must_fail(emit_with("callback", "[\"r\", \"/\", -1]")).where, "callback[2]");
   rp::limits lim;
@@ -429,13 +429,13 @@ TEST(RedisProtocol, ErrorsNameTheField) {
   ASSERT_TRUE(rp::validate(built, lim));
   EXPECT_EQ(rp::validate(built, lim)->code, make_error_code(error::too_deep));
   EXPECT_EQ(rp::validate(built, lim)->where, "data[0]{0}[0]");
-  EXPECT_EQ(rp::make_error_code(error::unknown_method).category().name(), std::string("owcore.realtime.redis_protocol"));
+  EXPECT_EQ(rp::make_error_code(error::unknown_method).category().name(), std::string("owcore.realtime.socketio_pubsub"));
 }
 
 // ---------------------------------------------------------------------------------------------
 // Binary attachments
 
-TEST(RedisProtocol, BinaryPlaceholdersConvertBothWays) {
+TEST(SocketioPubsub, BinaryPlaceholdersConvertBothWays) {
   rp::event_args ea;
   json::object arg;
   arg["document_id"] = "note:1";
@@ -481,7 +481,7 @@ TEST(RedisProtocol, BinaryPlaceholdersConvertBothWays) {
   }
 }
 
-TEST(RedisProtocol, PlaceholderDetectionFollowsPythonTruthiness) {
+TEST(SocketioPubsub, PlaceholderDetectionFollowsPythonTruthiness) {
   EXPECT_TRUE(rp::is_placeholder(json::object{{"_placeholder", true}, {"num", 0}}));
   EXPECT_TRUE(rp::is_placeholder(json::object{{"_placeholder", 1}, {"num", 0}}));
   EXPECT_TRUE(rp::is_placeholder(json::object{{"_placeholder", "yes"}, {"num", 0}}));
@@ -497,7 +497,7 @@ TEST(RedisProtocol, PlaceholderDetectionFollowsPythonTruthiness) {
   EXPECT_TRUE(args->attachments.empty());
 }
 
-TEST(RedisProtocol, RejectsMalformedBinary) {
+TEST(SocketioPubsub, RejectsMalformedBinary) {
   auto bin = [](const std::string& data) {
     json::object o = must_load(py_emit_binary).as_object();
     o["data"] = must_load(data);
@@ -542,7 +542,7 @@ TEST(RedisProtocol, RejectsMalformedBinary) {
 // ---------------------------------------------------------------------------------------------
 // Host ids and the self-filter
 
-TEST(RedisProtocol, HostIdsAreUuid4Hex) {
+TEST(SocketioPubsub, HostIdsAreUuid4Hex) {
   std::set<std::string> seen;
   for (int i = 0; i < 1000; ++i) {
     auto h = rp::make_host_id();
@@ -556,7 +556,7 @@ TEST(RedisProtocol, HostIdsAreUuid4Hex) {
   EXPECT_FALSE(rp::valid_host_id("0123456789abcdef0123456789abcdeF"));
 }
 
-TEST(RedisProtocol, SelfFilterIgnoresOwnExceptCallbacks) {
+TEST(SocketioPubsub, SelfFilterIgnoresOwnExceptCallbacks) {
   for (const auto& m : sample_messages()) {
     const bool is_callback = std::holds_alternative<rp::callback_message>(m);
     EXPECT_EQ(rp::should_process(m, H), is_callback) << rp::method_name(m);
@@ -569,7 +569,7 @@ TEST(RedisProtocol, SelfFilterIgnoresOwnExceptCallbacks) {
   EXPECT_EQ(rp::method_name(m), "close_room");
 }
 
-TEST(RedisProtocol, ValidateChecksBuiltMessages) {
+TEST(SocketioPubsub, ValidateChecksBuiltMessages) {
   for (const auto& m : sample_messages()) EXPECT_FALSE(rp::validate(m)) << rp::method_name(m);
   rp::emit_message e = std::get<rp::emit_message>(sample_messages()[0]);
   e.host_id.clear();

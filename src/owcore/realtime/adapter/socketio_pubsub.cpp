@@ -1,4 +1,4 @@
-#include "owcore/realtime/adapter/redis_protocol.hpp"
+#include "owcore/realtime/adapter/socketio_pubsub.hpp"
 
 #include <openssl/rand.h>
 
@@ -9,7 +9,7 @@
 #include <stdexcept>
 #include <utility>
 
-namespace owcore::realtime::adapter::redis_protocol {
+namespace owcore::realtime::adapter::socketio_pubsub {
 
 namespace json = boost::json;
 using boost::system::error_code;
@@ -18,7 +18,7 @@ namespace {
 
 class category final : public boost::system::error_category {
  public:
-  const char* name() const noexcept override { return "owcore.realtime.redis_protocol"; }
+  const char* name() const noexcept override { return "owcore.realtime.socketio_pubsub"; }
   std::string message(int ev) const override {
     switch (static_cast<error>(ev)) {
       case error::too_large: return "pub/sub message exceeds the size limit";
@@ -39,7 +39,7 @@ class category final : public boost::system::error_category {
       case error::queue_full: return "publish queue is full";
       case error::stopped: return "channel stopped";
     }
-    return "unknown redis_protocol error";
+    return "unknown socketio_pubsub error";
   }
 };
 
@@ -1200,4 +1200,4 @@ bool should_process(const message& m, std::string_view own_host_id) noexcept {
   return std::holds_alternative<callback_message>(m) ? own : !own;
 }
 
-}  // namespace owcore::realtime::adapter::redis_protocol
+}  // namespace owcore::realtime::adapter::socketio_pubsub
