@@ -15,7 +15,10 @@
 //              server CPU, Redis commands, publish-to-browser latency, losses;
 //   lock       (with --db) only the typists type, with acknowledgements, while another process
 //              holds `BEGIN EXCLUSIVE` on the SQLite file: updates keep flowing on the cached
-//              permission check, so a keystroke makes no SQL.
+//              permission check (cached for OWCORE_USER_CACHE_TTL, 3 s),
+//              so a keystroke makes no SQL while the answer is cached.
+// MONITOR runs during baseline, heartbeat and usage: a command owcore sends is at most one round trip (Lua's own
+// calls are shown as "lua" and not counted), while INFO commandstats also counts calls in scripts.
 // Prints a table and writes every figure as JSON to --json.
 //
 // The publisher is python-socketio's AsyncPubSubManager as Open WebUI 0.11.5 runs it (room
@@ -118,7 +121,7 @@ function fleetCommands(d, ownPublishes, ownInfo) {
   const f = { ...d };
   if (f.info) f.info -= ownInfo;
   if (f.publish) f.publish -= ownPublishes;
-  for (const k of Object.keys(f)) if (!f[k]) delete f[k];
+  for (const k of Object.keys(f)) if (f[k] <= 0) delete f[k];
   return f;
 }
 const top = (d, n = 6) => Object.entries(d).sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, v]) => `${k}=${v}`).join(" ");
@@ -247,14 +250,16 @@ function publishDelta(c) {
 // --- phases ----------------------------------------------------------------------------------
 // Runs `fn(spreadMs)` and measures the Redis commands of the fleet while it runs plus a settle time.
 async function measuredPhase(name, seconds, fn) {
-  const infoBefore = infoCalls + 1, pubBefore = published;
+  const infoBefore = infoCalls, pubBefore = published;
   const before = await commandstats();
+  const t0 = Date.now() / 1000;
   const cpu0 = cpuTicks(), w0 = performance.now();
   await fn(seconds * 1000);
+  const t1 = Date.now() / 1000;
   const after = await commandstats();
   const cpu1 = cpuTicks(), w1 = performance.now();
-  const d = fleetCommands(diff(before, after), published - pubBefore, infoCalls - infoBefore + 1);
-  return { name, seconds: (w1 - w0) / 1000, cpu_s: (cpu1 - cpu0) / CLK_TCK, commands: sum(d), by_command: d };
+  const d = fleetCommands(diff(before, after), published - pubBefore, infoCalls - infoBefore - 1);
+  return { name, t0, t1, seconds: (w1 - w0) / 1000, cpu_s: (cpu1 - cpu0) / CLK_TCK, commands: sum(d), by_command: d };
 }
 async function spread(list, ms, fn) {
   const gap = ms / Math.max(1, list.length);
@@ -265,6 +270,30 @@ async function spread(list, ms, fn) {
     const wait = due - performance.now();
     if (wait > 1) await sleep(wait);
   }
+}
+
+// MONITOR during the baseline, heartbeat and usage phases: each command a client connection sends
+// (Lua's own calls are marked "lua" and excluded) is at most one round trip, so client commands per
+// event bound the round trips per event; commandstats also counts the calls inside scripts.
+const monitorLines = [];
+const redisUrl = new URL(o.redis);
+const monitor = spawn("redis-cli", ["-h", redisUrl.hostname, "-p", redisUrl.port || "6379", "monitor"], { stdio: ["ignore", "pipe", "ignore"] });
+let monitorRest = "";
+monitor.stdout.on("data", (chunk) => {
+  const lines = (monitorRest + chunk).split("\n");
+  monitorRest = lines.pop();
+  for (const line of lines) {
+    const m = /^(\d+\.\d+) \[\d+ ([^\]]+)\] "([^"]+)"/.exec(line);
+    if (m) monitorLines.push({ t: +m[1], src: m[2], cmd: m[3].toLowerCase() });
+  }
+});
+function clientCommands(ph) {
+  const d = {};
+  for (const l of monitorLines) {
+    if (l.t < ph.t0 || l.t >= ph.t1 || l.src === "lua" || l.cmd === "info") continue;
+    d[l.cmd] = (d[l.cmd] ?? 0) + 1;
+  }
+  return d;
 }
 
 await sleep(2000);
@@ -282,8 +311,14 @@ const us = await measuredPhase("usage", PHASE, async (ms) => {
   await spread(clients, ms / 2, (c) => c.s.emit("usage", { model: MODELS[c.i % MODELS.length], action: "chat", chat_id: `bench-chat-${c.i}` }));
   await sleep(ms / 2);
 });
+await sleep(500); // the last MONITOR lines
+monitor.kill();
+const bgClient = sum(clientCommands(baseline)) / baseline.seconds;
 const perEvent = (ph, events) => ({
   events,
+  client_commands: sum(clientCommands(ph)),
+  client_by_command: clientCommands(ph),
+  client_per_event: (sum(clientCommands(ph)) - bgClient * ph.seconds) / events,
   commands: ph.commands,
   background_estimate: bgRate * ph.seconds,
   per_event: (ph.commands - bgRate * ph.seconds) / events,
@@ -404,16 +439,18 @@ const rows = [
   ["connected clients (2 instances)", `${connected} / ${N}`],
   ["server CPU per connected client", `${f(r.mixed.cpu_us_per_client_s, 1)} µs CPU per client-second (${f(mixed.cpu_s)} CPU-s in ${f(mixed.seconds, 1)} s)`],
   ["Redis commands per client-second", `${f(r.mixed.redis_per_client_s, 3)} (${mixed.commands} commands, own PUBLISH/INFO excluded)`],
-  ["Redis commands per heartbeat", `${f(heartbeat.per_event)} (${heartbeat.commands} in phase − ${f(heartbeat.background_estimate, 0)} background; ${top(heartbeat.by_command, 4)})`],
-  ["Redis commands per usage event", `${f(usage.per_event)} (${usage.commands} in phase − ${f(usage.background_estimate, 0)} background; ${top(usage.by_command, 4)})`],
+  ["Redis round trips per heartbeat", `${f(heartbeat.client_per_event)} (commands sent by owcore, MONITOR: ${top(heartbeat.client_by_command, 4)})`],
+  ["Redis calls per heartbeat", `${f(heartbeat.per_event)} (commandstats, calls inside scripts included: ${top(heartbeat.by_command, 4)})`],
+  ["Redis round trips per usage event", `${f(usage.client_per_event)} (commands sent by owcore, MONITOR: ${top(usage.client_by_command, 4)})`],
+  ["Redis calls per usage event", `${f(usage.per_event)} (commandstats, calls inside scripts included: ${top(usage.by_command, 4)})`],
   ["publish-to-browser p50 / p99 / max", `${f(r.mixed.p50_ms)} / ${f(r.mixed.p99_ms)} / ${f(r.mixed.max_ms)} ms (${r.mixed.received} deltas at ${RATE}/s)`],
   ["completion deltas lost / duplicated", `${lost} / ${duplicates} of ${published}`],
   ["Yjs updates sent / delivered", `${updSent} (${updatesWithData} with data) / ${updRecv} of ${r.mixed.updates_expected} expected`],
   ["heartbeats / usage events (mixed)", `${heartbeats} / ${usages}`],
 ];
 if (lock) {
-  rows.push(["SQL per Yjs update (file locked)", `${lock.ok_while_locked}/${lock.sent} updates acknowledged, ${lock.delivered_while_locked} delivered while locked for ${lock.seconds} s`]);
-  rows.push(["  per second of the lock: ok/sent", lock.buckets.map((b) => `${b.ok}/${b.sent}`).join("  ")]);
+  rows.push(["Yjs updates while SQLite is locked", `${lock.ok_while_locked}/${lock.sent} acknowledged and ${lock.delivered_while_locked} delivered during a ${lock.seconds} s BEGIN EXCLUSIVE by another process`]);
+  rows.push(["  per second of the lock", lock.buckets.map((b) => `${b.ok}/${b.sent}` + (b.ok_after_unlock ? ` (+${b.ok_after_unlock} after)` : "") + (b.refused ? ` (${b.refused} refused)` : "")).join("  ") + "  (ok/sent)"]);
 }
 const w = Math.max(...rows.map((x) => x[0].length));
 console.log("\nOpen WebUI realtime benchmark");
