@@ -29,7 +29,7 @@
 import { spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
-import { performance } from "node:perf_hooks";
+import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 
 import { io } from "socket.io-client";
@@ -335,6 +335,9 @@ const epoch = () => Math.floor((performance.now() - mixedStart) / 5000);
 const streamingNow = () => clients.filter((c) => c.i % STREAM_EVERY === epoch() % STREAM_EVERY);
 const received0 = received, updatesSent0 = updatesSent, updatesReceived0 = updatesReceived;
 recording = true;
+// How late the driver's own event loop runs: a delivery cannot be timed before the loop gets to it.
+const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+loopDelay.enable();
 const mixed = await measuredPhase("mixed", SECONDS, async (ms) => {
   for (const c of clients) {
     // Heartbeats staggered over one interval, as tabs opened at different times.
@@ -366,6 +369,8 @@ const mixed = await measuredPhase("mixed", SECONDS, async (ms) => {
   await sleep(1500); // in-flight deliveries
 });
 recording = false;
+loopDelay.disable();
+const driverLoop = { p50_ms: loopDelay.percentile(50) / 1e6, p99_ms: loopDelay.percentile(99) / 1e6, max_ms: loopDelay.max / 1e6 };
 const mixedSeconds = SECONDS; // client load ran for SECONDS; the window includes 1.5 s of drain
 let lost = 0;
 for (const c of clients) lost += Math.max(0, (expected.get(c.id) ?? 0) - c.seen.size);
@@ -429,6 +434,7 @@ const r = {
     p50_ms: quantile(latencies, 0.5), p99_ms: quantile(latencies, 0.99), max_ms: latencies[latencies.length - 1] ?? NaN,
     updates_sent: updSent, updates_with_data: updatesWithData, updates_received: updRecv,
     updates_expected: updSent * (TYPISTS - 1),
+    driver_loop_delay: driverLoop,
   },
   baseline: { ...baseline, per_s: bgRate }, heartbeat, usage, lock,
 };
@@ -444,6 +450,7 @@ const rows = [
   ["Redis round trips per usage event", `${f(usage.client_per_event)} (commands sent by owcore, MONITOR: ${top(usage.client_by_command, 4)})`],
   ["Redis calls per usage event", `${f(usage.per_event)} (commandstats, calls inside scripts included: ${top(usage.by_command, 4)})`],
   ["publish-to-browser p50 / p99 / max", `${f(r.mixed.p50_ms)} / ${f(r.mixed.p99_ms)} / ${f(r.mixed.max_ms)} ms (${r.mixed.received} deltas at ${RATE}/s)`],
+  ["driver event-loop delay p50 / p99 / max", `${f(driverLoop.p50_ms)} / ${f(driverLoop.p99_ms)} / ${f(driverLoop.max_ms)} ms (1 ms timer; lateness the latency includes)`],
   ["completion deltas lost / duplicated", `${lost} / ${duplicates} of ${published}`],
   ["Yjs updates sent / delivered", `${updSent} (${updatesWithData} with data) / ${updRecv} of ${r.mixed.updates_expected} expected`],
   ["heartbeats / usage events (mixed)", `${heartbeats} / ${usages}`],
