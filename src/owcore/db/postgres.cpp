@@ -93,6 +93,25 @@ bool session_ended(std::string_view sqlstate) {
   return sqlstate.starts_with("08") || sqlstate == "57P01" || sqlstate == "57P02" || sqlstate == "57P03";
 }
 
+// The first error result of a command sequence (later ones are consequences of it).
+struct first_error {
+  std::string text;
+  std::string sqlstate;
+
+  void note(const PGresult* r, const std::string& secret) {
+    if (!text.empty()) return;
+    text = one_line(PQresultErrorMessage(r), secret);
+    const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    sqlstate = state ? state : "";
+  }
+  bool empty() const noexcept { return text.empty(); }
+  // The error ended the session (the server went away or shut the connection down).
+  bool lost(PGconn* pc) const { return PQstatus(pc) == CONNECTION_BAD || session_ended(sqlstate); }
+  failure as_failure(PGconn* pc) const {
+    return fail(lost(pc) ? error::connection_lost : error::query_failed, text);
+  }
+};
+
 rows to_rows(PGresult* r) {
   const int nrows = PQntuples(r);
   const int ncols = PQnfields(r);
@@ -593,8 +612,7 @@ class pg_database final : public database, public std::enable_shared_from_this<p
     const std::size_t exec_index = prepare ? 1 : 0;
     std::size_t index = 0;
     std::optional<rows> got;
-    std::string error_text;
-    std::string sqlstate;
+    first_error err;
     for (;;) {
       bool failed = false;
       result_ptr r = co_await next_result(c, failed);
@@ -612,25 +630,19 @@ class pg_database final : public database, public std::enable_shared_from_this<p
         else if (!unnamed)
           c.prepared_.insert(name);
       } else if (status == PGRES_FATAL_ERROR || status == PGRES_NONFATAL_ERROR) {
-        if (error_text.empty()) {
-          error_text = one_line(PQresultErrorMessage(r.get()), params_.password);
-          const char* state = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE);
-          sqlstate = state ? state : "";
-        }
+        err.note(r.get(), params_.password);
       } else if (status != PGRES_PIPELINE_ABORTED) {
         co_return broken_outcome(c, params_.password, std::string("unexpected result ") + PQresStatus(status));
       }
     }
     outcome o;
     o.reusable = PQexitPipelineMode(pc) == 1;
-    if (!error_text.empty()) {
-      if (PQstatus(pc) == CONNECTION_BAD || session_ended(sqlstate)) {
+    if (!err.empty()) {
+      if (err.lost(pc)) {
         o.reusable = false;
         o.broken = true;
-        o.value = fail(error::connection_lost, error_text);
-      } else {
-        o.value = fail(error::query_failed, error_text);
       }
+      o.value = err.as_failure(pc);
       co_return o;
     }
     if (!got) co_return broken_outcome(c, params_.password, "no result for the statement");
@@ -645,18 +657,15 @@ class pg_database final : public database, public std::enable_shared_from_this<p
     if (!PQsendQuery(pc, sql.c_str())) co_return broken_outcome(c, params_.password, "sending the script");
     const bool sent = co_await flush(c);
     if (!sent) co_return broken_outcome(c, params_.password, "sending the script");
-    std::string error_text;
-    std::string sqlstate;
+    first_error err;
     for (;;) {
       bool failed = false;
       result_ptr r = co_await next_result(c, failed);
       if (failed) co_return broken_outcome(c, params_.password, "reading the result");
       if (!r) break;
       const auto status = PQresultStatus(r.get());
-      if (status == PGRES_FATAL_ERROR && error_text.empty()) {
-        error_text = one_line(PQresultErrorMessage(r.get()), params_.password);
-        const char* state = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE);
-        sqlstate = state ? state : "";
+      if (status == PGRES_FATAL_ERROR) {
+        err.note(r.get(), params_.password);
       } else if (status == PGRES_COPY_IN || status == PGRES_COPY_OUT || status == PGRES_COPY_BOTH) {
         // COPY would keep the session busy forever; drop the connection instead.
         outcome o;
@@ -666,13 +675,9 @@ class pg_database final : public database, public std::enable_shared_from_this<p
       }
     }
     outcome o;
-    if (!error_text.empty()) {
-      if (PQstatus(pc) == CONNECTION_BAD || session_ended(sqlstate)) {
-        o.reusable = false;
-        o.value = fail(error::connection_lost, error_text);
-      } else {
-        o.value = fail(error::query_failed, error_text);
-      }
+    if (!err.empty()) {
+      if (err.lost(pc)) o.reusable = false;
+      o.value = err.as_failure(pc);
     }
     co_return o;
   }
