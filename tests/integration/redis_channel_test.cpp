@@ -5,6 +5,7 @@
 // 5.16.2 does) and owcore read each other's messages.
 #include "owcore/realtime/adapter/redis_channel.hpp"
 #include "owcore/redis/client.hpp"
+#include "support/test_log.hpp"
 #include "support/process.hpp"
 #include "support/io_runner.hpp"
 #include "support/redis_client.hpp"
@@ -37,14 +38,7 @@ using owcore::realtime::adapter::redis_channel;
 using owcore::realtime::adapter::redis_channel_options;
 using namespace std::chrono_literals;
 
-std::shared_ptr<spdlog::logger> test_log() {
-  static auto log = [] {
-    auto l = std::make_shared<spdlog::logger>("channel-test", std::make_shared<spdlog::sinks::stderr_sink_mt>());
-    l->set_level(spdlog::level::info);
-    return l;
-  }();
-  return log;
-}
+using owcore::test::test_log;
 
 // An io_context on two threads, like `owcore serve` (tests/support/io_runner.hpp).
 using io_threads = owcore::test::io_runner;

@@ -3,6 +3,7 @@
 #include "owcore/net/error.hpp"
 #include "owcore/redis/client.hpp"
 #include "owcore/redis/error.hpp"
+#include "support/test_log.hpp"
 #include "support/io_runner.hpp"
 #include "support/process.hpp"
 #include "support/redis_client.hpp"
@@ -31,14 +32,7 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
-std::shared_ptr<spdlog::logger> test_log() {
-  static auto log = [] {
-    auto l = std::make_shared<spdlog::logger>("redis-test", std::make_shared<spdlog::sinks::stderr_sink_mt>());
-    l->set_level(spdlog::level::info);
-    return l;
-  }();
-  return log;
-}
+using owcore::test::test_log;
 
 using owcore::test::io_runner;
 

@@ -14,6 +14,7 @@
 //   disconnects that client.
 #include "owcore/realtime/adapter/redis_channel.hpp"
 #include "owcore/redis/client.hpp"
+#include "support/test_log.hpp"
 #include "support/http_client.hpp"
 #include "support/ports.hpp"
 #include "support/process.hpp"
@@ -49,14 +50,7 @@ using owcore::realtime::adapter::redis_channel;
 using owcore::realtime::adapter::redis_channel_options;
 using namespace std::chrono_literals;
 
-std::shared_ptr<spdlog::logger> test_log() {
-  static auto log = [] {
-    auto l = std::make_shared<spdlog::logger>("room-channel-test", std::make_shared<spdlog::sinks::stderr_sink_mt>());
-    l->set_level(spdlog::level::info);
-    return l;
-  }();
-  return log;
-}
+using owcore::test::test_log;
 
 // An io_context on two threads, like `owcore serve` (tests/support/io_runner.hpp).
 using io_threads = owcore::test::io_runner;
