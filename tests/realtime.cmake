@@ -34,4 +34,17 @@ if(OWCORE_NODE)
       set_tests_properties(openwebui_fleet_${topology} PROPERTIES SKIP_RETURN_CODE ${OWCORE_JS_SKIP_CODE})
     endif()
   endforeach()
+  # A Python Open WebUI 0.11.5 instance (tests/integration/python/openwebui_peer.py, Debian's
+  # python3-redis) beside one `owcore serve`, in both pub/sub channel modes.
+  foreach(mode true false)
+    set(name openwebui_interop_room_channels_${mode})
+    add_test(NAME ${name}
+             COMMAND ${OWCORE_NODE} --experimental-websocket --test-reporter=spec
+                     ${CMAKE_CURRENT_SOURCE_DIR}/js/openwebui_interop.mjs --server $<TARGET_FILE:owcore>
+                     --room-channels=${mode})
+    set_tests_properties(${name} PROPERTIES LABELS integration TIMEOUT 300)
+    if(OWCORE_JS_SKIP_CODE)
+      set_tests_properties(${name} PROPERTIES SKIP_RETURN_CODE ${OWCORE_JS_SKIP_CODE})
+    endif()
+  endforeach()
 endif()

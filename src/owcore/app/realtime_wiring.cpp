@@ -48,6 +48,7 @@ std::variant<realtime_config, startup_error> realtime_config_from(const settings
   c.sockets.trace = s.websocket_server_logging;    // WEBSOCKET_SERVER_LOGGING
   c.redis_manager = s.redis_manager();
   c.room_channels = s.websocket_redis_room_channels;
+  c.call_timeout = std::chrono::seconds(s.websocket_event_caller_timeout_s.value_or(300));
   c.openwebui.lim.allow_non_note_documents = s.ydoc_any_document;
   return c;
 }
@@ -75,6 +76,7 @@ std::shared_ptr<realtime_service> add_realtime_routes(http::router& routes, cons
       rt::adapter::redis_adapter_options aopts;
       aopts.log = log;
       aopts.channel.room_channels = cfg.room_channels;
+      aopts.remote_call_timeout = cfg.call_timeout;
       adapter = rt::adapter::redis_adapter::create(ex, ws_redis, std::move(aopts));
     } else {
       log->warn("WEBSOCKET_MANAGER=redis, but no Redis client for Socket.IO is configured; "

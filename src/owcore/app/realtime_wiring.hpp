@@ -11,6 +11,7 @@
 #include "owcore/realtime/profiles/profiles.hpp"
 #include "owcore/realtime/socketio/server.hpp"
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -42,6 +43,9 @@ struct realtime_config {
   realtime::socketio::server_options sockets;  ///< connect timeout, decoder limits
   bool redis_manager = false;                  ///< WEBSOCKET_MANAGER=redis
   bool room_channels = true;                   ///< WEBSOCKET_REDIS_ROOM_CHANNELS
+  /// How long a call to a local client waits for its acknowledgement: WEBSOCKET_EVENT_CALLER_TIMEOUT,
+  /// and 300 s when it is unset (Python then waits forever; owcore never does).
+  std::chrono::milliseconds call_timeout = std::chrono::seconds(300);
   realtime::openwebui::handler_options openwebui;  ///< limits of the openwebui profile
 };
 
@@ -56,6 +60,8 @@ struct realtime_config {
 /// - the default Engine.IO limits: 1 MB max payload, 256 packets per polling payload, a
 ///   per-client outbound queue of 4096 packets / 8 MiB (overflow disconnects the client);
 /// - WEBSOCKET_REDIS_ROOM_CHANNELS -> the Redis adapter's room-channel mode;
+/// - WEBSOCKET_EVENT_CALLER_TIMEOUT (unset: 300 s) -> how long a call from another instance
+///   (python-socketio's emit with a callback) waits for the local browser's answer;
 /// - OWCORE_SOCKETIO_PROFILE, read through `env` (default `openwebui`; `bench` for load tests);
 /// - OWCORE_YDOC_ANY_DOCUMENT (default false): the openwebui profile also accepts Yjs documents
 ///   other than `note:<id>` (never authorised, as in Python).
