@@ -5,7 +5,7 @@
 // usage: node --experimental-websocket openwebui_fleet.mjs --server /path/to/owcore
 //            [--topology=standalone|sentinel|cluster]
 
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
 
@@ -335,6 +335,67 @@ test("per-socket limits: documents joined and awareness size", async () => {
   assert.deepEqual(await ask(ada, "ydoc:document:join", { document_id: "note:bulk-69" }), { ok: true });
   ada.close();
   await until(() => ydocKeys().length === 0, 10_000, "no ydoc key left");
+});
+
+test("an update flood disconnects the flooder only; what it stored is bounded by the rate limit", async () => {
+  const flooder = await connect(A.url, { token: tAda });
+  const editor = await connect(B.url, { token: tAda });
+  for (const s of [flooder, editor]) {
+    await ask(s, "user-join", { auth: { token: tAda } });
+    assert.deepEqual(await ask(s, "ydoc:document:join", { document_id: "note:bulk-1" }), { ok: true });
+  }
+  const doc = new Y.Doc();
+  const updates = [];
+  for (let i = 0; i < 3000; i++) {
+    const sv = Y.encodeStateVector(doc);
+    doc.getText("t").insert(i, "x");
+    updates.push(Array.from(Y.encodeStateAsUpdate(doc, sv)));
+  }
+  const relayed = [];
+  editor.on("ydoc:document:update", (m) => relayed.push(m));
+  const gone = next(flooder, "disconnect", 20_000);
+  const started = Date.now();
+  for (const u of updates) flooder.emit("ydoc:document:update", { document_id: "note:bulk-1", update: u });
+  await gone;
+  const seconds = (Date.now() - started) / 1000;
+  // The bucket holds 200 events and refills at 50 per second.
+  const stored = Number(redis("LLEN", `${P}:ydoc:documents:note_bulk-1:updates`));
+  assert.ok(stored > 0 && stored <= 200 + 50 * (seconds + 1), `${stored} updates stored in ${seconds} s`);
+  // The other editor is unaffected and keeps working.
+  assert.deepEqual(await ask(editor, "heartbeat", {}), { ok: true });
+  const sv = Y.encodeStateVector(doc);
+  doc.getText("t").insert(0, "y");
+  assert.deepEqual(await ask(editor, "ydoc:document:update", { document_id: "note:bulk-1",
+    update: Array.from(Y.encodeStateAsUpdate(doc, sv)) }), { ok: true });
+  assert.ok(relayed.length <= stored, "only accepted updates are relayed");
+  editor.close();
+  await until(() => ydocKeys().length === 0, 10_000, "no ydoc key left");
+});
+
+test("rooms per socket are capped at 2,000: a user in 2,050 channels joins 2,000 rooms and stays connected", async () => {
+  const n = 2050;
+  const values = Array.from({ length: n }, (_, i) => `('cap-${i}', 'cara', NULL, 'c${i}', 1, 1)`).join(",");
+  sql(`INSERT INTO "user" (id, email, name, role, last_active_at, updated_at, created_at)
+       VALUES ('cara', 'cara@example.org', 'Cara', 'user', 1, 1, 1);
+       INSERT INTO channel (id, user_id, type, name, created_at, updated_at) VALUES ${values};`);
+  const cara = await connect(A.url, { token: token("cara") });
+  assert.deepEqual(await ask(cara, "user-join", { auth: { token: token("cara") } }), { id: "cara", name: "Cara" });
+  let received = 0;
+  cara.on("events:channel", (p) => (p.seq !== "end" ? received++ : null));
+  // One python-socketio emit per channel room, on the channel the default room-channel mode uses.
+  const host = "f".repeat(32);
+  const emit = (room, seq) => JSON.stringify({ method: "emit", event: "events:channel", data: [{ seq }], binary: false,
+    namespace: "/", room, skip_sid: null, callback: null, host_id: host });
+  const publish = (rooms) => execFileSync("redis-cli", ["-p", String(redisPort)], { encoding: "utf8",
+    input: rooms.map(([room, seq]) => `PUBLISH 'socketio#/#${room}' '${emit(room, seq)}'\n`).join("") });
+  publish(Array.from({ length: n }, (_, i) => [`channel:cap-${i}`, i]));
+  const end = waitFor(cara, "events:channel", (p) => p.seq === "end");
+  publish([["user:cara", "end"]]);
+  await end;
+  console.log(`a socket in ${n} channels received emits for ${received} of them`);
+  assert.ok(received >= 1990 && received <= 2000, `${received} channel rooms joined`);
+  assert.ok(cara.connected);
+  cara.close();
 });
 
 test("kill -9 of an instance: what it held goes within a bounded time; the other instance's clients are unaffected", async () => {
