@@ -52,6 +52,7 @@ const { values: o } = parseArgs({
     "keystroke-ms": { type: "string", default: "200" },
     streaming: { type: "string", default: "0.1" },
     rate: { type: "string", default: "1000" },
+    "probe-rate": { type: "string", default: "100" },
     "phase-seconds": { type: "string", default: "4" },
     db: { type: "string" },
     "lock-seconds": { type: "string", default: "6" },
@@ -338,6 +339,14 @@ recording = true;
 // How late the driver's own event loop runs: a delivery cannot be timed before the loop gets to it.
 const loopDelay = monitorEventLoopDelay({ resolution: 1 });
 loopDelay.enable();
+// A one-socket client in its own process (latency_probe.mjs), for the latency without this
+// process's queueing of 2,000 sockets.
+let probeOut = "";
+const probe = +o["probe-rate"] > 0 ? spawn(process.execPath, [new URL("latency_probe.mjs", import.meta.url).pathname,
+  "--url", o.url[0], "--token", clients[0].token, "--user-id", clients[0].id, "--redis", o.redis,
+  "--rate", o["probe-rate"], "--seconds", String(SECONDS)], { stdio: ["ignore", "pipe", "inherit"] }) : null;
+probe?.stdout.on("data", (d) => (probeOut += d));
+const probeExit = probe ? new Promise((r) => probe.once("exit", r)) : null;
 const mixed = await measuredPhase("mixed", SECONDS, async (ms) => {
   for (const c of clients) {
     // Heartbeats staggered over one interval, as tabs opened at different times.
@@ -370,6 +379,13 @@ const mixed = await measuredPhase("mixed", SECONDS, async (ms) => {
 });
 recording = false;
 loopDelay.disable();
+await probeExit;
+let probeResult = null;
+try {
+  probeResult = probe ? JSON.parse(probeOut.trim().split("\n").pop()) : null;
+} catch {
+  log(`the latency probe printed no result: ${probeOut.slice(0, 200)}`);
+}
 const driverLoop = { p50_ms: loopDelay.percentile(50) / 1e6, p99_ms: loopDelay.percentile(99) / 1e6, max_ms: loopDelay.max / 1e6 };
 const mixedSeconds = SECONDS; // client load ran for SECONDS; the window includes 1.5 s of drain
 let lost = 0;
@@ -435,6 +451,7 @@ const r = {
     updates_sent: updSent, updates_with_data: updatesWithData, updates_received: updRecv,
     updates_expected: updSent * (TYPISTS - 1),
     driver_loop_delay: driverLoop,
+    probe: probeResult,
   },
   baseline: { ...baseline, per_s: bgRate }, heartbeat, usage, lock,
 };
@@ -450,6 +467,7 @@ const rows = [
   ["Redis round trips per usage event", `${f(usage.client_per_event)} (commands sent by owcore, MONITOR: ${top(usage.client_by_command, 4)})`],
   ["Redis calls per usage event", `${f(usage.per_event)} (commandstats, calls inside scripts included: ${top(usage.by_command, 4)})`],
   ["publish-to-browser p50 / p99 / max", `${f(r.mixed.p50_ms)} / ${f(r.mixed.p99_ms)} / ${f(r.mixed.max_ms)} ms (${r.mixed.received} deltas at ${RATE}/s)`],
+  ["probe (1 client, own process) p50 / p99 / max", probeResult ? `${f(probeResult.p50_ms)} / ${f(probeResult.p99_ms)} / ${f(probeResult.max_ms)} ms (${probeResult.received} of ${probeResult.sent} deltas at ${o["probe-rate"]}/s, lost ${probeResult.lost})` : "off"],
   ["driver event-loop delay p50 / p99 / max", `${f(driverLoop.p50_ms)} / ${f(driverLoop.p99_ms)} / ${f(driverLoop.max_ms)} ms (1 ms timer; lateness the latency includes)`],
   ["completion deltas lost / duplicated", `${lost} / ${duplicates} of ${published}`],
   ["Yjs updates sent / delivered", `${updSent} (${updatesWithData} with data) / ${updRecv} of ${r.mixed.updates_expected} expected`],
