@@ -308,6 +308,10 @@ test("malformed inputs are refused without a crash; a flood disconnects the floo
   assert.equal(redis("HEXISTS", `${P}:usage_pool`, "x".repeat(10_000)), "0");
   assert.equal(ydocKeys().length, 0);
   assert.ok(ada.connected);
+  // An event without a handler (here a direct-connection piece, docs/openwebui-events.md) gets no
+  // acknowledgement, as in python-socketio.
+  await assert.rejects(ada.timeout(500).emitWithAck("ada:s1:0f8fad5b-d9cb-469f-a165-70867728950e", { done: true }));
+  assert.ok(ada.connected);
 
   // A usage flood: the flooder is disconnected, the other client is unaffected.
   const gone = next(ada, "disconnect", 20_000);
