@@ -987,6 +987,12 @@ TEST(mask_url_password, unparsable_input_is_masked_between_scheme_and_last_at) {
   EXPECT_EQ(mask_url_password("redis://bad host"), "redis://bad host");
 }
 
+// Found by tests/fuzz/config_fuzz.cpp: Boost.URL reads this authority without a password, while
+// urllib.parse (redis-py) finds "63cr3tpassword" after the last '@' split.
+TEST(mask_url_password, a_password_python_sees_is_masked_even_when_a_strict_parser_does_not) {
+  EXPECT_EQ(mask_url_password("redis://dd@host:63cr3tpassword@host:6379/0"), "redis://***@host:6379/0");
+}
+
 // ---------------------------------------------------------------------------------------------
 // to_json
 

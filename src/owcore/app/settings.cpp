@@ -765,8 +765,19 @@ settings load_settings(const env_lookup& env) {
 
 std::string mask_url_password(std::string_view url) {
   try {
+    // The user information as redis-py and SQLAlchemy find it (urllib.parse): the authority runs
+    // from "://" to the first '/', '?' or '#'; the user information is everything before its
+    // last '@'. A strict parser may read such a URL differently (two '@', say) and see no
+    // password where Python sees one, so the raw view decides what is secret.
+    std::optional<std::string_view> userinfo;
+    std::size_t start = 0;
+    if (const auto scheme_end = url.find("://"); scheme_end != std::string_view::npos) {
+      start = scheme_end + 3;
+      const auto authority = url.substr(start, url.find_first_of("/?#", start) - start);
+      if (const auto at = authority.rfind('@'); at != std::string_view::npos) userinfo = authority.substr(0, at);
+    }
     auto parsed = boost::urls::parse_uri(url);
-    if (parsed) {
+    if (parsed && (!userinfo || (parsed->has_userinfo() && parsed->encoded_userinfo() == *userinfo))) {
       boost::urls::url u(*parsed);
       bool changed = false;
       if (u.has_password() && !u.encoded_password().empty()) {
@@ -784,15 +795,11 @@ std::string mask_url_password(std::string_view url) {
       }
       return changed ? std::string(u.buffer()) : std::string(url);
     }
-    const auto scheme_end = url.find("://");
-    const auto at = url.rfind('@');
-    if (scheme_end == std::string_view::npos || at == std::string_view::npos ||
-        at < scheme_end + 3) {
-      return std::string(url);
-    }
-    std::string out(url.substr(0, scheme_end + 3));
+    // Unparsable, or read differently by the strict parser: the whole user information goes.
+    if (!userinfo || userinfo->empty()) return std::string(url);
+    std::string out(url.substr(0, start));
     out += "***";
-    out += url.substr(at);
+    out += url.substr(start + userinfo->size());
     return out;
   } catch (...) {
     // Only allocation can fail here; never hand back anything that may hold the password.
