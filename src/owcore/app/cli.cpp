@@ -11,6 +11,7 @@
 #include "owcore/app/secret_key.hpp"
 #include "owcore/app/settings.hpp"
 #include "owcore/app/startup.hpp"
+#include "owcore/base/uuid.hpp"
 #include "owcore/coord/auth/authenticator.hpp"
 #include "owcore/coord/auth/jwt.hpp"
 #include "owcore/coord/identity/db_writes.hpp"
@@ -181,7 +182,7 @@ int cmd_user(int argc, char** argv) {
     if (name.empty()) throw std::invalid_argument("--name is required");
     if (email.empty() || email.find('@') == std::string::npos) throw std::invalid_argument("--email needs an address");
     if (role != "admin" && role != "user") throw std::invalid_argument("--role must be admin or user");
-    if (id.empty()) id = coord::auth::uuid4();
+    if (id.empty()) id = base::uuid4();
     if (!coord::auth::check_claim_text(id)) throw std::invalid_argument("--id must have no spaces");
   }
   settings s = load_settings(process_env());

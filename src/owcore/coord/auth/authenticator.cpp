@@ -1,13 +1,10 @@
 #include "owcore/coord/auth/authenticator.hpp"
 
+#include "owcore/base/uuid.hpp"
 #include "owcore/coord/auth/jwt.hpp"
 #include "owcore/coord/auth/keys.hpp"
 
-#include <openssl/rand.h>
-
-#include <array>
 #include <charconv>
-#include <cstdio>
 #include <mutex>
 #include <unordered_map>
 
@@ -125,17 +122,6 @@ bool check_claim_text(std::string_view s) noexcept {
   return true;
 }
 
-std::string uuid4() {
-  std::array<unsigned char, 16> b{};
-  if (RAND_bytes(b.data(), static_cast<int>(b.size())) != 1) throw std::runtime_error("RAND_bytes failed");
-  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
-  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
-  char out[37];
-  std::snprintf(out, sizeof out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-                b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
-  return out;
-}
-
 net::awaitable<std::variant<user, auth_failure>> authenticator::verify(std::string_view token) const {
   using k = auth_failure::kind;
   if (token.empty()) co_return auth_failure{k::missing, "Not authenticated"};
@@ -164,7 +150,7 @@ net::awaitable<std::variant<user, auth_failure>> authenticator::verify(std::stri
 std::string authenticator::mint(const std::string& id, std::optional<std::chrono::seconds> expires_in) const {
   boost::json::object c;
   c["id"] = id;
-  c["jti"] = uuid4();
+  c["jti"] = base::uuid4();
   const auto now = now_s();
   c["iat"] = now;
   if (expires_in) c["exp"] = now + expires_in->count();

@@ -1,5 +1,7 @@
 #include "owcore/coord/auth/jwt.hpp"
 
+#include "owcore/base/base64.hpp"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <openssl/crypto.h>
@@ -13,7 +15,6 @@
 namespace owcore::coord::auth {
 namespace {
 
-constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 constexpr std::size_t max_token = 8 * 1024;
 
 std::string hmac_sha256(std::string_view key, std::string_view data) {
@@ -42,50 +43,16 @@ double as_number(const boost::json::value& v) {
 }  // namespace
 
 std::string base64url_encode(std::string_view bytes) {
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  auto b = [&](std::size_t k) { return static_cast<unsigned>(static_cast<unsigned char>(bytes[k])); };
-  for (; i + 3 <= bytes.size(); i += 3) {
-    const unsigned v = (b(i) << 16) | (b(i + 1) << 8) | b(i + 2);
-    for (int shift : {18, 12, 6, 0}) out += alphabet[(v >> shift) & 63];
-  }
-  if (bytes.size() - i == 1) {
-    const unsigned v = b(i) << 16;
-    out += alphabet[(v >> 18) & 63];
-    out += alphabet[(v >> 12) & 63];
-  } else if (bytes.size() - i == 2) {
-    const unsigned v = (b(i) << 16) | (b(i + 1) << 8);
-    out += alphabet[(v >> 18) & 63];
-    out += alphabet[(v >> 12) & 63];
-    out += alphabet[(v >> 6) & 63];
-  }
-  return out;
+  return base::base64_encode(bytes, base::base64_alphabet::url_safe, false);
 }
 
 std::optional<std::string> base64url_decode(std::string_view text) {
-  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
-  if (text.size() % 4 == 1) return std::nullopt;
-  std::string out;
-  out.reserve(text.size() * 3 / 4);
-  unsigned acc = 0;
-  int bits = 0;
-  for (char c : text) {
-    int v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '-' || c == '+') v = 62;
-    else if (c == '_' || c == '/') v = 63;
-    else return std::nullopt;
-    acc = (acc << 6) | static_cast<unsigned>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xff);
-    }
-  }
-  return out;
+  // Lenient, as verifiers are: any trailing '=', either alphabet, trailing bits unchecked.
+  static constexpr base::base64_decode_options rules{base::base64_alphabet::url_safe, true,
+                                                     base::base64_padding::ignored, false};
+  auto r = base::base64_decode(text, rules);
+  if (!r) return std::nullopt;
+  return std::move(*r);
 }
 
 std::string sign_hs256(const boost::json::object& claims, std::string_view secret) {

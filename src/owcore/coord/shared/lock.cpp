@@ -1,5 +1,7 @@
 #include "owcore/coord/shared/lock.hpp"
 
+#include "owcore/base/random.hpp"
+#include "owcore/base/uuid.hpp"
 #include "owcore/coord/shared/failure.hpp"
 #include "owcore/coord/shared/keys.hpp"
 #include "owcore/net/timeout.hpp"
@@ -10,11 +12,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <openssl/rand.h>
 #include <spdlog/logger.h>
-
-#include <array>
-#include <stdexcept>
 
 namespace owcore::coord::shared {
 
@@ -128,21 +126,7 @@ bool is_cancelled(const asio::cancellation_state& cs) { return cs.cancelled() !=
 
 }  // namespace
 
-std::string make_owner_token() {
-  std::array<unsigned char, 16> b{};
-  if (RAND_bytes(b.data(), static_cast<int>(b.size())) != 1) throw std::runtime_error("RAND_bytes failed");
-  b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);  // version 4
-  b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);  // RFC 4122 variant
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(36);
-  for (std::size_t i = 0; i < b.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
-    out.push_back(hex[b[i] >> 4]);
-    out.push_back(hex[b[i] & 0x0F]);
-  }
-  return out;
-}
+std::string make_owner_token() { return base::uuid4(); }
 
 // --- memory_lock_table -----------------------------------------------------------------------
 
@@ -201,7 +185,7 @@ lock_keeper::lock_keeper(net::executor ex, std::shared_ptr<owner_lock> lock, job
       lock_(std::move(lock)),
       work_(std::move(work)),
       opts_(std::move(options)),
-      rng_(std::random_device{}()),
+      rng_(base::random_u64()),
       stop_timer_(strand_, clock_type::time_point::max()),
       done_timer_(strand_, clock_type::time_point::max()) {
   const milliseconds ttl = lock_->ttl();

@@ -38,8 +38,8 @@ class logger;
 namespace owcore::coord::shared {
 
 /// A random uuid4 string ("xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx", lower-case hex) from the
-/// OpenSSL CSPRNG, as Python's `str(uuid.uuid4())`. Thread-safe. Throws std::runtime_error only
-/// if the CSPRNG fails (a broken process).
+/// CSPRNG (base::uuid4), as Python's `str(uuid.uuid4())`. Thread-safe. Throws
+/// std::runtime_error only if the CSPRNG fails (a broken process).
 std::string make_owner_token();
 
 /// One lock object: a name, a TTL and an owner token generated once per object (Python: per

@@ -1,5 +1,7 @@
 #include "owcore/coord/shared/shared_dict.hpp"
 
+#include "owcore/base/hex.hpp"
+#include "owcore/base/uuid.hpp"
 #include "owcore/coord/shared/failure.hpp"
 #include "owcore/coord/shared/keys.hpp"
 #include "owcore/coord/shared/lock.hpp"
@@ -593,13 +595,6 @@ redis.call('SET', sig, digest .. ':' .. ARGV[2])
 return {#sets / 2, #dels}
 )lua";
 
-// uuid4().hex: 32 lowercase hex digits.
-std::string uuid4_hex() {
-  std::string t = make_owner_token();
-  std::erase(t, '-');
-  return t;
-}
-
 // replace_all of an empty mapping: DEL, counting the fields it removed.
 constexpr std::string_view clear_script = R"lua(
 local n = redis.call('HLEN', KEYS[1])
@@ -911,7 +906,7 @@ class redis_dict final : public shared_dict {
   }
 
   net::awaitable<result<void>> set_signature(const std::string& digest) {
-    auto req = command(true, "SET", redis::key(sig_key_), digest + ":" + uuid4_hex());
+    auto req = command(true, "SET", redis::key(sig_key_), digest + ":" + base::uuid4_hex());
     auto r = co_await run(std::move(req));
     if (!r) co_return fail(r.error());
     co_return result<void>{};
@@ -928,7 +923,7 @@ class redis_dict final : public shared_dict {
       std::vector<std::string> sargs;
       sargs.reserve(args.size() + 2);
       sargs.push_back(digest);
-      sargs.push_back(uuid4_hex());
+      sargs.push_back(base::uuid4_hex());
       for (auto& a : args) sargs.push_back(std::move(a));
       redis::request req;
       req.eval(replace_signed_script, keys, sargs).idempotent();
@@ -1057,14 +1052,7 @@ std::string signature_digest(std::vector<std::pair<std::string, std::string>> fi
   unsigned int len = 0;
   ok = ok && EVP_DigestFinal_ex(ctx.get(), md.data(), &len) == 1;
   if (!ok) throw std::runtime_error("SHA-256 failed");
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 * len);
-  for (unsigned int i = 0; i < len; ++i) {
-    out.push_back(hex[md[i] >> 4]);
-    out.push_back(hex[md[i] & 0x0F]);
-  }
-  return out;
+  return base::hex_encode(std::string_view(reinterpret_cast<const char*>(md.data()), len));
 }
 
 std::shared_ptr<shared_dict> make_redis_shared_dict(const redis_backend& backend,

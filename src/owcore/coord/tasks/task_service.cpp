@@ -1,5 +1,7 @@
 #include "owcore/coord/tasks/task_service.hpp"
 
+#include "owcore/base/pyjson.hpp"
+#include "owcore/base/uuid.hpp"
 #include "owcore/coord/auth/authenticator.hpp"
 #include "owcore/coord/tasks/keys.hpp"
 #include "owcore/redis/error.hpp"
@@ -12,8 +14,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 #include <spdlog/logger.h>
 
 #include <map>
@@ -29,8 +31,8 @@ template <class T>
 using result = boost::system::result<T>;
 
 std::string stop_command_json(const std::string& task_id) {
-  // Python's json.dumps output: a space after ':' and ','; the id JSON-escaped.
-  return "{\"action\": \"stop\", \"task_id\": " + boost::json::serialize(boost::json::value(task_id)) + "}";
+  const boost::json::object command{{"action", "stop"}, {"task_id", task_id}};
+  return base::pyjson::dump(command, base::pyjson::style::stdlib);
 }
 
 namespace {
@@ -40,18 +42,12 @@ std::int64_t epoch_s() {
              std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-std::string random_instance_id() {
-  auto u = auth::uuid4();
-  std::erase(u, '-');
-  return u;
-}
-
 error_code invalid_argument() { return make_error_code(boost::system::errc::invalid_argument); }
 
 class service final : public task_service, public std::enable_shared_from_this<service> {
  public:
   service(net::executor ex, std::optional<redis_backend> rb, task_options opts)
-      : ex_(std::move(ex)), rb_(std::move(rb)), opts_(std::move(opts)), instance_id_(random_instance_id()) {}
+      : ex_(std::move(ex)), rb_(std::move(rb)), opts_(std::move(opts)), instance_id_(base::uuid4_hex()) {}
 
   void start() override {
     if (!rb_) return;
@@ -80,7 +76,7 @@ class service final : public task_service, public std::enable_shared_from_this<s
 
   net::awaitable<result<std::string>> create(std::string item_id, task_body body, std::string task_id) override {
     if (stopped_) co_return make_error_code(boost::system::errc::operation_canceled);
-    if (task_id.empty()) task_id = auth::uuid4();
+    if (task_id.empty()) task_id = base::uuid4();
     if (!auth::check_claim_text(task_id) || (!item_id.empty() && !auth::check_claim_text(item_id)))
       co_return invalid_argument();
     {

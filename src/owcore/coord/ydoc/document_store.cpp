@@ -1,5 +1,6 @@
 #include "owcore/coord/ydoc/document_store.hpp"
 
+#include "owcore/base/hex.hpp"
 #include "owcore/coord/ydoc/keys.hpp"
 #include "owcore/redis/error.hpp"
 #include "owcore/yjs/cli_merge.hpp"
@@ -397,13 +398,7 @@ std::string prefix_digest(const std::vector<redis::reply>& elements) {
   ok = ok && EVP_DigestFinal_ex(ctx, md.data(), &len) == 1;
   EVP_MD_CTX_free(ctx);
   if (!ok) return {};  // never matches: the compaction is skipped
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < len; ++i) {
-    hex += digits[md[i] >> 4];
-    hex += digits[md[i] & 15];
-  }
-  return hex;
+  return base::hex_encode(std::string_view(reinterpret_cast<const char*>(md.data()), len));
 }
 
 class redis_store final : public document_store {

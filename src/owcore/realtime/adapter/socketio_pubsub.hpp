@@ -14,22 +14,13 @@
 //   {"method": "enter_room" | "leave_room", "sid", "room", "namespace", "host_id"}
 //   {"method": "close_room", "room", "namespace", "host_id"}
 //
-// JSON semantics follow Python's json module (what python-socketio's receivers run), with
-// engineio's integer guard:
-//   - NaN, Infinity and -Infinity tokens are accepted (stdlib json.dumps writes them for float
-//     nan/inf) and decode to double NaN/±inf. The stdlib encoder writes them back as those
-//     tokens; the compact encoder writes null, as orjson does.
-//   - An integer literal longer than 100 characters (sign included) is rejected, like engineio's
-//     json.loads(parse_int=...). Shorter integers outside [-2^63, 2^64) decode to the nearest
-//     double (Boost.JSON cannot hold them; Python would keep them exact).
-//   - A float literal that overflows decodes to ±inf and one that underflows to ±0.0, as float().
-//   - Duplicate object keys: the last value wins, at the first key's position (Python's dict).
-//   - Strings must be valid UTF-8 without raw control characters (strict=True). A `\uXXXX`
-//     escape of a lone surrogate, which Python accepts but UTF-8 cannot hold, becomes U+FFFD.
-//   - A leading UTF-8 BOM is skipped (json.loads of bytes accepts it); other encodings are not
-//     detected. Comments, trailing commas and single quotes are errors, as in Python.
+// JSON semantics are Python's json module (what python-socketio's receivers run), with
+// engineio's integer guard: base/pyjson.hpp lists them (NaN/Infinity tokens, the 100-character
+// integer limit, duplicate keys, strict UTF-8, lone surrogates as U+FFFD, a leading BOM).
 //
 // Thread-safety: every function here is pure and reentrant; values are plain data.
+
+#include "owcore/base/pyjson.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -110,16 +101,11 @@ struct limits {
   std::size_t max_attachments = 64;
 };
 
-/// The two JSON dialects python-socketio may publish with (SPEC §5.3, "JSON text").
-enum class json_style {
-  /// Python's json.dumps defaults: ", " and ": " separators, every non-ASCII character and DEL
-  /// escaped as lowercase \uXXXX (astral characters as surrogate pairs), NaN/Infinity tokens,
-  /// floats as Python's repr. Byte-exact with python-socketio's default JSON module.
-  stdlib,
-  /// orjson-like: no spaces, raw UTF-8, NaN and ±inf written as null. What owcore publishes by
-  /// default (SPEC §8.7: Python reads it fine).
-  compact,
-};
+/// The two JSON dialects python-socketio may publish with (SPEC §5.3, "JSON text"): `stdlib`
+/// (json.dumps defaults, byte-exact with python-socketio's default JSON module) and `compact`
+/// (orjson-like; what owcore publishes by default, SPEC §8.7: Python reads it fine). See
+/// base/pyjson.hpp for the exact rules.
+using json_style = base::pyjson::style;
 
 /// Parses `text` with Python's json.loads semantics (see the file comment), bounded by
 /// `lim.max_message_bytes` and `lim.max_depth`. On failure returns the error and where it was
@@ -302,8 +288,8 @@ boost::system::result<event_args> get_args(const emit_message& m, const limits& 
 // ---------------------------------------------------------------------------------------------
 // Host ids and the self-filter
 
-/// A new host id: uuid4().hex, 32 lowercase hex digits from the OpenSSL CSPRNG, version and
-/// variant bits set as Python's uuid4. Thread-safe. Throws std::runtime_error only if the CSPRNG
+/// A new host id: uuid4().hex, 32 lowercase hex digits (base::uuid4_hex), version and variant
+/// bits set as Python's uuid4. Thread-safe. Throws std::runtime_error only if the CSPRNG
 /// fails (a broken system, never an input problem).
 std::string make_host_id();
 

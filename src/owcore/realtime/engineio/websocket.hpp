@@ -7,6 +7,8 @@
 // with frame_parser, keeps only an incomplete frame between reads, and writes many encoded
 // frames with one gathered write. Everything here is a plain, fuzzable value type.
 
+#include "owcore/base/utf8.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -43,8 +45,9 @@ bool has_token(std::string_view value, std::string_view token) noexcept;
 /// The 101 response completing the handshake, with `accept` from accept_key().
 std::string switching_protocols(std::string_view accept);
 
-/// True when `s` is well-formed UTF-8 (no overlongs, surrogates or code points over U+10FFFF).
-bool valid_utf8(std::string_view s) noexcept;
+/// True when `s` is well-formed UTF-8 (no overlongs, surrogates or code points over U+10FFFF),
+/// as RFC 6455 requires of text frames: base::valid_utf8.
+using base::valid_utf8;
 
 /// One thing a client sent.
 struct event {
