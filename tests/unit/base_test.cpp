@@ -51,8 +51,13 @@ base64_error decode_error_of(std::string_view text, const base64_decode_options&
 // RFC 4648 §10 test vectors.
 TEST(BaseBase64, Rfc4648Vectors) {
   const std::pair<const char*, const char*> vectors[] = {
-      {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},         {"foo", "Zm9v"},
-      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+      {"", ""},
+      {"f", "Zg=="},
+      {"fo", "Zm8="},
+      {"foo", "Zm9v"},
+      {"foob", "Zm9vYg=="},
+      {"fooba", "Zm9vYmE="},
+      {"foobar", "Zm9vYmFy"},
   };
   for (const auto& [plain, encoded] : vectors) {
     EXPECT_EQ(base::base64_encode(plain), encoded);
@@ -61,7 +66,9 @@ TEST(BaseBase64, Rfc4648Vectors) {
     std::string bare(encoded);
     while (!bare.empty() && bare.back() == '=') bare.pop_back();
     EXPECT_EQ(base::base64_encode(plain, base64_alphabet::url_safe, false), bare);
-    EXPECT_EQ(must_decode(bare, {base64_alphabet::url_safe, false, base64_padding::forbidden, true}), plain);
+    EXPECT_EQ(
+        must_decode(bare, {base64_alphabet::url_safe, false, base64_padding::forbidden, true}),
+        plain);
   }
 }
 
@@ -81,31 +88,37 @@ TEST(BaseBase64, RoundTripsEveryLengthAndByte) {
     const auto in = all.substr(0, n);
     for (auto a : {base64_alphabet::standard, base64_alphabet::url_safe}) {
       EXPECT_EQ(must_decode(base::base64_encode(in, a), {a}), in);
-      EXPECT_EQ(must_decode(base::base64_encode(in, a, false), {a, false, base64_padding::optional}), in);
+      EXPECT_EQ(
+          must_decode(base::base64_encode(in, a, false), {a, false, base64_padding::optional}), in);
     }
   }
 }
 
 TEST(BaseBase64, StrictErrors) {
-  EXPECT_EQ(decode_error_of("Zg"), base64_error::invalid_length);            // padding required
+  EXPECT_EQ(decode_error_of("Zg"), base64_error::invalid_length);  // padding required
   EXPECT_EQ(decode_error_of("Zg="), base64_error::invalid_length);
   EXPECT_EQ(decode_error_of("Zh=="), base64_error::nonzero_trailing_bits);
   EXPECT_EQ(decode_error_of("Zm9=v"), base64_error::invalid_length);
-  EXPECT_EQ(decode_error_of("Z==="), base64_error::invalid_character);       // '=' inside the data
+  EXPECT_EQ(decode_error_of("Z==="), base64_error::invalid_character);  // '=' inside the data
   EXPECT_EQ(decode_error_of("Zg=a"), base64_error::invalid_character);
   EXPECT_EQ(decode_error_of("Zm 9v"), base64_error::invalid_length);
-  EXPECT_EQ(decode_error_of("Zm\n9"), base64_error::invalid_character);      // whitespace is not skipped
-  const base64_decode_options optional{base64_alphabet::standard, false, base64_padding::optional, true};
+  EXPECT_EQ(decode_error_of("Zm\n9"),
+            base64_error::invalid_character);  // whitespace is not skipped
+  const base64_decode_options optional{base64_alphabet::standard, false, base64_padding::optional,
+                                       true};
   EXPECT_EQ(must_decode("Zg", optional), "f");
   EXPECT_EQ(must_decode("Zg==", optional), "f");
   EXPECT_EQ(decode_error_of("Zg=", optional), base64_error::invalid_padding);
   EXPECT_EQ(decode_error_of("Z", optional), base64_error::invalid_length);
-  const base64_decode_options forbidden{base64_alphabet::url_safe, false, base64_padding::forbidden, true};
+  const base64_decode_options forbidden{base64_alphabet::url_safe, false, base64_padding::forbidden,
+                                        true};
   EXPECT_EQ(decode_error_of("Zg==", forbidden), base64_error::invalid_character);
-  const base64_decode_options ignored{base64_alphabet::url_safe, false, base64_padding::ignored, false};
+  const base64_decode_options ignored{base64_alphabet::url_safe, false, base64_padding::ignored,
+                                      false};
   EXPECT_EQ(must_decode("Zg=====", ignored), "f");
   EXPECT_EQ(must_decode("Zh", ignored), "f");  // trailing bits unchecked
-  EXPECT_EQ(base::make_error_code(base64_error::invalid_padding).message(), "invalid base64 padding");
+  EXPECT_EQ(base::make_error_code(base64_error::invalid_padding).message(),
+            "invalid base64 padding");
 }
 
 TEST(BaseHex, LowercaseTwoDigitsPerByte) {
@@ -145,12 +158,12 @@ TEST(BaseUtf8, ScanValidatesAndCountsUtf16Units) {
   EXPECT_TRUE(s.valid);
   EXPECT_EQ(s.utf16_units, 3u + 1 + 1 + 1 + 2);
   const std::pair<const char*, std::size_t> bad[] = {
-      {"ab\x80", 2},              // lone continuation
-      {"\xC0\xAF", 0},            // overlong '/'
-      {"x\xE0\x80\xAF", 1},       // overlong, 3 bytes
-      {"\xED\xA0\x80", 0},        // surrogate U+D800
+      {"ab\x80", 2},                    // lone continuation
+      {"\xC0\xAF", 0},                  // overlong '/'
+      {"x\xE0\x80\xAF", 1},             // overlong, 3 bytes
+      {"\xED\xA0\x80", 0},              // surrogate U+D800
       {"12345678\xF4\x90\x80\x80", 8},  // past U+10FFFF, after the ASCII fast path
-      {"\xC3", 0},                // truncated
+      {"\xC3", 0},                      // truncated
   };
   for (const auto& [text, at] : bad) {
     s = base::scan_utf8(text);
@@ -162,7 +175,8 @@ TEST(BaseUtf8, ScanValidatesAndCountsUtf16Units) {
 }
 
 TEST(BaseUtf8, DecodeAndAppendRoundTrip) {
-  for (char32_t cp : {U'\0', U'A', U'\u00e9', U'\u07ff', U'\u0800', U'\uffff', U'\U00010000', U'\U0010FFFF'}) {
+  for (char32_t cp :
+       {U'\0', U'A', U'\u00e9', U'\u07ff', U'\u0800', U'\uffff', U'\U00010000', U'\U0010FFFF'}) {
     std::string s;
     base::append_utf8(s, cp);
     std::size_t i = 0;
@@ -181,17 +195,23 @@ TEST(BaseUtf8, DecodeAndAppendRoundTrip) {
 TEST(BasePyjson, StdlibMatchesJsonDumps) {
   using base::pyjson::style;
   const std::pair<json::value, const char*> cases[] = {
-      {str("a\x00" "b\x01\x1f\x7f\t\n\r\b\f\"\\/"), R"("a\u0000b\u0001\u001f\u007f\t\n\r\b\f\"\\/")"},
-      {json::value("x\xF0\x9F\x98\x80y\xF0\x90\x80\x80\xF4\x8F\xBF\xBF"), R"("x\ud83d\ude00y\ud800\udc00\udbff\udfff")"},
-      {json::value("\xC3\xA9\xE2\x82\xAC\xE2\x80\xA8\xEF\xBF\xBF"), R"("\u00e9\u20ac\u2028\uffff")"},
-      {json::array{std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity(),
+      {str("a\x00"
+           "b\x01\x1f\x7f\t\n\r\b\f\"\\/"),
+       R"("a\u0000b\u0001\u001f\u007f\t\n\r\b\f\"\\/")"},
+      {json::value("x\xF0\x9F\x98\x80y\xF0\x90\x80\x80\xF4\x8F\xBF\xBF"),
+       R"("x\ud83d\ude00y\ud800\udc00\udbff\udfff")"},
+      {json::value("\xC3\xA9\xE2\x82\xAC\xE2\x80\xA8\xEF\xBF\xBF"),
+       R"("\u00e9\u20ac\u2028\uffff")"},
+      {json::array{std::numeric_limits<double>::quiet_NaN(),
+                   std::numeric_limits<double>::infinity(),
                    -std::numeric_limits<double>::infinity()},
        "[NaN, Infinity, -Infinity]"},
       {json::array{1.0 / 3, 1e16, 1e-5, 0.0001, 1e22, -0.0, 123456789012345678.0, 2.5},
        "[0.3333333333333333, 1e+16, 1e-05, 0.0001, 1e+22, -0.0, 1.2345678901234568e+17, 2.5]"},
       {json::array{std::uint64_t{9223372036854775808u}, std::int64_t{-9223372036854775807 - 1}},
        "[9223372036854775808, -9223372036854775808]"},
-      {json::object{{"a", json::array{1, 2.5, nullptr, true, false, "\xC3\xA9"}}, {"b", json::object{}}},
+      {json::object{{"a", json::array{1, 2.5, nullptr, true, false, "\xC3\xA9"}},
+                    {"b", json::object{}}},
        R"({"a": [1, 2.5, null, true, false, "\u00e9"], "b": {}})"},
   };
   for (const auto& [v, text] : cases) EXPECT_EQ(base::pyjson::dump(v, style::stdlib), text);
@@ -201,8 +221,9 @@ TEST(BasePyjson, CompactKeepsUtf8AndWritesNullForNonFinite) {
   using base::pyjson::style;
   EXPECT_EQ(base::pyjson::dump(str("a\x00\x7f\xC3\xA9\xF0\x9F\x98\x80/"), style::compact),
             "\"a\\u0000\x7f\xC3\xA9\xF0\x9F\x98\x80/\"");
-  EXPECT_EQ(base::pyjson::dump(json::array{std::nan(""), 1.5, json::object{{"k", 1}}}, style::compact),
-            R"([null,1.5,{"k":1}])");
+  EXPECT_EQ(
+      base::pyjson::dump(json::array{std::nan(""), 1.5, json::object{{"k", 1}}}, style::compact),
+      R"([null,1.5,{"k":1}])");
   // Invalid UTF-8 never leaks into the output.
   EXPECT_EQ(base::pyjson::dump(json::value("a\xFF"), style::compact), "\"a\xEF\xBF\xBD\"");
   EXPECT_EQ(base::pyjson::dump(json::value("a\xFF"), style::stdlib), R"("a\ufffd")");
@@ -244,5 +265,6 @@ TEST(BasePyjson, LoadFailuresCarryKindAndOffset) {
   EXPECT_EQ(f.offset, 6u);
   EXPECT_EQ(fail_of("[[1]]", 1).code, load_error::too_deep);
   EXPECT_EQ(fail_of(std::string(101, '1'), 8).code, load_error::integer_too_long);
-  EXPECT_EQ(fail_of("\"a\x01\"", 8).code, load_error::invalid_json);  // strict: no raw control characters
+  EXPECT_EQ(fail_of("\"a\x01\"", 8).code,
+            load_error::invalid_json);  // strict: no raw control characters
 }

@@ -74,8 +74,8 @@ secret_key resolve_secret_key(const std::string& configured, const std::string& 
     }
     const std::string key = random_key();
     const std::string line = key + "\n";
-    const bool ok = !key.empty() && ::write(fd, line.data(), line.size()) ==
-                                        static_cast<ssize_t>(line.size());
+    const bool ok =
+        !key.empty() && ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
     ::close(fd);
     if (!ok) {
       fs::remove(file, ec);

@@ -6,14 +6,17 @@
 namespace owcore::base {
 namespace {
 
-constexpr std::string_view standard_chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-constexpr std::string_view url_safe_chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+constexpr std::string_view standard_chars =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr std::string_view url_safe_chars =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 // Sextet values by byte, -1 outside the alphabet; one table per accepted alphabet set.
 constexpr std::array<std::int8_t, 256> make_table(bool standard, bool url_safe) {
   std::array<std::int8_t, 256> t{};
   for (auto& v : t) v = -1;
-  for (std::size_t i = 0; i < 62; ++i) t[static_cast<unsigned char>(standard_chars[i])] = static_cast<std::int8_t>(i);
+  for (std::size_t i = 0; i < 62; ++i)
+    t[static_cast<unsigned char>(standard_chars[i])] = static_cast<std::int8_t>(i);
   if (standard) t['+'] = 62, t['/'] = 63;
   if (url_safe) t['-'] = 62, t['_'] = 63;
   return t;
@@ -45,10 +48,13 @@ const boost::system::error_category& base64_category() noexcept {
 }
 
 std::string base64_encode(std::string_view bytes, base64_alphabet alphabet, bool pad) {
-  const std::string_view chars = alphabet == base64_alphabet::url_safe ? url_safe_chars : standard_chars;
+  const std::string_view chars =
+      alphabet == base64_alphabet::url_safe ? url_safe_chars : standard_chars;
   std::string out;
   out.reserve((bytes.size() + 2) / 3 * 4);
-  const auto byte = [&](std::size_t k) { return std::uint32_t{static_cast<unsigned char>(bytes[k])}; };
+  const auto byte = [&](std::size_t k) {
+    return std::uint32_t{static_cast<unsigned char>(bytes[k])};
+  };
   std::size_t i = 0;
   for (; i + 3 <= bytes.size(); i += 3) {
     const std::uint32_t v = (byte(i) << 16) | (byte(i + 1) << 8) | byte(i + 2);
@@ -67,7 +73,8 @@ std::string base64_encode(std::string_view bytes, base64_alphabet alphabet, bool
   return out;
 }
 
-boost::system::result<std::string> base64_decode(std::string_view text, const base64_decode_options& options) {
+boost::system::result<std::string> base64_decode(std::string_view text,
+                                                 const base64_decode_options& options) {
   // Separate the padding from the data sextets first; '=' left in the data is then an invalid
   // character like any other.
   std::size_t pad = 0;
@@ -91,7 +98,7 @@ boost::system::result<std::string> base64_decode(std::string_view text, const ba
   if (pad > 0 && options.padding != base64_padding::ignored && pad != (4 - data.size() % 4) % 4)
     return base64_error::invalid_padding;
 
-  const auto& table = options.either_alphabet                        ? either_table
+  const auto& table = options.either_alphabet                         ? either_table
                       : options.alphabet == base64_alphabet::url_safe ? url_safe_table
                                                                       : standard_table;
   std::string out;

@@ -15,7 +15,7 @@ namespace owcore::base {
 /// Why a base64 text was refused.
 enum class base64_error {
   invalid_character = 1,  ///< a byte outside the accepted alphabet (or '=' before the end)
-  invalid_length,         ///< a length no encoding produces (4n+1 characters, or unpadded when padding is required)
+  invalid_length,         ///< 4n+1 characters, or not a multiple of 4 when padding is required
   invalid_padding,        ///< padding where it is forbidden, or a wrong number of '='
   nonzero_trailing_bits,  ///< the bits after the last whole byte are not zero (strict mode)
 };
@@ -50,12 +50,13 @@ struct base64_decode_options {
 };
 
 /// Encodes `bytes` in `alphabet`, appending '=' padding to a multiple of 4 when `pad` is true.
-std::string base64_encode(std::string_view bytes, base64_alphabet alphabet = base64_alphabet::standard,
-                          bool pad = true);
+std::string base64_encode(std::string_view bytes,
+                          base64_alphabet alphabet = base64_alphabet::standard, bool pad = true);
 
 /// Decodes `text` under `options`; whitespace is never skipped. Returns the bytes or the first
 /// rule the text breaks. Never throws except std::bad_alloc.
-boost::system::result<std::string> base64_decode(std::string_view text, const base64_decode_options& options = {});
+boost::system::result<std::string> base64_decode(std::string_view text,
+                                                 const base64_decode_options& options = {});
 
 }  // namespace owcore::base
 

@@ -40,7 +40,8 @@ class parser {
   bool at_end() const noexcept { return pos_ >= s_.size(); }
   char peek() const noexcept { return s_[pos_]; }
   void skip_ws() noexcept {
-    while (!at_end() && (peek() == ' ' || peek() == '\t' || peek() == '\n' || peek() == '\r')) ++pos_;
+    while (!at_end() && (peek() == ' ' || peek() == '\t' || peek() == '\n' || peek() == '\r'))
+      ++pos_;
   }
   bool literal(std::string_view word) {
     if (s_.substr(pos_, word.size()) != word) return fail(load_error::invalid_json);
@@ -152,7 +153,8 @@ class parser {
         out.assign(buf_);
         return true;
       }
-      if (c < 0x20) return fail(load_error::invalid_json);  // strict=True: no raw control characters
+      if (c < 0x20)
+        return fail(load_error::invalid_json);  // strict=True: no raw control characters
       if (c >= 0x80) {
         const std::size_t start = pos_;
         char32_t cp = 0;
@@ -282,7 +284,8 @@ class parser {
     }
     const auto dot = mant.find('.');
     const std::string_view ip = mant.substr(0, dot);
-    const std::string_view fp = dot == std::string_view::npos ? std::string_view{} : mant.substr(dot + 1);
+    const std::string_view fp =
+        dot == std::string_view::npos ? std::string_view{} : mant.substr(dot + 1);
     std::int64_t lead = 0;
     if (const auto nz = ip.find_first_not_of('0'); nz != std::string_view::npos) {
       lead = static_cast<std::int64_t>(ip.size() - nz) - 1;
@@ -327,13 +330,34 @@ void write_string(std::string_view s, style st, std::string& out) {
     if (i == s.size()) break;
     const auto c = static_cast<unsigned char>(s[i]);
     switch (c) {
-      case '"': out += "\\\""; ++i; continue;
-      case '\\': out += "\\\\"; ++i; continue;
-      case '\n': out += "\\n"; ++i; continue;
-      case '\r': out += "\\r"; ++i; continue;
-      case '\t': out += "\\t"; ++i; continue;
-      case '\b': out += "\\b"; ++i; continue;
-      case '\f': out += "\\f"; ++i; continue;
+      case '"':
+        out += "\\\"";
+        ++i;
+        continue;
+      case '\\':
+        out += "\\\\";
+        ++i;
+        continue;
+      case '\n':
+        out += "\\n";
+        ++i;
+        continue;
+      case '\r':
+        out += "\\r";
+        ++i;
+        continue;
+      case '\t':
+        out += "\\t";
+        ++i;
+        continue;
+      case '\b':
+        out += "\\b";
+        ++i;
+        continue;
+      case '\f':
+        out += "\\f";
+        ++i;
+        continue;
       default: break;
     }
     if (c < 0x20) {
@@ -423,7 +447,6 @@ void write_double(double d, style st, std::string& out) {
   }
 }
 
-
 void write_value(const json::value& v, style st, std::string& out);
 
 void write_array(const json::array& a, style st, std::string& out) {
@@ -471,7 +494,6 @@ void write_value(const json::value& v, style st, std::string& out) {
     }
   }
 }
-
 
 }  // namespace
 

@@ -122,13 +122,22 @@ void reader::skip_any(std::size_t max_depth, std::size_t depth) noexcept {
   const std::size_t start = pos_;
   const std::uint8_t tag = read_u8();
   switch (tag) {
-    case 127: case 126: case 121: case 120: return;   // undefined, null, false, true
-    case 125: { bool neg; read_var_int(neg); return; }  // integer
-    case 124: read_bytes(4); return;                     // float32
-    case 123: case 122: read_bytes(8); return;           // float64, bigint64
-    case 119: read_var_string(); return;                 // string
-    case 116: read_var_uint8_array(); return;            // Uint8Array
-    case 118: case 117: {                                // object, array
+    case 127:
+    case 126:
+    case 121:
+    case 120: return;  // undefined, null, false, true
+    case 125: {
+      bool neg;
+      read_var_int(neg);
+      return;
+    }                                 // integer
+    case 124: read_bytes(4); return;  // float32
+    case 123:
+    case 122: read_bytes(8); return;           // float64, bigint64
+    case 119: read_var_string(); return;       // string
+    case 116: read_var_uint8_array(); return;  // Uint8Array
+    case 118:
+    case 117: {  // object, array
       if (depth >= max_depth) {
         fail(error::nesting_too_deep, start, context_);
         return;
@@ -148,7 +157,8 @@ void reader::skip_any(std::size_t max_depth, std::size_t depth) noexcept {
 }
 
 std::int64_t utf16_length(byte_view s, std::size_t& bad_offset) noexcept {
-  const auto scan = base::scan_utf8(std::string_view(reinterpret_cast<const char*>(s.data()), s.size()));
+  const auto scan =
+      base::scan_utf8(std::string_view(reinterpret_cast<const char*>(s.data()), s.size()));
   if (!scan.valid) {
     bad_offset = scan.bad_offset;
     return -1;
@@ -255,7 +265,8 @@ class json_checker {
   }
   bool value(std::size_t depth) {
     switch (peek()) {
-      case '{': case '[': {
+      case '{':
+      case '[': {
         if (depth >= max_depth_) return false;
         const std::uint8_t close = peek() == '{' ? '}' : ']';
         const bool object = close == '}';

@@ -13,7 +13,8 @@ namespace {
 
 std::int64_t now_s() {
   return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch()).count();
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 std::optional<std::int64_t> number_claim(const boost::json::object& o, std::string_view k) {
@@ -74,13 +75,17 @@ class redis_revocations final : public revocation_store {
     // Two keys in two hash slots: two requests (a Cluster cannot take them in one).
     if (!u.jti.empty()) {
       auto [ec, r] = co_await b_.client->exec_one(
-          redis::request().push("GET", redis::key(keys::token_revoked(b_.prefix, u.jti))).idempotent());
+          redis::request()
+              .push("GET", redis::key(keys::token_revoked(b_.prefix, u.jti)))
+              .idempotent());
       if (ec || r.is_error()) co_return std::nullopt;
       // Python: `if await redis.get(key)` — any non-empty value is truthy.
       if (!r.is_nil() && !r.str.empty()) co_return true;
     }
     auto [ec, r] = co_await b_.client->exec_one(
-        redis::request().push("GET", redis::key(keys::user_revoked_at(b_.prefix, u.id))).idempotent());
+        redis::request()
+            .push("GET", redis::key(keys::user_revoked_at(b_.prefix, u.id)))
+            .idempotent());
     if (ec || r.is_error()) co_return std::nullopt;
     co_return revoked_by_user(u, r.is_nil() ? std::nullopt : parse_int(r.str));
   }
@@ -89,15 +94,18 @@ class redis_revocations final : public revocation_store {
     const auto ttl = exp - now_s();
     if (ttl <= 0) co_return true;
     auto [ec, r] = co_await b_.client->exec_one(
-        redis::request().push("SET", redis::key(keys::token_revoked(b_.prefix, jti)), "1", "EX", ttl).idempotent());
+        redis::request()
+            .push("SET", redis::key(keys::token_revoked(b_.prefix, jti)), "1", "EX", ttl)
+            .idempotent());
     co_return !ec && !r.is_error();
   }
 
   net::awaitable<bool> revoke_user(std::string user_id) override {
-    auto [ec, r] = co_await b_.client->exec_one(redis::request()
-                                                    .push("SET", redis::key(keys::user_revoked_at(b_.prefix, user_id)),
-                                                          std::to_string(now_s()), "EX", 2592000)
-                                                    .idempotent());
+    auto [ec, r] = co_await b_.client->exec_one(
+        redis::request()
+            .push("SET", redis::key(keys::user_revoked_at(b_.prefix, user_id)),
+                  std::to_string(now_s()), "EX", 2592000)
+            .idempotent());
     co_return !ec && !r.is_error();
   }
 
@@ -107,7 +115,9 @@ class redis_revocations final : public revocation_store {
 
 }  // namespace
 
-std::shared_ptr<revocation_store> make_memory_revocations() { return std::make_shared<memory_revocations>(); }
+std::shared_ptr<revocation_store> make_memory_revocations() {
+  return std::make_shared<memory_revocations>();
+}
 std::shared_ptr<revocation_store> make_redis_revocations(redis_backend backend) {
   return std::make_shared<redis_revocations>(std::move(backend));
 }
@@ -116,13 +126,15 @@ bool check_claim_text(std::string_view s) noexcept {
   if (s.empty() || s.size() > 256) return false;
   for (char c : s) {
     const auto u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u >= 0x7f || c == '*' || c == '?' || c == '[' || c == ']' || c == '{' || c == '}')
+    if (u <= 0x20 || u >= 0x7f || c == '*' || c == '?' || c == '[' || c == ']' || c == '{' ||
+        c == '}')
       return false;
   }
   return true;
 }
 
-net::awaitable<std::variant<user, auth_failure>> authenticator::verify(std::string_view token) const {
+net::awaitable<std::variant<user, auth_failure>> authenticator::verify(
+    std::string_view token) const {
   using k = auth_failure::kind;
   if (token.empty()) co_return auth_failure{k::missing, "Not authenticated"};
   auto checked = verify_hs256(token, secret_, now_s());
@@ -147,7 +159,8 @@ net::awaitable<std::variant<user, auth_failure>> authenticator::verify(std::stri
   co_return u;
 }
 
-std::string authenticator::mint(const std::string& id, std::optional<std::chrono::seconds> expires_in) const {
+std::string authenticator::mint(const std::string& id,
+                                std::optional<std::chrono::seconds> expires_in) const {
   boost::json::object c;
   c["id"] = id;
   c["jti"] = base::uuid4();

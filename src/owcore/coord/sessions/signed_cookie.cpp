@@ -24,7 +24,8 @@ const unsigned char* bytes_of(std::string_view s) noexcept {
 }  // namespace
 
 std::string base64_encode(std::string_view in, bool url_safe) {
-  return url_safe ? base::base64_encode(in, base::base64_alphabet::url_safe, false) : base::base64_encode(in);
+  return url_safe ? base::base64_encode(in, base::base64_alphabet::url_safe, false)
+                  : base::base64_encode(in);
 }
 
 std::optional<std::string> base64_decode(std::string_view in, bool url_safe) {
@@ -43,7 +44,8 @@ timestamp_signer::timestamp_signer(std::string_view secret_key, std::string_view
   material.reserve(salt.size() + 6 + secret_key.size());
   material.append(salt).append("signer").append(secret_key);
   unsigned int len = 0;
-  const int ok = EVP_Digest(material.data(), material.size(), key_.data(), &len, EVP_sha1(), nullptr);
+  const int ok =
+      EVP_Digest(material.data(), material.size(), key_.data(), &len, EVP_sha1(), nullptr);
   OPENSSL_cleanse(material.data(), material.size());
   if (ok != 1 || len != key_.size()) throw std::runtime_error("timestamp_signer: SHA1 failed");
 }
@@ -109,8 +111,8 @@ std::string encode_session_cookie(const timestamp_signer& signer, const json::ob
 }
 
 boost::system::result<json::object> decode_session_cookie(const timestamp_signer& signer,
-                                                          std::string_view cookie,
-                                                          std::int64_t now, std::int64_t max_age) {
+                                                          std::string_view cookie, std::int64_t now,
+                                                          std::int64_t max_age) {
   auto payload = signer.unsign(cookie, now, max_age);
   if (!payload) return payload.error();
   auto text = base64_decode(*payload, false);

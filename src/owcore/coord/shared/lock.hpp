@@ -79,7 +79,8 @@ class owner_lock {
 class memory_lock_table {
  public:
   /// SET NX PX: takes `name` for `owner` when it is free or expired.
-  bool try_acquire(const std::string& name, const std::string& owner, std::chrono::milliseconds ttl);
+  bool try_acquire(const std::string& name, const std::string& owner,
+                   std::chrono::milliseconds ttl);
   /// The renew script: extends `name` if `owner` holds it (and it has not expired).
   bool renew(const std::string& name, const std::string& owner, std::chrono::milliseconds ttl);
   /// The release script: deletes `name` if `owner` holds it (and it has not expired).

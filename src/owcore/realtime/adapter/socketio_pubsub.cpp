@@ -50,7 +50,9 @@ decode_error make_error(error e, std::string where) {
 constexpr base::base64_decode_options attachment_base64{base::base64_alphabet::standard, false,
                                                         base::base64_padding::required, false};
 
-bool valid_base64(std::string_view in) { return base::base64_decode(in, attachment_base64).has_value(); }
+bool valid_base64(std::string_view in) {
+  return base::base64_decode(in, attachment_base64).has_value();
+}
 
 // ---------------------------------------------------------------------------------------------
 // Validation helpers
@@ -79,7 +81,7 @@ std::optional<std::uint64_t> as_index(const json::value& v) noexcept {
 // are payload bytes and stay out of logs). Rendered only when an error is reported.
 struct path {
   const path* parent = nullptr;
-  const char* root = nullptr;   ///< set on the outermost node only
+  const char* root = nullptr;  ///< set on the outermost node only
   std::size_t index = 0;
   bool member = false;
 
@@ -101,7 +103,8 @@ std::optional<decode_error> check_array(const json::array& a, std::size_t depth,
   std::size_t k = 0;
   for (const auto& e : a) {
     if (e.is_array() || e.is_object())
-      if (auto err = check_tree(e, depth + 1, lim, attachments, path{&at, nullptr, k, false})) return err;
+      if (auto err = check_tree(e, depth + 1, lim, attachments, path{&at, nullptr, k, false}))
+        return err;
     ++k;
   }
   return std::nullopt;
@@ -114,14 +117,16 @@ std::optional<decode_error> check_tree(const json::value& v, std::size_t depth, 
   if (depth > lim.max_depth) return make_error(error::too_deep, at.render());
   if (attachments && is_placeholder(v)) {
     const auto num = as_index(v.get_object().at("num"));
-    if (!num || *num >= *attachments) return make_error(error::invalid_binary, at.render() + ".num");
+    if (!num || *num >= *attachments)
+      return make_error(error::invalid_binary, at.render() + ".num");
     return std::nullopt;
   }
   std::size_t k = 0;
   for (const auto& kv : v.get_object()) {
     const auto& e = kv.value();
     if (e.is_array() || e.is_object())
-      if (auto err = check_tree(e, depth + 1, lim, attachments, path{&at, nullptr, k, true})) return err;
+      if (auto err = check_tree(e, depth + 1, lim, attachments, path{&at, nullptr, k, true}))
+        return err;
     ++k;
   }
   return std::nullopt;
@@ -147,14 +152,17 @@ std::optional<decode_error> check_host(std::string_view s) {
   return std::nullopt;
 }
 
-std::optional<decode_error> check_target(const target& t, bool is_room, const limits& lim, const char* where) {
+std::optional<decode_error> check_target(const target& t, bool is_room, const limits& lim,
+                                         const char* where) {
   if (const auto* s = std::get_if<std::string>(&t)) return check_name(*s, lim, where);
   if (const auto* l = std::get_if<std::vector<std::string>>(&t)) {
-    if (is_room && l->empty()) return make_error(error::wrong_type, where);  // Python indexes room[0]
+    if (is_room && l->empty())
+      return make_error(error::wrong_type, where);  // Python indexes room[0]
     if (l->size() > lim.max_targets) return make_error(error::too_many_elements, where);
     for (std::size_t k = 0; k < l->size(); ++k)
       if ((*l)[k].size() > lim.max_name_bytes)
-        return make_error(error::string_too_long, std::string(where) + "[" + std::to_string(k) + "]");
+        return make_error(error::string_too_long,
+                          std::string(where) + "[" + std::to_string(k) + "]");
   }
   return std::nullopt;
 }
@@ -162,7 +170,8 @@ std::optional<decode_error> check_target(const target& t, bool is_room, const li
 std::optional<decode_error> check_binary_data(const json::array& data, const limits& lim) {
   if (data.empty()) return make_error(error::invalid_binary, "data");
   if (!data[0].is_array()) return make_error(error::invalid_binary, "data[0]");
-  if (data[0].get_array().size() > lim.max_args) return make_error(error::too_many_elements, "data[0]");
+  if (data[0].get_array().size() > lim.max_args)
+    return make_error(error::too_many_elements, "data[0]");
   const std::size_t n = data.size() - 1;
   if (n > lim.max_attachments) return make_error(error::too_many_elements, "data");
   for (std::size_t k = 1; k < data.size(); ++k)
@@ -201,8 +210,9 @@ struct validator {
     return check_host(m.host_id);
   }
   template <class Room>
-    requires std::is_same_v<Room, enter_room_message> || std::is_same_v<Room, leave_room_message>
-  std::optional<decode_error> operator()(const Room& m) const {
+  requires std::is_same_v<Room, enter_room_message> || std::is_same_v<Room, leave_room_message>
+      std::optional<decode_error>
+  operator()(const Room& m) const {
     if (auto e = check_sid(m.sid, lim, "sid")) return e;
     if (auto e = check_name(m.room, lim, "room")) return e;
     if (auto e = check_nsp(m.nsp, lim, "namespace")) return e;
@@ -275,7 +285,9 @@ struct encoder {
     object_writer w(out, style);
     w.str("method", "emit").str("event", m.event).key("data");
     base::pyjson::dump(m.data, style, out);
-    w.raw("binary", m.binary ? "true" : "false").str("namespace", m.nsp).target_field("room", m.room);
+    w.raw("binary", m.binary ? "true" : "false")
+        .str("namespace", m.nsp)
+        .target_field("room", m.room);
     w.target_field("skip_sid", m.skip_sid).key("callback");
     if (m.callback) {
       out += '[';
@@ -298,19 +310,36 @@ struct encoder {
     w.close();
   }
   void operator()(const disconnect_message& m) const {
-    object_writer(out, style).str("method", "disconnect").str("sid", m.sid).str("namespace", m.nsp)
-        .str("host_id", m.host_id).close();
+    object_writer(out, style)
+        .str("method", "disconnect")
+        .str("sid", m.sid)
+        .str("namespace", m.nsp)
+        .str("host_id", m.host_id)
+        .close();
   }
-  void operator()(const enter_room_message& m) const { room_change("enter_room", m.sid, m.room, m.nsp, m.host_id); }
-  void operator()(const leave_room_message& m) const { room_change("leave_room", m.sid, m.room, m.nsp, m.host_id); }
+  void operator()(const enter_room_message& m) const {
+    room_change("enter_room", m.sid, m.room, m.nsp, m.host_id);
+  }
+  void operator()(const leave_room_message& m) const {
+    room_change("leave_room", m.sid, m.room, m.nsp, m.host_id);
+  }
   void operator()(const close_room_message& m) const {
-    object_writer(out, style).str("method", "close_room").str("room", m.room).str("namespace", m.nsp)
-        .str("host_id", m.host_id).close();
+    object_writer(out, style)
+        .str("method", "close_room")
+        .str("room", m.room)
+        .str("namespace", m.nsp)
+        .str("host_id", m.host_id)
+        .close();
   }
-  void room_change(std::string_view method, const std::string& sid, const std::string& room, const std::string& nsp,
-                   const std::string& host) const {
-    object_writer(out, style).str("method", method).str("sid", sid).str("room", room).str("namespace", nsp)
-        .str("host_id", host).close();
+  void room_change(std::string_view method, const std::string& sid, const std::string& room,
+                   const std::string& nsp, const std::string& host) const {
+    object_writer(out, style)
+        .str("method", method)
+        .str("sid", sid)
+        .str("room", room)
+        .str("namespace", nsp)
+        .str("host_id", host)
+        .close();
   }
 };
 
@@ -362,7 +391,8 @@ class field_reader {
     std::vector<std::string> list;
     list.reserve(a.size());
     for (std::size_t i = 0; i < a.size(); ++i) {
-      if (!a[i].is_string()) return fail(error::wrong_type, std::string(k) + "[" + std::to_string(i) + "]");
+      if (!a[i].is_string())
+        return fail(error::wrong_type, std::string(k) + "[" + std::to_string(i) + "]");
       list.emplace_back(a[i].get_string());
     }
     out = std::move(list);
@@ -447,12 +477,17 @@ std::variant<json::value, decode_error> load_json(std::string_view text, const l
   return make_error(e, "offset " + std::to_string(f.offset));
 }
 
-void dump_json(const json::value& v, json_style style, std::string& out) { base::pyjson::dump(v, style, out); }
+void dump_json(const json::value& v, json_style style, std::string& out) {
+  base::pyjson::dump(v, style, out);
+}
 
-std::string dump_json(const json::value& v, json_style style) { return base::pyjson::dump(v, style); }
+std::string dump_json(const json::value& v, json_style style) {
+  return base::pyjson::dump(v, style);
+}
 
 std::string_view method_name(const message& m) noexcept {
-  static constexpr std::string_view names[] = {"emit", "callback", "disconnect", "enter_room", "leave_room", "close_room"};
+  static constexpr std::string_view names[] = {"emit",       "callback",   "disconnect",
+                                               "enter_room", "leave_room", "close_room"};
   return m.valueless_by_exception() ? std::string_view{} : names[m.index()];
 }
 
@@ -513,7 +548,9 @@ std::variant<message, decode_error> decode(std::string_view payload, const limit
     r.str("namespace", m.nsp);
     r.str("host_id", m.host_id);
     if (method == "enter_room") out = std::move(m);
-    else out = leave_room_message{std::move(m.sid), std::move(m.room), std::move(m.nsp), std::move(m.host_id)};
+    else
+      out = leave_room_message{std::move(m.sid), std::move(m.room), std::move(m.nsp),
+                               std::move(m.host_id)};
   } else if (method == "close_room") {
     close_room_message m;
     r.str("room", m.room);
@@ -562,7 +599,8 @@ void set_args(emit_message& m, const event_args& ea) {
   m.binary = binary;
 }
 
-boost::system::result<event_args> from_wire(const json::array& data, bool binary, const limits& lim) {
+boost::system::result<event_args> from_wire(const json::array& data, bool binary,
+                                            const limits& lim) {
   event_args ea;
   if (!binary) {
     ea.args = data;

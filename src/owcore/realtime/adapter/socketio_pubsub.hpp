@@ -46,23 +46,23 @@ namespace owcore::realtime::adapter::socketio_pubsub {
 /// Why a payload was rejected or a message cannot be published (STYLE.md 7: one enum and
 /// category for this module). Messages are short and fixed; details go in decode_error::where.
 enum class error {
-  too_large = 1,        ///< payload above limits::max_message_bytes
-  invalid_json,         ///< not JSON as Python's json.loads reads it
-  too_deep,             ///< nesting above limits::max_depth
-  integer_too_long,     ///< an integer literal longer than 100 characters (engineio's guard)
-  not_an_object,        ///< the top-level value is not a JSON object
-  missing_field,        ///< a required key is absent
-  wrong_type,           ///< a key holds a value of the wrong JSON type
-  unknown_method,       ///< "method" is not one of the six python-socketio methods
-  invalid_host_id,      ///< host_id is not 32 lowercase hex digits
-  invalid_namespace,    ///< a namespace that does not start with '/'
-  string_too_long,      ///< event, room, sid or namespace above limits::max_name_bytes
-  empty_sid,            ///< an empty sid
-  too_many_elements,    ///< args, rooms, skip_sid entries or attachments above their limit
-  invalid_ack_id,       ///< an ack id that is not a non-negative integer below 2^64
-  invalid_binary,       ///< a binary emit whose attachments or placeholders are malformed
-  queue_full,           ///< (redis_channel) the publish queue is at its limit; message dropped
-  stopped,              ///< (redis_channel) the channel was stopped
+  too_large = 1,      ///< payload above limits::max_message_bytes
+  invalid_json,       ///< not JSON as Python's json.loads reads it
+  too_deep,           ///< nesting above limits::max_depth
+  integer_too_long,   ///< an integer literal longer than 100 characters (engineio's guard)
+  not_an_object,      ///< the top-level value is not a JSON object
+  missing_field,      ///< a required key is absent
+  wrong_type,         ///< a key holds a value of the wrong JSON type
+  unknown_method,     ///< "method" is not one of the six python-socketio methods
+  invalid_host_id,    ///< host_id is not 32 lowercase hex digits
+  invalid_namespace,  ///< a namespace that does not start with '/'
+  string_too_long,    ///< event, room, sid or namespace above limits::max_name_bytes
+  empty_sid,          ///< an empty sid
+  too_many_elements,  ///< args, rooms, skip_sid entries or attachments above their limit
+  invalid_ack_id,     ///< an ack id that is not a non-negative integer below 2^64
+  invalid_binary,     ///< a binary emit whose attachments or placeholders are malformed
+  queue_full,         ///< (redis_channel) the publish queue is at its limit; message dropped
+  stopped,            ///< (redis_channel) the channel was stopped
 };
 
 /// The category of `error` ("owcore.realtime.socketio_pubsub"); safe from any thread.
@@ -135,9 +135,9 @@ using target = std::variant<std::monostate, std::string, std::vector<std::string
 /// The `callback` triple of an emit, JSON `[room, namespace, id]`: the recipient must answer
 /// with a `callback` message to the emitter's host_id, quoting `room` as its `sid`, and `id`.
 struct ack_ref {
-  std::string room;                 ///< the single sid/room the emit with ack was sent to
+  std::string room;  ///< the single sid/room the emit with ack was sent to
   std::string nsp = "/";
-  std::uint64_t id = 0;             ///< python-socketio counts from 1 per room
+  std::uint64_t id = 0;  ///< python-socketio counts from 1 per room
   friend bool operator==(const ack_ref&, const ack_ref&) = default;
 };
 
@@ -165,11 +165,11 @@ struct emit_message {
 /// `callback`: an acknowledgement travelling back to the host that emitted with `callback`.
 /// Processed only by the host whose host_id it carries (see should_process).
 struct callback_message {
-  std::string host_id;              ///< the *origin* host (the one that asked for the ack)
-  std::string sid;                  ///< ack_ref::room of the emit
+  std::string host_id;  ///< the *origin* host (the one that asked for the ack)
+  std::string sid;      ///< ack_ref::room of the emit
   std::string nsp = "/";
-  std::uint64_t id = 0;             ///< ack_ref::id of the emit
-  boost::json::array args;          ///< the client's acknowledgement arguments
+  std::uint64_t id = 0;     ///< ack_ref::id of the emit
+  boost::json::array args;  ///< the client's acknowledgement arguments
   friend bool operator==(const callback_message&, const callback_message&) = default;
 };
 
@@ -209,8 +209,8 @@ struct close_room_message {
 };
 
 /// Any pub/sub message.
-using message = std::variant<emit_message, callback_message, disconnect_message,
-                             enter_room_message, leave_room_message, close_room_message>;
+using message = std::variant<emit_message, callback_message, disconnect_message, enter_room_message,
+                             leave_room_message, close_room_message>;
 
 /// The wire `method` of `m` ("emit", "callback", ...).
 std::string_view method_name(const message& m) noexcept;

@@ -54,14 +54,16 @@ boost::system::result<std::vector<packet>> decode_payload(std::string_view body,
                                                           const payload_limits& limits) {
   if (body.empty()) return error::bad_packet;
   // Count first: a flood of tiny packets is refused before any work is done on it.
-  const auto count = static_cast<std::size_t>(std::count(body.begin(), body.end(), record_separator)) + 1;
+  const auto count =
+      static_cast<std::size_t>(std::count(body.begin(), body.end(), record_separator)) + 1;
   if (count > limits.max_packets) return error::too_many_packets;
   std::vector<packet> out;
   out.reserve(count);
   std::size_t pos = 0;
   for (;;) {
     const auto end = body.find(record_separator, pos);
-    const auto part = body.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
+    const auto part =
+        body.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
     if (!part.empty() && part[0] == 'b') {
       auto bytes = base64_decode(part.substr(1));
       if (!bytes) return bytes.error();

@@ -12,14 +12,21 @@ constexpr std::string_view websocket_guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B1
 bool valid_close_code(std::uint16_t code) noexcept {
   if (code >= 3000 && code <= 4999) return true;
   switch (code) {
-    case 1000: case 1001: case 1002: case 1003: case 1007: case 1008: case 1009: case 1010: case 1011:
-      return true;
-    default:
-      return false;
+    case 1000:
+    case 1001:
+    case 1002:
+    case 1003:
+    case 1007:
+    case 1008:
+    case 1009:
+    case 1010:
+    case 1011: return true;
+    default: return false;
   }
 }
 
-void unmask(char* out, const char* in, std::size_t n, const unsigned char* key, std::size_t offset) noexcept {
+void unmask(char* out, const char* in, std::size_t n, const unsigned char* key,
+            std::size_t offset) noexcept {
   for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<char>(in[i] ^ key[(offset + i) & 3]);
 }
 
@@ -49,7 +56,8 @@ std::optional<std::string> accept_key(std::string_view client_key) {
   material += websocket_guid;
   unsigned char digest[SHA_DIGEST_LENGTH];
   SHA1(reinterpret_cast<const unsigned char*>(material.data()), material.size(), digest);
-  return base::base64_encode(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
+  return base::base64_encode(
+      std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
 }
 
 bool has_token(std::string_view value, std::string_view token) noexcept {
@@ -67,7 +75,8 @@ bool has_token(std::string_view value, std::string_view token) noexcept {
 
 std::string switching_protocols(std::string_view accept) {
   std::string r =
-      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nServer: owcore\r\n"
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nServer: "
+      "owcore\r\n"
       "Sec-WebSocket-Accept: ";
   r += accept;
   r += "\r\n\r\n";
@@ -80,8 +89,8 @@ frame_parser::step frame_parser::parse(std::string_view in) {
   const auto b1 = static_cast<unsigned char>(in[1]);
   const bool fin = (b0 & 0x80) != 0;
   const unsigned op = b0 & 0x0F;
-  if ((b0 & 0x70) != 0) return fail(close_code::protocol_error);   // no extension was negotiated
-  if ((b1 & 0x80) == 0) return fail(close_code::protocol_error);   // client frames are masked
+  if ((b0 & 0x70) != 0) return fail(close_code::protocol_error);  // no extension was negotiated
+  if ((b1 & 0x80) == 0) return fail(close_code::protocol_error);  // client frames are masked
   const bool control = op >= 8;
   if (control && (op > 10 || !fin || (b1 & 0x7F) > 125)) return fail(close_code::protocol_error);
   if (!control && op > 2) return fail(close_code::protocol_error);
@@ -90,7 +99,8 @@ frame_parser::step frame_parser::parse(std::string_view in) {
   std::uint64_t len = b1 & 0x7F;
   if (len == 126) {
     if (in.size() < 4) return {};
-    len = (std::uint64_t{static_cast<unsigned char>(in[2])} << 8) | static_cast<unsigned char>(in[3]);
+    len =
+        (std::uint64_t{static_cast<unsigned char>(in[2])} << 8) | static_cast<unsigned char>(in[3]);
     header = 4;
   } else if (len == 127) {
     if (in.size() < 10) return {};
@@ -100,9 +110,12 @@ frame_parser::step frame_parser::parse(std::string_view in) {
     header = 10;
   }
   if (!control) {
-    if (op == 0 && !in_message_) return fail(close_code::protocol_error);  // continuation of nothing
-    if (op != 0 && in_message_) return fail(close_code::protocol_error);   // new message mid-fragment
-    if (len > max_message_ || message_.size() + len > max_message_) return fail(close_code::too_big);
+    if (op == 0 && !in_message_)
+      return fail(close_code::protocol_error);  // continuation of nothing
+    if (op != 0 && in_message_)
+      return fail(close_code::protocol_error);  // new message mid-fragment
+    if (len > max_message_ || message_.size() + len > max_message_)
+      return fail(close_code::too_big);
   }
   const std::size_t total = header + 4 + static_cast<std::size_t>(len);
   if (in.size() < total) return {};
