@@ -7,14 +7,15 @@ import sys
 
 # Each layer and the layers it may include (itself included).
 ALLOWED = {
-    "net": {"net"},
-    "redis": {"net", "redis"},
-    "db": {"net", "db"},
-    "yjs": {"yjs"},
-    "coord": {"net", "redis", "db", "yjs", "coord"},
-    "realtime": {"net", "redis", "db", "yjs", "coord", "realtime"},
-    "http": {"net", "redis", "db", "yjs", "coord", "http"},
-    "app": {"net", "redis", "db", "yjs", "coord", "realtime", "http", "app"},
+    "base": {"base"},
+    "net": {"base", "net"},
+    "redis": {"base", "net", "redis"},
+    "db": {"base", "net", "db"},
+    "yjs": {"base", "yjs"},
+    "coord": {"base", "net", "redis", "db", "yjs", "coord"},
+    "realtime": {"base", "net", "redis", "db", "yjs", "coord", "realtime"},
+    "http": {"base", "net", "redis", "db", "yjs", "coord", "http"},
+    "app": {"base", "net", "redis", "db", "yjs", "coord", "realtime", "http", "app"},
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s*[<"]owcore/([a-z_]+)/([^">]*)[">]')
 

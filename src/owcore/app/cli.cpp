@@ -1,23 +1,24 @@
 #include "owcore/app/cli.hpp"
 
+#include "owcore/app/conformance_server.hpp"
 #include "owcore/app/database_wiring.hpp"
 #include "owcore/app/doctor.hpp"
 #include "owcore/app/doctor_database.hpp"
-#include "owcore/app/conformance_server.hpp"
 #include "owcore/app/logging.hpp"
 #include "owcore/app/openwebui_wiring.hpp"
 #include "owcore/app/realtime_wiring.hpp"
-#include "owcore/app/ydoc_show.hpp"
 #include "owcore/app/secret_key.hpp"
 #include "owcore/app/settings.hpp"
 #include "owcore/app/startup.hpp"
+#include "owcore/app/ydoc_show.hpp"
+#include "owcore/base/uuid.hpp"
 #include "owcore/coord/auth/authenticator.hpp"
 #include "owcore/coord/auth/jwt.hpp"
 #include "owcore/coord/identity/db_writes.hpp"
 #include "owcore/coord/identity/identity_service.hpp"
 #include "owcore/coord/readiness.hpp"
-#include "owcore/db/queries.hpp"
 #include "owcore/coord/tasks/task_service.hpp"
+#include "owcore/db/queries.hpp"
 #include "owcore/http/routes.hpp"
 #include "owcore/http/server.hpp"
 #include "owcore/http/session_middleware.hpp"
@@ -77,7 +78,10 @@ void pretty_print(std::ostream& os, const json::value& v, int indent = 0) {
   const std::string pad(static_cast<std::size_t>(indent + 2), ' ');
   if (v.is_object()) {
     const auto& o = v.get_object();
-    if (o.empty()) { os << "{}"; return; }
+    if (o.empty()) {
+      os << "{}";
+      return;
+    }
     os << "{\n";
     std::size_t i = 0;
     for (const auto& [k, val] : o) {
@@ -140,15 +144,19 @@ int cmd_token(int argc, char** argv) {
     if (a == "--id") id = value();
     else if (a == "--expires") expires = value();
     else if (a == "--name" || a == "--role")
-      throw std::invalid_argument(std::string(a) + " is gone: names and roles come from the database, not the token");
+      throw std::invalid_argument(
+          std::string(a) + " is gone: names and roles come from the database, not the token");
     else throw std::invalid_argument("unknown option " + std::string(a));
   }
-  if (id.empty() || !coord::auth::check_claim_text(id)) throw std::invalid_argument("--id is required (no spaces)");
+  if (id.empty() || !coord::auth::check_claim_text(id))
+    throw std::invalid_argument("--id is required (no spaces)");
   settings s = load_settings(process_env());
   init_logging(s.log_format, s.log_level);
   if (expires.empty()) expires = s.jwt_expires_in;
   auto d = coord::auth::parse_duration(expires);
-  if (!d.ok) throw std::invalid_argument("--expires: '" + expires + "' is not a duration like 1h, 30m, 4w or -1");
+  if (!d.ok)
+    throw std::invalid_argument("--expires: '" + expires +
+                                "' is not a duration like 1h, 30m, 4w or -1");
   auto key = resolve_secret_key(s.webui_secret_key, s.data_dir);
   if (!key.error.empty()) {
     std::cerr << "owcore: WEBUI_SECRET_KEY: " << key.error << "\n";
@@ -176,12 +184,15 @@ int cmd_user(int argc, char** argv) {
     else if (sub == "add" && a == "--id") id = value();
     else throw std::invalid_argument("unknown option " + std::string(a));
   }
-  if (sub != "add" && sub != "list") throw std::invalid_argument("unknown user subcommand " + std::string(sub));
+  if (sub != "add" && sub != "list")
+    throw std::invalid_argument("unknown user subcommand " + std::string(sub));
   if (sub == "add") {
     if (name.empty()) throw std::invalid_argument("--name is required");
-    if (email.empty() || email.find('@') == std::string::npos) throw std::invalid_argument("--email needs an address");
-    if (role != "admin" && role != "user") throw std::invalid_argument("--role must be admin or user");
-    if (id.empty()) id = coord::auth::uuid4();
+    if (email.empty() || email.find('@') == std::string::npos)
+      throw std::invalid_argument("--email needs an address");
+    if (role != "admin" && role != "user")
+      throw std::invalid_argument("--role must be admin or user");
+    if (id.empty()) id = base::uuid4();
     if (!coord::auth::check_claim_text(id)) throw std::invalid_argument("--id must have no spaces");
   }
   settings s = load_settings(process_env());
@@ -210,7 +221,8 @@ int cmd_user(int argc, char** argv) {
     auto& o = std::get<opened_database>(opened);
     if (!o.schema.owned) {
       std::cerr << "owcore: " << plan.variable << ": " << plan.display
-                << " is Open WebUI's database; owcore never writes users there. Manage users in Open WebUI, "
+                << " is Open WebUI's database; owcore never writes users there. Manage users in "
+                   "Open WebUI, "
                    "or unset DATABASE_URL to use owcore's own database.\n";
       o.db->stop();
       co_return exit_config;
@@ -222,7 +234,8 @@ int cmd_user(int argc, char** argv) {
         std::cerr << "owcore: " << users.error().message() << "\n";
         status = exit_failure;
       } else {
-        for (const auto& u : *users) std::cout << u.id << "\t" << u.role << "\t" << u.email << "\t" << u.name << "\n";
+        for (const auto& u : *users)
+          std::cout << u.id << "\t" << u.role << "\t" << u.email << "\t" << u.name << "\n";
       }
     } else {
       db::user_row u;
@@ -239,7 +252,8 @@ int cmd_user(int argc, char** argv) {
         auto d = coord::auth::parse_duration(s.jwt_expires_in);
         coord::auth::authenticator auth(key.value, coord::auth::make_memory_revocations());
         std::cout << "id: " << id << "\n"
-                  << "token: " << auth.mint(id, d.ok ? d.value : std::optional<std::chrono::seconds>{}) << "\n";
+                  << "token: "
+                  << auth.mint(id, d.ok ? d.value : std::optional<std::chrono::seconds>{}) << "\n";
       }
     }
     o.db->stop();
@@ -253,7 +267,8 @@ int cmd_config() {
   auto j = to_json(s);
   // The database as it is now: kind, location (password masked), schema head, latency; bounded by
   // OWCORE_DB_CONNECT_TIMEOUT. Nothing is created or written.
-  j["database"] = database_json(run_on_loop<database_report>([&](net::executor) { return check_database(s); }));
+  j["database"] =
+      database_json(run_on_loop<database_report>([&](net::executor) { return check_database(s); }));
   pretty_print(std::cout, j);
   std::cout << "\n";
   return s.errors.empty() ? exit_ok : exit_config;
@@ -272,8 +287,8 @@ int cmd_serve() {
   }
   auto plan = std::get<redis_plan>(std::move(planned));
 
-  const unsigned threads =
-      s.threads > 0 ? static_cast<unsigned>(s.threads) : std::max(1u, std::thread::hardware_concurrency());
+  const unsigned threads = s.threads > 0 ? static_cast<unsigned>(s.threads)
+                                         : std::max(1u, std::thread::hardware_concurrency());
   asio::io_context ioc(static_cast<int>(threads));
 
   // Start-up check: a configured Redis must answer now, or we refuse to start.
@@ -308,15 +323,19 @@ int cmd_serve() {
   ioc.run();
   ioc.restart();
   if (failure || !database) {
-    log->critical("{}", failure ? failure->line() : db_plan.variable + ": cannot open the database");
+    log->critical("{}",
+                  failure ? failure->line() : db_plan.variable + ": cannot open the database");
     return exit_config;
   }
   if (!database->schema.known)
-    log->warn("{}: schema head '{}' is not one owcore knows (Open WebUI 0.11.0-0.11.5); continuing, but a newer "
-              "Open WebUI may have changed tables owcore reads",
-              db_plan.variable, database->schema.head);
-  log->info("database: {} {} ({}schema head {}, {} us)", db::to_string(db_plan.options.kind), db_plan.display,
-            db_plan.owned ? "owcore's own, " : "", database->schema.head, database->latency.count());
+    log->warn(
+        "{}: schema head '{}' is not one owcore knows (Open WebUI 0.11.0-0.11.5); continuing, but "
+        "a newer "
+        "Open WebUI may have changed tables owcore reads",
+        db_plan.variable, database->schema.head);
+  log->info("database: {} {} ({}schema head {}, {} us)", db::to_string(db_plan.options.kind),
+            db_plan.display, db_plan.owned ? "owcore's own, " : "", database->schema.head,
+            database->latency.count());
 
   auto key = resolve_secret_key(s.webui_secret_key, s.data_dir);
   if (!key.error.empty()) {
@@ -324,9 +343,10 @@ int cmd_serve() {
     return exit_config;
   }
   if (!key.file.empty())
-    log->warn("WEBUI_SECRET_KEY is not set; {} the key in {}. Every instance of a fleet must "
-                 "share one key: set WEBUI_SECRET_KEY to the same value everywhere.",
-                 key.generated ? "generated" : "using", key.file);
+    log->warn(
+        "WEBUI_SECRET_KEY is not set; {} the key in {}. Every instance of a fleet must "
+        "share one key: set WEBUI_SECRET_KEY to the same value everywhere.",
+        key.generated ? "generated" : "using", key.file);
 
   // One cached client per (url, sentinels, cluster) key, as in Open WebUI (SPEC §2.3).
   redis::client_cache clients(ioc.get_executor());
@@ -361,17 +381,22 @@ int cmd_serve() {
                            : coord::auth::make_memory_revocations());
   // Identity and permissions from the database (docs/identity.md).
   coord::identity::identity_options iopts;
-  iopts.cache_ttl = std::chrono::milliseconds(static_cast<std::int64_t>(s.database.user_cache_ttl_s * 1000));
+  iopts.cache_ttl =
+      std::chrono::milliseconds(static_cast<std::int64_t>(s.database.user_cache_ttl_s * 1000));
   iopts.log = get_logger("identity");
-  auto auth = std::make_shared<coord::identity::identity_service>(database->db, authenticator, iopts);
+  auto auth =
+      std::make_shared<coord::identity::identity_service>(database->db, authenticator, iopts);
   coord::tasks::task_options topts;
   topts.lease_ttl = std::chrono::milliseconds(static_cast<std::int64_t>(s.task_lease_ttl_s * 1000));
-  topts.reaper_period = std::chrono::milliseconds(static_cast<std::int64_t>(s.task_reaper_period_s * 1000));
+  topts.reaper_period =
+      std::chrono::milliseconds(static_cast<std::int64_t>(s.task_reaper_period_s * 1000));
   if (s.task_reap_foreign_after_s)
-    topts.python_max_age = std::chrono::seconds(static_cast<std::int64_t>(*s.task_reap_foreign_after_s));
+    topts.python_max_age =
+        std::chrono::seconds(static_cast<std::int64_t>(*s.task_reap_foreign_after_s));
   topts.log = get_logger("tasks");
-  auto tasks = app_redis ? coord::tasks::make_redis_task_service(ioc.get_executor(), app_backend, topts)
-                         : coord::tasks::make_memory_task_service(ioc.get_executor(), topts);
+  auto tasks = app_redis
+                   ? coord::tasks::make_redis_task_service(ioc.get_executor(), app_backend, topts)
+                   : coord::tasks::make_memory_task_service(ioc.get_executor(), topts);
   tasks->start();
   http::add_task_routes(*routes, auth, tasks);
 
@@ -380,8 +405,10 @@ int cmd_serve() {
   const auto& realtime_cfg = std::get<realtime_config>(rcfg);
   openwebui_backends owui;
   if (realtime_cfg.profile == realtime::profiles::profile::openwebui)
-    owui = make_openwebui_backends(s, ioc.get_executor(), database->db, auth, app_redis, ws_redis, tasks);
-  auto realtime = add_realtime_routes(*routes, realtime_cfg, ioc.get_executor(), ws_redis, {}, owui.services);
+    owui = make_openwebui_backends(s, ioc.get_executor(), database->db, auth, app_redis, ws_redis,
+                                   tasks);
+  auto realtime =
+      add_realtime_routes(*routes, realtime_cfg, ioc.get_executor(), ws_redis, {}, owui.services);
 
   // The owui-session cookie (SPEC §3.1): starsessions JSON in the App Redis, or Starlette's signed
   // cookie. Python falls back to the signed cookie when there is no REDIS_URL; so does owcore.
@@ -392,7 +419,8 @@ int cmd_serve() {
   sess.secure = s.session_cookie_secure;
   std::optional<coord::redis_backend> sess_redis;
   if (sess.redis_mode) sess_redis = app_backend;
-  http::add_session_routes(*routes, http::make_session_middleware(std::move(sess), std::move(sess_redis)));
+  http::add_session_routes(*routes,
+                           http::make_session_middleware(std::move(sess), std::move(sess_redis)));
 
   auto opts = http_options(s);
   opts.access_log = get_logger("access");
@@ -422,7 +450,9 @@ int cmd_serve() {
     owui.stop();
     asio::steady_timer wait(co_await asio::this_coro::executor);
     for (int i = 0;
-         i < 100 && (tasks->local_count() + (owui.own_tasks ? owui.own_tasks->local_count() : 0) > 0 || !owui.stopped());
+         i < 100 &&
+         (tasks->local_count() + (owui.own_tasks ? owui.own_tasks->local_count() : 0) > 0 ||
+          !owui.stopped());
          ++i) {
       wait.expires_after(std::chrono::milliseconds(20));
       co_await wait.async_wait(net::use_tuple);
@@ -468,7 +498,8 @@ int run_cli(int argc, char** argv) {
     if (cmd == "config") return cmd_config();
     if (cmd == "doctor") return run_doctor(argc - 2, argv + 2);
     if (cmd == "conformance-server") return run_conformance_server(argc - 2, argv + 2);
-    if (cmd == "ydoc" && argc > 2 && std::string_view(argv[2]) == "show") return run_ydoc_show(argc - 3, argv + 3);
+    if (cmd == "ydoc" && argc > 2 && std::string_view(argv[2]) == "show")
+      return run_ydoc_show(argc - 3, argv + 3);
     if (cmd == "ydoc" && argc > 2 && std::string_view(argv[2]) == "merge") {
       bool compact = false;
       for (int i = 3; i < argc; ++i) {
@@ -484,9 +515,10 @@ int run_cli(int argc, char** argv) {
       try {
         return cmd_user(argc - 2, argv + 2);
       } catch (const std::invalid_argument& e) {
-        std::cerr << "owcore user: " << e.what() << "\n"
-                  << "usage: owcore user add --name NAME --email EMAIL --role admin|user [--id ID]\n"
-                  << "       owcore user list\n";
+        std::cerr
+            << "owcore user: " << e.what() << "\n"
+            << "usage: owcore user add --name NAME --email EMAIL --role admin|user [--id ID]\n"
+            << "       owcore user list\n";
         return exit_config;
       }
     }

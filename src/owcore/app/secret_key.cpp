@@ -1,13 +1,14 @@
 #include "owcore/app/secret_key.hpp"
 
-#include <openssl/rand.h>
+#include "owcore/base/base64.hpp"
+#include "owcore/base/random.hpp"
 
-#include <array>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <system_error>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -29,17 +30,13 @@ std::string read_file(const std::filesystem::path& p) {
 }
 
 std::string random_key() {
-  // 24 CSPRNG bytes as 32 base64url characters (start.sh uses 12 bytes; more cannot hurt).
-  static constexpr char alphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::array<unsigned char, 24> raw{};
-  if (RAND_bytes(raw.data(), static_cast<int>(raw.size())) != 1) return {};
-  std::string out;
-  for (std::size_t i = 0; i < raw.size(); i += 3) {
-    const unsigned v = (unsigned{raw[i]} << 16) | (unsigned{raw[i + 1]} << 8) | raw[i + 2];
-    for (int shift : {18, 12, 6, 0}) out += alphabet[(v >> shift) & 63];
+  // 24 CSPRNG bytes as 32 base64url characters (start.sh uses 12 bytes; more cannot hurt). An
+  // empty key tells the caller the CSPRNG failed.
+  try {
+    return base::base64_encode(base::random_bytes(24), base::base64_alphabet::url_safe, false);
+  } catch (const std::system_error&) {
+    return {};
   }
-  return out;
 }
 
 }  // namespace
@@ -77,8 +74,8 @@ secret_key resolve_secret_key(const std::string& configured, const std::string& 
     }
     const std::string key = random_key();
     const std::string line = key + "\n";
-    const bool ok = !key.empty() && ::write(fd, line.data(), line.size()) ==
-                                        static_cast<ssize_t>(line.size());
+    const bool ok =
+        !key.empty() && ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
     ::close(fd);
     if (!ok) {
       fs::remove(file, ec);

@@ -1,6 +1,9 @@
 #include "owcore/yjs/lib0.hpp"
 
+#include "owcore/base/utf8.hpp"
+
 #include <cstring>
+#include <string_view>
 
 namespace owcore::yjs::lib0 {
 
@@ -119,13 +122,22 @@ void reader::skip_any(std::size_t max_depth, std::size_t depth) noexcept {
   const std::size_t start = pos_;
   const std::uint8_t tag = read_u8();
   switch (tag) {
-    case 127: case 126: case 121: case 120: return;   // undefined, null, false, true
-    case 125: { bool neg; read_var_int(neg); return; }  // integer
-    case 124: read_bytes(4); return;                     // float32
-    case 123: case 122: read_bytes(8); return;           // float64, bigint64
-    case 119: read_var_string(); return;                 // string
-    case 116: read_var_uint8_array(); return;            // Uint8Array
-    case 118: case 117: {                                // object, array
+    case 127:
+    case 126:
+    case 121:
+    case 120: return;  // undefined, null, false, true
+    case 125: {
+      bool neg;
+      read_var_int(neg);
+      return;
+    }                                 // integer
+    case 124: read_bytes(4); return;  // float32
+    case 123:
+    case 122: read_bytes(8); return;           // float64, bigint64
+    case 119: read_var_string(); return;       // string
+    case 116: read_var_uint8_array(); return;  // Uint8Array
+    case 118:
+    case 117: {  // object, array
       if (depth >= max_depth) {
         fail(error::nesting_too_deep, start, context_);
         return;
@@ -145,61 +157,13 @@ void reader::skip_any(std::size_t max_depth, std::size_t depth) noexcept {
 }
 
 std::int64_t utf16_length(byte_view s, std::size_t& bad_offset) noexcept {
-  const std::size_t n = s.size();
-  const std::uint8_t* p = s.data();
-  std::int64_t units = 0;
-  std::size_t i = 0;
-  while (i < n) {
-    // ASCII fast path, eight bytes at a time.
-    if (i + 8 <= n) {
-      std::uint64_t w;
-      std::memcpy(&w, p + i, 8);
-      if ((w & 0x8080808080808080ull) == 0) {
-        i += 8;
-        units += 8;
-        continue;
-      }
-    }
-    const std::uint8_t c = p[i];
-    if (c < 0x80) {
-      ++i;
-      ++units;
-      continue;
-    }
-    std::size_t len;
-    std::uint8_t lo = 0x80, hi = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf) {
-      len = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      len = 3;
-      if (c == 0xe0) lo = 0xa0;
-      if (c == 0xed) hi = 0x9f;  // no UTF-16 surrogates
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      len = 4;
-      if (c == 0xf0) lo = 0x90;
-      if (c == 0xf4) hi = 0x8f;  // nothing above U+10FFFF
-    } else {
-      bad_offset = i;
-      return -1;
-    }
-    if (i + len > n) {
-      bad_offset = i;
-      return -1;
-    }
-    if (p[i + 1] < lo || p[i + 1] > hi) {
-      bad_offset = i;
-      return -1;
-    }
-    for (std::size_t k = 2; k < len; ++k) {
-      if ((p[i + k] & 0xc0) != 0x80) {
-        bad_offset = i;
-        return -1;
-      }
-    }
-    units += len == 4 ? 2 : 1;
-    i += len;
+  const auto scan =
+      base::scan_utf8(std::string_view(reinterpret_cast<const char*>(s.data()), s.size()));
+  if (!scan.valid) {
+    bad_offset = scan.bad_offset;
+    return -1;
   }
-  return units;
+  return static_cast<std::int64_t>(scan.utf16_units);
 }
 
 std::size_t utf8_offset_of_unit(byte_view s, std::uint64_t unit, bool& split_pair) noexcept {
@@ -301,7 +265,8 @@ class json_checker {
   }
   bool value(std::size_t depth) {
     switch (peek()) {
-      case '{': case '[': {
+      case '{':
+      case '[': {
         if (depth >= max_depth_) return false;
         const std::uint8_t close = peek() == '{' ? '}' : ']';
         const bool object = close == '}';

@@ -76,7 +76,8 @@ class reader {
 };
 
 /// Validates UTF-8 as a fatal WHATWG decoder does (no overlongs, no surrogates, nothing above
-/// U+10FFFF). Returns the UTF-16 length, or -1 and sets `bad_offset` to the first bad byte.
+/// U+10FFFF; base::scan_utf8). Returns the UTF-16 length, or -1 and sets `bad_offset` to the
+/// first bad byte.
 std::int64_t utf16_length(byte_view utf8, std::size_t& bad_offset) noexcept;
 
 /// Byte offset in valid `utf8` of UTF-16 unit `unit`. When `unit` falls between the two units of

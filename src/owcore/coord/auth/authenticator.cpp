@@ -1,13 +1,10 @@
 #include "owcore/coord/auth/authenticator.hpp"
 
+#include "owcore/base/uuid.hpp"
 #include "owcore/coord/auth/jwt.hpp"
 #include "owcore/coord/auth/keys.hpp"
 
-#include <openssl/rand.h>
-
-#include <array>
 #include <charconv>
-#include <cstdio>
 #include <mutex>
 #include <unordered_map>
 
@@ -16,7 +13,8 @@ namespace {
 
 std::int64_t now_s() {
   return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch()).count();
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 std::optional<std::int64_t> number_claim(const boost::json::object& o, std::string_view k) {
@@ -77,13 +75,17 @@ class redis_revocations final : public revocation_store {
     // Two keys in two hash slots: two requests (a Cluster cannot take them in one).
     if (!u.jti.empty()) {
       auto [ec, r] = co_await b_.client->exec_one(
-          redis::request().push("GET", redis::key(keys::token_revoked(b_.prefix, u.jti))).idempotent());
+          redis::request()
+              .push("GET", redis::key(keys::token_revoked(b_.prefix, u.jti)))
+              .idempotent());
       if (ec || r.is_error()) co_return std::nullopt;
       // Python: `if await redis.get(key)` — any non-empty value is truthy.
       if (!r.is_nil() && !r.str.empty()) co_return true;
     }
     auto [ec, r] = co_await b_.client->exec_one(
-        redis::request().push("GET", redis::key(keys::user_revoked_at(b_.prefix, u.id))).idempotent());
+        redis::request()
+            .push("GET", redis::key(keys::user_revoked_at(b_.prefix, u.id)))
+            .idempotent());
     if (ec || r.is_error()) co_return std::nullopt;
     co_return revoked_by_user(u, r.is_nil() ? std::nullopt : parse_int(r.str));
   }
@@ -92,15 +94,18 @@ class redis_revocations final : public revocation_store {
     const auto ttl = exp - now_s();
     if (ttl <= 0) co_return true;
     auto [ec, r] = co_await b_.client->exec_one(
-        redis::request().push("SET", redis::key(keys::token_revoked(b_.prefix, jti)), "1", "EX", ttl).idempotent());
+        redis::request()
+            .push("SET", redis::key(keys::token_revoked(b_.prefix, jti)), "1", "EX", ttl)
+            .idempotent());
     co_return !ec && !r.is_error();
   }
 
   net::awaitable<bool> revoke_user(std::string user_id) override {
-    auto [ec, r] = co_await b_.client->exec_one(redis::request()
-                                                    .push("SET", redis::key(keys::user_revoked_at(b_.prefix, user_id)),
-                                                          std::to_string(now_s()), "EX", 2592000)
-                                                    .idempotent());
+    auto [ec, r] = co_await b_.client->exec_one(
+        redis::request()
+            .push("SET", redis::key(keys::user_revoked_at(b_.prefix, user_id)),
+                  std::to_string(now_s()), "EX", 2592000)
+            .idempotent());
     co_return !ec && !r.is_error();
   }
 
@@ -110,7 +115,9 @@ class redis_revocations final : public revocation_store {
 
 }  // namespace
 
-std::shared_ptr<revocation_store> make_memory_revocations() { return std::make_shared<memory_revocations>(); }
+std::shared_ptr<revocation_store> make_memory_revocations() {
+  return std::make_shared<memory_revocations>();
+}
 std::shared_ptr<revocation_store> make_redis_revocations(redis_backend backend) {
   return std::make_shared<redis_revocations>(std::move(backend));
 }
@@ -119,24 +126,15 @@ bool check_claim_text(std::string_view s) noexcept {
   if (s.empty() || s.size() > 256) return false;
   for (char c : s) {
     const auto u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u >= 0x7f || c == '*' || c == '?' || c == '[' || c == ']' || c == '{' || c == '}')
+    if (u <= 0x20 || u >= 0x7f || c == '*' || c == '?' || c == '[' || c == ']' || c == '{' ||
+        c == '}')
       return false;
   }
   return true;
 }
 
-std::string uuid4() {
-  std::array<unsigned char, 16> b{};
-  if (RAND_bytes(b.data(), static_cast<int>(b.size())) != 1) throw std::runtime_error("RAND_bytes failed");
-  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
-  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
-  char out[37];
-  std::snprintf(out, sizeof out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-                b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
-  return out;
-}
-
-net::awaitable<std::variant<user, auth_failure>> authenticator::verify(std::string_view token) const {
+net::awaitable<std::variant<user, auth_failure>> authenticator::verify(
+    std::string_view token) const {
   using k = auth_failure::kind;
   if (token.empty()) co_return auth_failure{k::missing, "Not authenticated"};
   auto checked = verify_hs256(token, secret_, now_s());
@@ -161,10 +159,11 @@ net::awaitable<std::variant<user, auth_failure>> authenticator::verify(std::stri
   co_return u;
 }
 
-std::string authenticator::mint(const std::string& id, std::optional<std::chrono::seconds> expires_in) const {
+std::string authenticator::mint(const std::string& id,
+                                std::optional<std::chrono::seconds> expires_in) const {
   boost::json::object c;
   c["id"] = id;
-  c["jti"] = uuid4();
+  c["jti"] = base::uuid4();
   const auto now = now_s();
   c["iat"] = now;
   if (expires_in) c["exp"] = now + expires_in->count();

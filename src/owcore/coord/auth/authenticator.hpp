@@ -72,7 +72,4 @@ class authenticator {
   std::shared_ptr<revocation_store> revocations_;
 };
 
-/// A random uuid4 string (CSPRNG).
-std::string uuid4();
-
 }  // namespace owcore::coord::auth

@@ -1,5 +1,7 @@
 #include "owcore/coord/auth/jwt.hpp"
 
+#include "owcore/base/base64.hpp"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <openssl/crypto.h>
@@ -13,7 +15,6 @@
 namespace owcore::coord::auth {
 namespace {
 
-constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 constexpr std::size_t max_token = 8 * 1024;
 
 std::string hmac_sha256(std::string_view key, std::string_view data) {
@@ -31,7 +32,9 @@ std::optional<boost::json::object> parse_object(std::string_view text) {
   return std::move(v.as_object());
 }
 
-bool is_number(const boost::json::value& v) { return v.is_int64() || v.is_uint64() || v.is_double(); }
+bool is_number(const boost::json::value& v) {
+  return v.is_int64() || v.is_uint64() || v.is_double();
+}
 
 double as_number(const boost::json::value& v) {
   if (v.is_int64()) return static_cast<double>(v.as_int64());
@@ -42,50 +45,16 @@ double as_number(const boost::json::value& v) {
 }  // namespace
 
 std::string base64url_encode(std::string_view bytes) {
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  auto b = [&](std::size_t k) { return static_cast<unsigned>(static_cast<unsigned char>(bytes[k])); };
-  for (; i + 3 <= bytes.size(); i += 3) {
-    const unsigned v = (b(i) << 16) | (b(i + 1) << 8) | b(i + 2);
-    for (int shift : {18, 12, 6, 0}) out += alphabet[(v >> shift) & 63];
-  }
-  if (bytes.size() - i == 1) {
-    const unsigned v = b(i) << 16;
-    out += alphabet[(v >> 18) & 63];
-    out += alphabet[(v >> 12) & 63];
-  } else if (bytes.size() - i == 2) {
-    const unsigned v = (b(i) << 16) | (b(i + 1) << 8);
-    out += alphabet[(v >> 18) & 63];
-    out += alphabet[(v >> 12) & 63];
-    out += alphabet[(v >> 6) & 63];
-  }
-  return out;
+  return base::base64_encode(bytes, base::base64_alphabet::url_safe, false);
 }
 
 std::optional<std::string> base64url_decode(std::string_view text) {
-  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
-  if (text.size() % 4 == 1) return std::nullopt;
-  std::string out;
-  out.reserve(text.size() * 3 / 4);
-  unsigned acc = 0;
-  int bits = 0;
-  for (char c : text) {
-    int v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '-' || c == '+') v = 62;
-    else if (c == '_' || c == '/') v = 63;
-    else return std::nullopt;
-    acc = (acc << 6) | static_cast<unsigned>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xff);
-    }
-  }
-  return out;
+  // Lenient, as verifiers are: any trailing '=', either alphabet, trailing bits unchecked.
+  static constexpr base::base64_decode_options rules{base::base64_alphabet::url_safe, true,
+                                                     base::base64_padding::ignored, false};
+  auto r = base::base64_decode(text, rules);
+  if (!r) return std::nullopt;
+  return std::move(*r);
 }
 
 std::string sign_hs256(const boost::json::object& claims, std::string_view secret) {
@@ -95,10 +64,12 @@ std::string sign_hs256(const boost::json::object& claims, std::string_view secre
   return signing_input + "." + base64url_encode(hmac_sha256(secret, signing_input));
 }
 
-std::variant<boost::json::object, jwt_error> verify_hs256(std::string_view token, std::string_view secret,
+std::variant<boost::json::object, jwt_error> verify_hs256(std::string_view token,
+                                                          std::string_view secret,
                                                           std::int64_t now) {
   using k = jwt_error::kind;
-  if (token.empty() || token.size() > max_token) return jwt_error{k::malformed, "token missing or too long"};
+  if (token.empty() || token.size() > max_token)
+    return jwt_error{k::malformed, "token missing or too long"};
   const auto d1 = token.find('.');
   const auto d2 = d1 == std::string_view::npos ? d1 : token.find('.', d1 + 1);
   if (d2 == std::string_view::npos || token.find('.', d2 + 1) != std::string_view::npos)
@@ -106,7 +77,8 @@ std::variant<boost::json::object, jwt_error> verify_hs256(std::string_view token
   auto header_json = base64url_decode(token.substr(0, d1));
   auto payload_json = base64url_decode(token.substr(d1 + 1, d2 - d1 - 1));
   auto signature = base64url_decode(token.substr(d2 + 1));
-  if (!header_json || !payload_json || !signature) return jwt_error{k::malformed, "invalid base64url"};
+  if (!header_json || !payload_json || !signature)
+    return jwt_error{k::malformed, "invalid base64url"};
   auto header = parse_object(*header_json);
   if (!header) return jwt_error{k::malformed, "header is not a JSON object"};
   auto alg = header->if_contains("alg");
@@ -120,7 +92,8 @@ std::variant<boost::json::object, jwt_error> verify_hs256(std::string_view token
   if (!claims) return jwt_error{k::malformed, "payload is not a JSON object"};
   if (auto exp = claims->if_contains("exp")) {
     if (!is_number(*exp)) return jwt_error{k::bad_claims, "exp is not a number"};
-    if (!(as_number(*exp) > static_cast<double>(now))) return jwt_error{k::expired, "token expired"};
+    if (!(as_number(*exp) > static_cast<double>(now)))
+      return jwt_error{k::expired, "token expired"};
   }
   if (auto iat = claims->if_contains("iat"); iat && !is_number(*iat))
     return jwt_error{k::bad_claims, "iat is not a number"};
@@ -133,20 +106,33 @@ duration_parse parse_duration(std::string_view text) {
   double total = 0;
   while (!text.empty()) {
     std::size_t n = 0;
-    while (n < text.size() && (std::isdigit(static_cast<unsigned char>(text[n])) || text[n] == '.')) ++n;
+    while (n < text.size() && (std::isdigit(static_cast<unsigned char>(text[n])) || text[n] == '.'))
+      ++n;
     if (n == 0) return {};
     double v = 0;
     auto [p, ec] = std::from_chars(text.data(), text.data() + n, v);
     if (ec != std::errc{} || p != text.data() + n) return {};
     text.remove_prefix(n);
     double unit = 0;
-    if (text.starts_with("ms")) { unit = 0.001; text.remove_prefix(2); }
-    else if (text.starts_with("s")) { unit = 1; text.remove_prefix(1); }
-    else if (text.starts_with("m")) { unit = 60; text.remove_prefix(1); }
-    else if (text.starts_with("h")) { unit = 3600; text.remove_prefix(1); }
-    else if (text.starts_with("d")) { unit = 86400; text.remove_prefix(1); }
-    else if (text.starts_with("w")) { unit = 604800; text.remove_prefix(1); }
-    else return {};
+    if (text.starts_with("ms")) {
+      unit = 0.001;
+      text.remove_prefix(2);
+    } else if (text.starts_with("s")) {
+      unit = 1;
+      text.remove_prefix(1);
+    } else if (text.starts_with("m")) {
+      unit = 60;
+      text.remove_prefix(1);
+    } else if (text.starts_with("h")) {
+      unit = 3600;
+      text.remove_prefix(1);
+    } else if (text.starts_with("d")) {
+      unit = 86400;
+      text.remove_prefix(1);
+    } else if (text.starts_with("w")) {
+      unit = 604800;
+      text.remove_prefix(1);
+    } else return {};
     total += v * unit;
   }
   if (!std::isfinite(total) || total > 1e11) return {};

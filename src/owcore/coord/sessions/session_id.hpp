@@ -21,8 +21,9 @@ class session_id {
   /// Characters in an id (16 bytes, hex).
   static constexpr std::size_t length = 32;
 
-  /// A fresh id from OpenSSL's CSPRNG (128 bits). Throws std::runtime_error when the CSPRNG
-  /// fails (it never does on a healthy system; continuing with a weak id would be worse).
+  /// A fresh id from the CSPRNG (base::random_fill, 128 bits). Throws std::runtime_error when
+  /// the CSPRNG fails (it never does on a healthy system; continuing with a weak id would be
+  /// worse).
   static session_id generate();
 
   /// The id if `text` is exactly 32 characters of [0-9a-f], nullopt otherwise (upper case,

@@ -1,5 +1,7 @@
 #include "owcore/coord/sessions/signed_cookie.hpp"
 
+#include "owcore/base/base64.hpp"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <openssl/crypto.h>
@@ -15,18 +17,6 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr char std_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-constexpr char url_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-int sextet(char c, bool url_safe) noexcept {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == (url_safe ? '-' : '+')) return 62;
-  if (c == (url_safe ? '_' : '/')) return 63;
-  return -1;
-}
-
 const unsigned char* bytes_of(std::string_view s) noexcept {
   return reinterpret_cast<const unsigned char*>(s.data());
 }
@@ -34,57 +24,19 @@ const unsigned char* bytes_of(std::string_view s) noexcept {
 }  // namespace
 
 std::string base64_encode(std::string_view in, bool url_safe) {
-  const char* a = url_safe ? url_alphabet : std_alphabet;
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  const auto* p = bytes_of(in);
-  std::size_t i = 0;
-  for (; i + 3 <= in.size(); i += 3) {
-    const unsigned v = (unsigned{p[i]} << 16) | (unsigned{p[i + 1]} << 8) | p[i + 2];
-    out.push_back(a[(v >> 18) & 63]);
-    out.push_back(a[(v >> 12) & 63]);
-    out.push_back(a[(v >> 6) & 63]);
-    out.push_back(a[v & 63]);
-  }
-  const std::size_t rest = in.size() - i;
-  if (rest > 0) {
-    unsigned v = unsigned{p[i]} << 16;
-    if (rest == 2) v |= unsigned{p[i + 1]} << 8;
-    out.push_back(a[(v >> 18) & 63]);
-    out.push_back(a[(v >> 12) & 63]);
-    if (rest == 2) out.push_back(a[(v >> 6) & 63]);
-    if (!url_safe) out.append(rest == 1 ? "==" : "=");
-  }
-  return out;
+  return url_safe ? base::base64_encode(in, base::base64_alphabet::url_safe, false)
+                  : base::base64_encode(in);
 }
 
 std::optional<std::string> base64_decode(std::string_view in, bool url_safe) {
-  std::size_t pad = 0;
-  if (!url_safe) {
-    if (in.size() % 4 != 0) return std::nullopt;
-    while (pad < 2 && pad < in.size() && in[in.size() - 1 - pad] == '=') ++pad;
-    in.remove_suffix(pad);
-  } else if (in.size() % 4 == 1) {
-    return std::nullopt;
+  base::base64_decode_options rules;  // strict: zero trailing bits, so one spelling per value
+  if (url_safe) {
+    rules.alphabet = base::base64_alphabet::url_safe;
+    rules.padding = base::base64_padding::forbidden;
   }
-  std::string out;
-  out.reserve(in.size() / 4 * 3 + 2);
-  unsigned acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    const int s = sextet(c, url_safe);
-    if (s < 0) return std::nullopt;
-    acc = (acc << 6) | static_cast<unsigned>(s);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  // Leftover bits must be zero: otherwise two spellings would decode to the same bytes.
-  if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) return std::nullopt;
-  if (!url_safe && pad != (4 - in.size() % 4) % 4) return std::nullopt;
-  return out;
+  auto r = base::base64_decode(in, rules);
+  if (!r) return std::nullopt;
+  return std::move(*r);
 }
 
 timestamp_signer::timestamp_signer(std::string_view secret_key, std::string_view salt) {
@@ -92,7 +44,8 @@ timestamp_signer::timestamp_signer(std::string_view secret_key, std::string_view
   material.reserve(salt.size() + 6 + secret_key.size());
   material.append(salt).append("signer").append(secret_key);
   unsigned int len = 0;
-  const int ok = EVP_Digest(material.data(), material.size(), key_.data(), &len, EVP_sha1(), nullptr);
+  const int ok =
+      EVP_Digest(material.data(), material.size(), key_.data(), &len, EVP_sha1(), nullptr);
   OPENSSL_cleanse(material.data(), material.size());
   if (ok != 1 || len != key_.size()) throw std::runtime_error("timestamp_signer: SHA1 failed");
 }
@@ -158,8 +111,8 @@ std::string encode_session_cookie(const timestamp_signer& signer, const json::ob
 }
 
 boost::system::result<json::object> decode_session_cookie(const timestamp_signer& signer,
-                                                          std::string_view cookie,
-                                                          std::int64_t now, std::int64_t max_age) {
+                                                          std::string_view cookie, std::int64_t now,
+                                                          std::int64_t max_age) {
   auto payload = signer.unsign(cookie, now, max_age);
   if (!payload) return payload.error();
   auto text = base64_decode(*payload, false);

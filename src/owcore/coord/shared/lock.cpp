@@ -1,5 +1,7 @@
 #include "owcore/coord/shared/lock.hpp"
 
+#include "owcore/base/random.hpp"
+#include "owcore/base/uuid.hpp"
 #include "owcore/coord/shared/failure.hpp"
 #include "owcore/coord/shared/keys.hpp"
 #include "owcore/net/timeout.hpp"
@@ -10,11 +12,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <openssl/rand.h>
 #include <spdlog/logger.h>
-
-#include <array>
-#include <stdexcept>
 
 namespace owcore::coord::shared {
 
@@ -44,18 +42,25 @@ else
 end
 )lua";
 
-milliseconds at_least_1ms(milliseconds ttl) { return ttl < milliseconds(1) ? milliseconds(1) : ttl; }
+milliseconds at_least_1ms(milliseconds ttl) {
+  return ttl < milliseconds(1) ? milliseconds(1) : ttl;
+}
 
 class memory_lock final : public owner_lock {
  public:
   memory_lock(std::shared_ptr<memory_lock_table> table, std::string name, milliseconds ttl)
-      : table_(std::move(table)), name_(std::move(name)), owner_(make_owner_token()), ttl_(at_least_1ms(ttl)) {}
+      : table_(std::move(table)),
+        name_(std::move(name)),
+        owner_(make_owner_token()),
+        ttl_(at_least_1ms(ttl)) {}
 
   const std::string& name() const noexcept override { return name_; }
   const std::string& owner() const noexcept override { return owner_; }
   milliseconds ttl() const noexcept override { return ttl_; }
 
-  net::awaitable<result<bool>> acquire() override { co_return table_->try_acquire(name_, owner_, ttl_); }
+  net::awaitable<result<bool>> acquire() override {
+    co_return table_->try_acquire(name_, owner_, ttl_);
+  }
   net::awaitable<result<bool>> renew() override { co_return table_->renew(name_, owner_, ttl_); }
   net::awaitable<result<bool>> release() override { co_return table_->release(name_, owner_); }
 
@@ -69,7 +74,10 @@ class memory_lock final : public owner_lock {
 class redis_lock final : public owner_lock {
  public:
   redis_lock(std::shared_ptr<redis::client> client, std::string key, milliseconds ttl)
-      : client_(std::move(client)), key_(std::move(key)), owner_(make_owner_token()), ttl_(at_least_1ms(ttl)) {}
+      : client_(std::move(client)),
+        key_(std::move(key)),
+        owner_(make_owner_token()),
+        ttl_(at_least_1ms(ttl)) {}
 
   const std::string& name() const noexcept override { return key_; }
   const std::string& owner() const noexcept override { return owner_; }
@@ -111,7 +119,8 @@ class redis_lock final : public owner_lock {
 
   static result<bool> integer_is_one(const result<redis::reply>& r) {
     if (!r) return fail(r.error());
-    if (r->type != redis::reply::kind::integer) return fail(make_error_code(error::unexpected_reply));
+    if (r->type != redis::reply::kind::integer)
+      return fail(make_error_code(error::unexpected_reply));
     return r->integer == 1;
   }
 
@@ -124,29 +133,18 @@ class redis_lock final : public owner_lock {
 // Cancellation in the keeper: `||` cancels the losing branch (terminal cancellation). Its
 // pending operation completes with operation_aborted and, Asio's default, its next co_await
 // throws; the checks below only decide what to count and log on the way out.
-bool is_cancelled(const asio::cancellation_state& cs) { return cs.cancelled() != asio::cancellation_type::none; }
+bool is_cancelled(const asio::cancellation_state& cs) {
+  return cs.cancelled() != asio::cancellation_type::none;
+}
 
 }  // namespace
 
-std::string make_owner_token() {
-  std::array<unsigned char, 16> b{};
-  if (RAND_bytes(b.data(), static_cast<int>(b.size())) != 1) throw std::runtime_error("RAND_bytes failed");
-  b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);  // version 4
-  b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);  // RFC 4122 variant
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(36);
-  for (std::size_t i = 0; i < b.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
-    out.push_back(hex[b[i] >> 4]);
-    out.push_back(hex[b[i] & 0x0F]);
-  }
-  return out;
-}
+std::string make_owner_token() { return base::uuid4(); }
 
 // --- memory_lock_table -----------------------------------------------------------------------
 
-bool memory_lock_table::try_acquire(const std::string& name, const std::string& owner, milliseconds ttl) {
+bool memory_lock_table::try_acquire(const std::string& name, const std::string& owner,
+                                    milliseconds ttl) {
   std::lock_guard lock(mutex_);
   const auto now = clock_type::now();
   auto it = locks_.find(name);
@@ -167,7 +165,8 @@ bool memory_lock_table::renew(const std::string& name, const std::string& owner,
 bool memory_lock_table::release(const std::string& name, const std::string& owner) {
   std::lock_guard lock(mutex_);
   auto it = locks_.find(name);
-  if (it == locks_.end() || it->second.expires <= clock_type::now() || it->second.owner != owner) return false;
+  if (it == locks_.end() || it->second.expires <= clock_type::now() || it->second.owner != owner)
+    return false;
   locks_.erase(it);
   return true;
 }
@@ -184,8 +183,8 @@ void memory_lock_table::erase(const std::string& name) {
   locks_.erase(name);
 }
 
-std::shared_ptr<owner_lock> make_memory_lock(std::shared_ptr<memory_lock_table> table, std::string name,
-                                             milliseconds ttl) {
+std::shared_ptr<owner_lock> make_memory_lock(std::shared_ptr<memory_lock_table> table,
+                                             std::string name, milliseconds ttl) {
   return std::make_shared<memory_lock>(std::move(table), std::move(name), ttl);
 }
 
@@ -196,35 +195,44 @@ std::shared_ptr<owner_lock> make_redis_lock(const redis_backend& backend, std::s
 
 // --- lock_keeper -----------------------------------------------------------------------------
 
-lock_keeper::lock_keeper(net::executor ex, std::shared_ptr<owner_lock> lock, job work, lock_keeper_options options)
+lock_keeper::lock_keeper(net::executor ex, std::shared_ptr<owner_lock> lock, job work,
+                         lock_keeper_options options)
     : strand_(asio::make_strand(ex)),
       lock_(std::move(lock)),
       work_(std::move(work)),
       opts_(std::move(options)),
-      rng_(std::random_device{}()),
+      rng_(base::random_u64()),
       stop_timer_(strand_, clock_type::time_point::max()),
       done_timer_(strand_, clock_type::time_point::max()) {
   const milliseconds ttl = lock_->ttl();
   const milliseconds third = std::max(ttl / 3, milliseconds(1));
-  renew_every_ = (opts_.renew_interval <= milliseconds(0) || opts_.renew_interval > third) ? third : opts_.renew_interval;
-  retry_min_ = opts_.retry_min > milliseconds(0) ? opts_.retry_min : std::max(ttl / 4, milliseconds(1));
-  retry_max_ = opts_.retry_max > milliseconds(0) ? opts_.retry_max : std::max(ttl / 2, milliseconds(1));
+  renew_every_ = (opts_.renew_interval <= milliseconds(0) || opts_.renew_interval > third)
+                     ? third
+                     : opts_.renew_interval;
+  retry_min_ =
+      opts_.retry_min > milliseconds(0) ? opts_.retry_min : std::max(ttl / 4, milliseconds(1));
+  retry_max_ =
+      opts_.retry_max > milliseconds(0) ? opts_.retry_max : std::max(ttl / 2, milliseconds(1));
   if (retry_max_ < retry_min_) retry_max_ = retry_min_;
   op_timeout_ = opts_.op_timeout > milliseconds(0) ? opts_.op_timeout : renew_every_;
   if (opts_.period < milliseconds(0)) opts_.period = milliseconds(0);
 }
 
-std::shared_ptr<lock_keeper> lock_keeper::start(net::executor ex, std::shared_ptr<owner_lock> lock, job work,
-                                                lock_keeper_options options) {
-  auto self = std::make_shared<lock_keeper>(std::move(ex), std::move(lock), std::move(work), std::move(options));
-  asio::co_spawn(self->strand_, [self]() { return self->run(); }, [self](std::exception_ptr e) {
-    if (!e || !self->opts_.log) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& err) {
-      self->opts_.log->error("{}: stopped by an exception: {}", self->opts_.log_name, err.what());
-    }
-  });
+std::shared_ptr<lock_keeper> lock_keeper::start(net::executor ex, std::shared_ptr<owner_lock> lock,
+                                                job work, lock_keeper_options options) {
+  auto self = std::make_shared<lock_keeper>(std::move(ex), std::move(lock), std::move(work),
+                                            std::move(options));
+  asio::co_spawn(
+      self->strand_, [self]() { return self->run(); },
+      [self](std::exception_ptr e) {
+        if (!e || !self->opts_.log) return;
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& err) {
+          self->opts_.log->error("{}: stopped by an exception: {}", self->opts_.log_name,
+                                 err.what());
+        }
+      });
   return self;
 }
 
@@ -245,9 +253,9 @@ net::awaitable<void> lock_keeper::wait_stopped() {
 
 lock_keeper_stats lock_keeper::stats() const noexcept {
   constexpr auto r = std::memory_order_relaxed;
-  return lock_keeper_stats{counters_.attempts.load(r),     counters_.acquisitions.load(r),
-                           counters_.renewals.load(r),     counters_.renew_errors.load(r),
-                           counters_.losses.load(r),       counters_.runs.load(r),
+  return lock_keeper_stats{counters_.attempts.load(r),  counters_.acquisitions.load(r),
+                           counters_.renewals.load(r),  counters_.renew_errors.load(r),
+                           counters_.losses.load(r),    counters_.runs.load(r),
                            counters_.job_errors.load(r)};
 }
 
@@ -268,7 +276,9 @@ net::awaitable<void> lock_keeper::run() {
   if (holding_.exchange(false)) {
     auto r = co_await timed(lock_->release());
     if (opts_.log) {
-      if (!r) opts_.log->warn("{}: releasing {} failed: {}", opts_.log_name, lock_->name(), r.error().message());
+      if (!r)
+        opts_.log->warn("{}: releasing {} failed: {}", opts_.log_name, lock_->name(),
+                        r.error().message());
       else opts_.log->info("{}: released {}", opts_.log_name, lock_->name());
     }
   }
@@ -295,7 +305,8 @@ net::awaitable<void> lock_keeper::contend() {
       if (is_cancelled(cs)) co_return;
       holding_.store(false, std::memory_order_release);
     } else if (!r && opts_.log) {
-      opts_.log->warn("{}: acquiring {} failed: {}", opts_.log_name, lock_->name(), r.error().message());
+      opts_.log->warn("{}: acquiring {} failed: {}", opts_.log_name, lock_->name(),
+                      r.error().message());
     }
     std::uniform_int_distribution<std::int64_t> pick(retry_min_.count(), retry_max_.count());
     if (!co_await sleep(milliseconds(pick(rng_)))) co_return;
@@ -340,7 +351,8 @@ net::awaitable<void> lock_keeper::renew_loop(clock_type::time_point valid_until)
     if (r) {
       // The lock expired or another owner took it: stop working, do not touch it.
       counters_.losses.fetch_add(1, std::memory_order_relaxed);
-      if (opts_.log) opts_.log->warn("{}: lost {}; contending again", opts_.log_name, lock_->name());
+      if (opts_.log)
+        opts_.log->warn("{}: lost {}; contending again", opts_.log_name, lock_->name());
       co_return;
     }
     counters_.renew_errors.fetch_add(1, std::memory_order_relaxed);
@@ -349,11 +361,13 @@ net::awaitable<void> lock_keeper::renew_loop(clock_type::time_point valid_until)
       // Renewals kept failing until the last confirmed lease ran out: assume it is gone.
       counters_.losses.fetch_add(1, std::memory_order_relaxed);
       if (opts_.log)
-        opts_.log->warn("{}: renewing {} failed ({}) past its lease; contending again", opts_.log_name,
-                        lock_->name(), r.error().message());
+        opts_.log->warn("{}: renewing {} failed ({}) past its lease; contending again",
+                        opts_.log_name, lock_->name(), r.error().message());
       co_return;
     }
-    if (opts_.log) opts_.log->warn("{}: renewing {} failed: {}", opts_.log_name, lock_->name(), r.error().message());
+    if (opts_.log)
+      opts_.log->warn("{}: renewing {} failed: {}", opts_.log_name, lock_->name(),
+                      r.error().message());
     wait = std::min<clock_type::duration>(renew_every_, valid_until - now);
   }
 }

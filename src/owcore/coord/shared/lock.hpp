@@ -38,8 +38,8 @@ class logger;
 namespace owcore::coord::shared {
 
 /// A random uuid4 string ("xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx", lower-case hex) from the
-/// OpenSSL CSPRNG, as Python's `str(uuid.uuid4())`. Thread-safe. Throws std::runtime_error only
-/// if the CSPRNG fails (a broken process).
+/// CSPRNG (base::uuid4), as Python's `str(uuid.uuid4())`. Thread-safe. Throws
+/// std::runtime_error only if the CSPRNG fails (a broken process).
 std::string make_owner_token();
 
 /// One lock object: a name, a TTL and an owner token generated once per object (Python: per
@@ -79,7 +79,8 @@ class owner_lock {
 class memory_lock_table {
  public:
   /// SET NX PX: takes `name` for `owner` when it is free or expired.
-  bool try_acquire(const std::string& name, const std::string& owner, std::chrono::milliseconds ttl);
+  bool try_acquire(const std::string& name, const std::string& owner,
+                   std::chrono::milliseconds ttl);
   /// The renew script: extends `name` if `owner` holds it (and it has not expired).
   bool renew(const std::string& name, const std::string& owner, std::chrono::milliseconds ttl);
   /// The release script: deletes `name` if `owner` holds it (and it has not expired).

@@ -1,5 +1,7 @@
 #include "owcore/coord/shared/shared_dict.hpp"
 
+#include "owcore/base/hex.hpp"
+#include "owcore/base/uuid.hpp"
 #include "owcore/coord/shared/failure.hpp"
 #include "owcore/coord/shared/keys.hpp"
 #include "owcore/coord/shared/lock.hpp"
@@ -15,8 +17,8 @@
 
 #include <cmath>
 #include <map>
-#include <mutex>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <unordered_set>
 
@@ -240,7 +242,8 @@ class memory_dict final : public shared_dict {
     scan_page page;
     std::lock_guard lock(mutex_);
     auto it = map_.begin();
-    if (cursor.size() > 1 && cursor.front() == 'k') it = map_.upper_bound(std::string_view(cursor).substr(1));
+    if (cursor.size() > 1 && cursor.front() == 'k')
+      it = map_.upper_bound(std::string_view(cursor).substr(1));
     for (std::size_t n = 0; it != map_.end() && n < std::max<std::size_t>(count, 1); ++it, ++n)
       page.entries.emplace_back(it->first, it->second);
     page.cursor = it == map_.end() || page.entries.empty() ? "0" : "k" + page.entries.back().first;
@@ -273,7 +276,8 @@ class memory_dict final : public shared_dict {
     co_return st;
   }
 
-  net::awaitable<result<void>> touch(std::string model, std::string sid, std::int64_t now) override {
+  net::awaitable<result<void>> touch(std::string model, std::string sid,
+                                     std::int64_t now) override {
     std::lock_guard lock(mutex_);
     auto& v = map_[model];
     if (!v.is_object()) v = json::object{};
@@ -303,7 +307,8 @@ class memory_dict final : public shared_dict {
     auto& obj = it->second.get_object();
     const double limit = static_cast<double>(older_than);
     for (const auto& m : obj) {
-      const json::value* ts = m.value().is_object() ? m.value().get_object().if_contains("updated_at") : nullptr;
+      const json::value* ts =
+          m.value().is_object() ? m.value().get_object().if_contains("updated_at") : nullptr;
       const auto t = as_number(ts);
       if (!t || *t < limit) st.removed.emplace_back(m.key());
     }
@@ -593,13 +598,6 @@ redis.call('SET', sig, digest .. ':' .. ARGV[2])
 return {#sets / 2, #dels}
 )lua";
 
-// uuid4().hex: 32 lowercase hex digits.
-std::string uuid4_hex() {
-  std::string t = make_owner_token();
-  std::erase(t, '-');
-  return t;
-}
-
 // replace_all of an empty mapping: DEL, counting the fields it removed.
 constexpr std::string_view clear_script = R"lua(
 local n = redis.call('HLEN', KEYS[1])
@@ -636,7 +634,8 @@ class redis_dict final : public shared_dict {
       // "<prefix>:models" and "<prefix>:models:signature" carry no hash tag (Python's names), so
       // on a Cluster they usually hash to different slots (14474 and 6038 for the default
       // prefix) and no script or MULTI may span them.
-      one_slot_ = client_->topo() != redis::topology::cluster || redis::key_slot(key_) == redis::key_slot(sig_key_);
+      one_slot_ = client_->topo() != redis::topology::cluster ||
+                  redis::key_slot(key_) == redis::key_slot(sig_key_);
     }
   }
 
@@ -763,12 +762,14 @@ class redis_dict final : public shared_dict {
   }
 
   net::awaitable<result<scan_page>> scan(std::string cursor, std::size_t count) override {
-    auto req = command(true, "HSCAN", redis::key(key_), cursor, "COUNT", std::to_string(std::max<std::size_t>(count, 1)));
+    auto req = command(true, "HSCAN", redis::key(key_), cursor, "COUNT",
+                       std::to_string(std::max<std::size_t>(count, 1)));
     auto r = co_await run(std::move(req));
     if (!r) co_return fail(r.error());
     if (r->type != redis::reply::kind::array || r->elements.size() != 2) co_return unexpected();
     auto& fields = r->elements[1];
-    if (fields.type != redis::reply::kind::array || fields.elements.size() % 2 != 0) co_return unexpected();
+    if (fields.type != redis::reply::kind::array || fields.elements.size() % 2 != 0)
+      co_return unexpected();
     scan_page page;
     page.cursor = std::move(r->elements[0].str);
     page.entries.reserve(fields.elements.size() / 2);
@@ -805,13 +806,15 @@ class redis_dict final : public shared_dict {
       args.push_back(serialize_json(m.value()));
       bytes += args[args.size() - 2].size() + args.back().size();
     }
-    const bool small = mapping.size() <= opts_.atomic_replace_max_fields && bytes <= opts_.atomic_replace_max_bytes;
+    const bool small = mapping.size() <= opts_.atomic_replace_max_fields &&
+                       bytes <= opts_.atomic_replace_max_bytes;
     if (!sig_key_.empty()) co_return co_await replace_signed(std::move(args), small);
     if (small) co_return co_await replace_atomic(std::move(args));
     co_return co_await replace_chunked(std::move(args));
   }
 
-  net::awaitable<result<void>> touch(std::string model, std::string sid, std::int64_t now) override {
+  net::awaitable<result<void>> touch(std::string model, std::string sid,
+                                     std::int64_t now) override {
     std::vector<std::string> keys{key_};
     std::vector<std::string> args{std::move(model), std::move(sid), std::to_string(now)};
     redis::request req;
@@ -842,7 +845,8 @@ class redis_dict final : public shared_dict {
     if (r->elements[0].integer < 0) co_return bad_value();
     prune_stats st;
     st.remaining = static_cast<std::size_t>(r->elements[0].integer);
-    for (std::size_t i = 1; i < r->elements.size(); ++i) st.removed.push_back(std::move(r->elements[i].str));
+    for (std::size_t i = 1; i < r->elements.size(); ++i)
+      st.removed.push_back(std::move(r->elements[i].str));
     co_return st;
   }
 
@@ -911,7 +915,7 @@ class redis_dict final : public shared_dict {
   }
 
   net::awaitable<result<void>> set_signature(const std::string& digest) {
-    auto req = command(true, "SET", redis::key(sig_key_), digest + ":" + uuid4_hex());
+    auto req = command(true, "SET", redis::key(sig_key_), digest + ":" + base::uuid4_hex());
     auto r = co_await run(std::move(req));
     if (!r) co_return fail(r.error());
     co_return result<void>{};
@@ -928,7 +932,7 @@ class redis_dict final : public shared_dict {
       std::vector<std::string> sargs;
       sargs.reserve(args.size() + 2);
       sargs.push_back(digest);
-      sargs.push_back(uuid4_hex());
+      sargs.push_back(base::uuid4_hex());
       for (auto& a : args) sargs.push_back(std::move(a));
       redis::request req;
       req.eval(replace_signed_script, keys, sargs).idempotent();
@@ -995,7 +999,8 @@ class redis_dict final : public shared_dict {
       c.args.emplace_back("HDEL");
       c.key_indexes.push_back(1);
       c.args.push_back(key_);
-      for (std::size_t n = 0; n < opts_.chunk_fields && i < gone.size(); ++n, ++i) c.args.push_back(gone[i]);
+      for (std::size_t n = 0; n < opts_.chunk_fields && i < gone.size(); ++n, ++i)
+        c.args.push_back(gone[i]);
       redis::request req;
       req.push(std::move(c)).idempotent();
       auto r = co_await run(std::move(req));
@@ -1044,27 +1049,22 @@ std::shared_ptr<shared_dict> make_memory_shared_dict(std::string name) {
 }
 
 std::string signature_digest(std::vector<std::pair<std::string, std::string>> fields) {
-  std::sort(fields.begin(), fields.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::sort(fields.begin(), fields.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   static constexpr char nul = '\0';
   bool ok = ctx && EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) == 1;
   for (const auto& [name, text] : fields) {
     ok = ok && EVP_DigestUpdate(ctx.get(), name.data(), name.size()) == 1 &&
-         EVP_DigestUpdate(ctx.get(), &nul, 1) == 1 && EVP_DigestUpdate(ctx.get(), text.data(), text.size()) == 1 &&
+         EVP_DigestUpdate(ctx.get(), &nul, 1) == 1 &&
+         EVP_DigestUpdate(ctx.get(), text.data(), text.size()) == 1 &&
          EVP_DigestUpdate(ctx.get(), &nul, 1) == 1;
   }
   std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
   unsigned int len = 0;
   ok = ok && EVP_DigestFinal_ex(ctx.get(), md.data(), &len) == 1;
   if (!ok) throw std::runtime_error("SHA-256 failed");
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 * len);
-  for (unsigned int i = 0; i < len; ++i) {
-    out.push_back(hex[md[i] >> 4]);
-    out.push_back(hex[md[i] & 0x0F]);
-  }
-  return out;
+  return base::hex_encode(std::string_view(reinterpret_cast<const char*>(md.data()), len));
 }
 
 std::shared_ptr<shared_dict> make_redis_shared_dict(const redis_backend& backend,

@@ -1,5 +1,7 @@
 #include "owcore/coord/tasks/task_service.hpp"
 
+#include "owcore/base/pyjson.hpp"
+#include "owcore/base/uuid.hpp"
 #include "owcore/coord/auth/authenticator.hpp"
 #include "owcore/coord/tasks/keys.hpp"
 #include "owcore/redis/error.hpp"
@@ -12,8 +14,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 #include <spdlog/logger.h>
 
 #include <map>
@@ -29,21 +31,16 @@ template <class T>
 using result = boost::system::result<T>;
 
 std::string stop_command_json(const std::string& task_id) {
-  // Python's json.dumps output: a space after ':' and ','; the id JSON-escaped.
-  return "{\"action\": \"stop\", \"task_id\": " + boost::json::serialize(boost::json::value(task_id)) + "}";
+  const boost::json::object command{{"action", "stop"}, {"task_id", task_id}};
+  return base::pyjson::dump(command, base::pyjson::style::stdlib);
 }
 
 namespace {
 
 std::int64_t epoch_s() {
   return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-std::string random_instance_id() {
-  auto u = auth::uuid4();
-  std::erase(u, '-');
-  return u;
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 error_code invalid_argument() { return make_error_code(boost::system::errc::invalid_argument); }
@@ -51,7 +48,10 @@ error_code invalid_argument() { return make_error_code(boost::system::errc::inva
 class service final : public task_service, public std::enable_shared_from_this<service> {
  public:
   service(net::executor ex, std::optional<redis_backend> rb, task_options opts)
-      : ex_(std::move(ex)), rb_(std::move(rb)), opts_(std::move(opts)), instance_id_(random_instance_id()) {}
+      : ex_(std::move(ex)),
+        rb_(std::move(rb)),
+        opts_(std::move(opts)),
+        instance_id_(base::uuid4_hex()) {}
 
   void start() override {
     if (!rb_) return;
@@ -78,14 +78,16 @@ class service final : public task_service, public std::enable_shared_from_this<s
     for (auto& id : ids) cancel_local(id);
   }
 
-  net::awaitable<result<std::string>> create(std::string item_id, task_body body, std::string task_id) override {
+  net::awaitable<result<std::string>> create(std::string item_id, task_body body,
+                                             std::string task_id) override {
     if (stopped_) co_return make_error_code(boost::system::errc::operation_canceled);
-    if (task_id.empty()) task_id = auth::uuid4();
+    if (task_id.empty()) task_id = base::uuid4();
     if (!auth::check_claim_text(task_id) || (!item_id.empty() && !auth::check_claim_text(item_id)))
       co_return invalid_argument();
     {
       std::lock_guard lock(mutex_);
-      if (local_.size() >= opts_.max_local_tasks) co_return make_error_code(boost::system::errc::resource_unavailable_try_again);
+      if (local_.size() >= opts_.max_local_tasks)
+        co_return make_error_code(boost::system::errc::resource_unavailable_try_again);
       if (local_.contains(task_id)) co_return make_error_code(boost::system::errc::file_exists);
       // Reserve the id so a stop arriving during registration is not lost.
       auto& t = local_[task_id];
@@ -135,7 +137,9 @@ class service final : public task_service, public std::enable_shared_from_this<s
       co_return std::vector<std::string>(it->second.begin(), it->second.end());
     }
     auto [ec, r] = co_await rb_->client->exec_one(
-        redis::request().push("SMEMBERS", redis::key(keys::item(rb_->prefix, item_id))).idempotent());
+        redis::request()
+            .push("SMEMBERS", redis::key(keys::item(rb_->prefix, item_id)))
+            .idempotent());
     if (ec) co_return ec;
     if (r.is_error()) co_return make_error_code(redis::error::server_error);
     std::vector<std::string> out;
@@ -163,10 +167,11 @@ class service final : public task_service, public std::enable_shared_from_this<s
       owner_alive = lease.integer == 1;
     }
     // The marker first: an owner that misses the message still sees it on its next lease tick.
-    auto [mec, m] = co_await rb_->client->exec_one(
-        redis::request()
-            .push("SET", redis::key(keys::stop_marker(P, task_id)), "1", "PX", opts_.stop_marker_ttl.count())
-            .idempotent());
+    auto [mec, m] =
+        co_await rb_->client->exec_one(redis::request()
+                                           .push("SET", redis::key(keys::stop_marker(P, task_id)),
+                                                 "1", "PX", opts_.stop_marker_ttl.count())
+                                           .idempotent());
     if (mec) co_return mec;
     auto [pec, p] = co_await rb_->client->exec_one(
         redis::request().push("PUBLISH", keys::commands(P), stop_command_json(task_id)));
@@ -229,12 +234,14 @@ class service final : public task_service, public std::enable_shared_from_this<s
     }
     const auto& P = rb_->prefix;
     if (auto ec = co_await run_request(redis::request()
-                                           .push("SET", redis::key(keys::lease(P, id)), instance_id_, "PX",
-                                                 opts_.lease_ttl.count())
+                                           .push("SET", redis::key(keys::lease(P, id)),
+                                                 instance_id_, "PX", opts_.lease_ttl.count())
                                            .idempotent()))
       co_return ec;
-    if (auto ec = co_await run_request(
-            redis::request().push("HSET", redis::key(keys::owned(P)), id, instance_id_).idempotent()))
+    if (auto ec =
+            co_await run_request(redis::request()
+                                     .push("HSET", redis::key(keys::owned(P)), id, instance_id_)
+                                     .idempotent()))
       co_return ec;
     if (auto ec = co_await run_request(
             redis::request().push("HSET", redis::key(keys::registry(P)), id, item).idempotent()))
@@ -259,25 +266,32 @@ class service final : public task_service, public std::enable_shared_from_this<s
       co_return;
     }
     const auto& P = rb_->prefix;
-    co_await run_request(redis::request().push("HDEL", redis::key(keys::registry(P)), id).idempotent());
+    co_await run_request(
+        redis::request().push("HDEL", redis::key(keys::registry(P)), id).idempotent());
     if (!item.empty())
-      co_await run_request(redis::request().push("SREM", redis::key(keys::item(P, item)), id).idempotent());
+      co_await run_request(
+          redis::request().push("SREM", redis::key(keys::item(P, item)), id).idempotent());
     // A Python task's in-flight reply dies with it (Python's cleanup HDELs it too). One key per
     // request: the variants are separate keys in separate Cluster slots.
-    co_await run_request(redis::request().push("HDEL", redis::key(keys::response_streams(P)), id).idempotent());
+    co_await run_request(
+        redis::request().push("HDEL", redis::key(keys::response_streams(P)), id).idempotent());
     for (const auto& k : keys::response_stream_variants(P, id))
       co_await run_request(redis::request().push("DEL", redis::key(k)).idempotent());
-    co_await run_request(redis::request().push("HDEL", redis::key(keys::owned(P)), id).idempotent());
+    co_await run_request(
+        redis::request().push("HDEL", redis::key(keys::owned(P)), id).idempotent());
     co_await run_request(redis::request().push("DEL", redis::key(keys::lease(P, id))).idempotent());
-    co_await run_request(redis::request().push("DEL", redis::key(keys::stop_marker(P, id))).idempotent());
+    co_await run_request(
+        redis::request().push("DEL", redis::key(keys::stop_marker(P, id))).idempotent());
     co_await run_request(redis::request().push("HDEL", redis::key(keys::seen(P)), id).idempotent());
   }
 
-  static net::awaitable<void> run(std::shared_ptr<service> self, std::string id, std::string item, task_body body) {
+  static net::awaitable<void> run(std::shared_ptr<service> self, std::string id, std::string item,
+                                  task_body body) {
     bool skip = false;
     {
       std::lock_guard lock(self->mutex_);
-      if (auto it = self->local_.find(id); it != self->local_.end()) skip = it->second.cancel_requested;
+      if (auto it = self->local_.find(id); it != self->local_.end())
+        skip = it->second.cancel_requested;
     }
     if (!skip) {
       try {
@@ -331,7 +345,8 @@ class service final : public task_service, public std::enable_shared_from_this<s
     if (auto self = weak.lock()) {
       std::lock_guard lock(self->mutex_);
       self->timer_ = timer;
-      tick = std::max<std::chrono::milliseconds>(std::chrono::milliseconds(50), self->opts_.lease_ttl / 3);
+      tick = std::max<std::chrono::milliseconds>(std::chrono::milliseconds(50),
+                                                 self->opts_.lease_ttl / 3);
     }
     for (;;) {
       {
@@ -357,12 +372,13 @@ class service final : public task_service, public std::enable_shared_from_this<s
       for (auto& [id, t] : local_) ids.push_back(id);
     }
     co_await run_request(redis::request()
-                             .push("SET", redis::key(keys::instance(P, instance_id_)), epoch_s(), "PX",
-                                   opts_.lease_ttl.count())
+                             .push("SET", redis::key(keys::instance(P, instance_id_)), epoch_s(),
+                                   "PX", opts_.lease_ttl.count())
                              .idempotent());
     for (const auto& id : ids) {
       co_await run_request(redis::request()
-                               .push("SET", redis::key(keys::lease(P, id)), instance_id_, "PX", opts_.lease_ttl.count())
+                               .push("SET", redis::key(keys::lease(P, id)), instance_id_, "PX",
+                                     opts_.lease_ttl.count())
                                .idempotent());
       auto [ec, marker] = co_await rb_->client->exec_one(
           redis::request().push("EXISTS", redis::key(keys::stop_marker(P, id))).idempotent());
@@ -378,7 +394,8 @@ class service final : public task_service, public std::enable_shared_from_this<s
         redis::request().push("HGETALL", redis::key(keys::owned(P))).idempotent());
     if (ec || oec || reg.is_error() || own.is_error()) co_return;
     std::map<std::string, std::string> owners;
-    for (std::size_t i = 0; i + 1 < own.elements.size(); i += 2) owners[own.elements[i].str] = own.elements[i + 1].str;
+    for (std::size_t i = 0; i + 1 < own.elements.size(); i += 2)
+      owners[own.elements[i].str] = own.elements[i + 1].str;
     const auto now = epoch_s();
     for (std::size_t i = 0; i + 1 < reg.elements.size(); i += 2) {
       const auto& id = reg.elements[i].str;
@@ -392,10 +409,13 @@ class service final : public task_service, public std::enable_shared_from_this<s
         auto [lec, lease] = co_await rb_->client->exec_one(
             redis::request().push("EXISTS", redis::key(keys::lease(P, id))).idempotent());
         if (lec || lease.integer != 0) continue;
-        if (opts_.log) opts_.log->warn("task {}: owner instance {} is gone (lease expired); removing it", id, o->second);
+        if (opts_.log)
+          opts_.log->warn("task {}: owner instance {} is gone (lease expired); removing it", id,
+                          o->second);
         co_await unregister(id, item);
       } else if (opts_.python_max_age) {
-        co_await run_request(redis::request().push("HSETNX", redis::key(keys::seen(P)), id, now).idempotent());
+        co_await run_request(
+            redis::request().push("HSETNX", redis::key(keys::seen(P)), id, now).idempotent());
         auto [sec, seen] = co_await rb_->client->exec_one(
             redis::request().push("HGET", redis::key(keys::seen(P)), id).idempotent());
         std::int64_t first = now;
@@ -404,7 +424,9 @@ class service final : public task_service, public std::enable_shared_from_this<s
         } catch (const std::exception&) {
         }
         if (now - first > opts_.python_max_age->count()) {
-          if (opts_.log) opts_.log->warn("task {}: registered by a non-owcore instance {} s ago; removing it", id, now - first);
+          if (opts_.log)
+            opts_.log->warn("task {}: registered by a non-owcore instance {} s ago; removing it",
+                            id, now - first);
           co_await unregister(id, item);
         }
       }
@@ -412,17 +434,24 @@ class service final : public task_service, public std::enable_shared_from_this<s
     // Owner marks whose registry entry is gone and whose lease expired are leftovers.
     for (const auto& [id, inst] : owners) {
       bool in_registry = false;
-      for (std::size_t i = 0; i + 1 < reg.elements.size() && !in_registry; i += 2) in_registry = reg.elements[i].str == id;
+      for (std::size_t i = 0; i + 1 < reg.elements.size() && !in_registry; i += 2)
+        in_registry = reg.elements[i].str == id;
       if (in_registry) continue;
       std::lock_guard lock(mutex_);
       if (local_.contains(id)) continue;
       (void)inst;
-      asio::co_spawn(ex_, [self = shared_from_this(), id = id]() -> net::awaitable<void> {
-        auto [lec, lease] = co_await self->rb_->client->exec_one(
-            redis::request().push("EXISTS", redis::key(keys::lease(self->rb_->prefix, id))).idempotent());
-        if (!lec && lease.integer == 0)
-          co_await self->run_request(redis::request().push("HDEL", redis::key(keys::owned(self->rb_->prefix)), id));
-      }, asio::detached);
+      asio::co_spawn(
+          ex_,
+          [self = shared_from_this(), id = id]() -> net::awaitable<void> {
+            auto [lec, lease] = co_await self->rb_->client->exec_one(
+                redis::request()
+                    .push("EXISTS", redis::key(keys::lease(self->rb_->prefix, id)))
+                    .idempotent());
+            if (!lec && lease.integer == 0)
+              co_await self->run_request(
+                  redis::request().push("HDEL", redis::key(keys::owned(self->rb_->prefix)), id));
+          },
+          asio::detached);
     }
   }
 
@@ -445,7 +474,8 @@ std::shared_ptr<task_service> make_memory_task_service(net::executor ex, task_op
   return std::make_shared<service>(std::move(ex), std::nullopt, std::move(opts));
 }
 
-std::shared_ptr<task_service> make_redis_task_service(net::executor ex, redis_backend backend, task_options opts) {
+std::shared_ptr<task_service> make_redis_task_service(net::executor ex, redis_backend backend,
+                                                      task_options opts) {
   return std::make_shared<service>(std::move(ex), std::move(backend), std::move(opts));
 }
 

@@ -1,5 +1,6 @@
 #include "owcore/coord/ydoc/document_store.hpp"
 
+#include "owcore/base/hex.hpp"
 #include "owcore/coord/ydoc/keys.hpp"
 #include "owcore/redis/error.hpp"
 #include "owcore/yjs/cli_merge.hpp"
@@ -68,7 +69,8 @@ using boost::system::error_code;
 // "invalid update: byte 17: invalid UTF-8 (ContentString)" (decode_error::message() would name
 // an input index that means nothing here).
 std::string describe(const yjs::decode_error& e) {
-  std::string s = "invalid update: byte " + std::to_string(e.offset) + ": " + yjs::make_error_code(e.code).message();
+  std::string s = "invalid update: byte " + std::to_string(e.offset) + ": " +
+                  yjs::make_error_code(e.code).message();
   if (*e.context != '\0') s += std::string(" (") + e.context + ")";
   return s;
 }
@@ -144,7 +146,9 @@ error_code check_update(const yjs::byte_buffer& update, const store_options& opt
   return {};
 }
 
-std::size_t threshold_of(const store_options& o) { return std::max<std::size_t>(o.compaction_threshold, 2); }
+std::size_t threshold_of(const store_options& o) {
+  return std::max<std::size_t>(o.compaction_threshold, 2);
+}
 
 // Keeps one compaction per document per store object in flight.
 class compaction_guard {
@@ -177,7 +181,8 @@ class memory_store final : public document_store {
  public:
   explicit memory_store(store_options opts) : opts_(std::move(opts)) {}
 
-  net::awaitable<result<std::size_t>> append(std::string document_id, yjs::byte_buffer update) override {
+  net::awaitable<result<std::size_t>> append(std::string document_id,
+                                             yjs::byte_buffer update) override {
     if (!valid_id(document_id)) co_return make_error_code(error::invalid_argument);
     if (auto ec = check_update(update, opts_)) co_return ec;
     const std::string doc = keys::storage_id(document_id);
@@ -191,12 +196,14 @@ class memory_store final : public document_store {
     }
     if (n >= threshold_of(opts_)) {
       auto c = co_await compact(doc);
-      if (!c && opts_.log) opts_.log->warn("ydoc {}: compaction failed: {}", doc, c.error().message());
+      if (!c && opts_.log)
+        opts_.log->warn("ydoc {}: compaction failed: {}", doc, c.error().message());
     }
     co_return n;
   }
 
-  net::awaitable<result<std::vector<yjs::byte_buffer>>> get_updates(std::string document_id) override {
+  net::awaitable<result<std::vector<yjs::byte_buffer>>> get_updates(
+      std::string document_id) override {
     if (!valid_id(document_id)) co_return make_error_code(error::invalid_argument);
     std::lock_guard lock(mutex_);
     auto it = docs_.find(keys::storage_id(document_id));
@@ -209,7 +216,8 @@ class memory_store final : public document_store {
     std::vector<yjs::byte_buffer> updates;
     {
       std::lock_guard lock(mutex_);
-      if (auto it = docs_.find(keys::storage_id(document_id)); it != docs_.end()) updates = it->second.updates;
+      if (auto it = docs_.find(keys::storage_id(document_id)); it != docs_.end())
+        updates = it->second.updates;
     }
     co_return merge_valid(updates);
   }
@@ -221,7 +229,8 @@ class memory_store final : public document_store {
   }
 
   net::awaitable<result<void>> add_user(std::string document_id, std::string sid) override {
-    if (!valid_id(document_id) || !valid_id(sid)) co_return make_error_code(error::invalid_argument);
+    if (!valid_id(document_id) || !valid_id(sid))
+      co_return make_error_code(error::invalid_argument);
     const std::string doc = keys::storage_id(document_id);
     std::lock_guard lock(mutex_);
     users_[doc].insert(sid);
@@ -230,7 +239,8 @@ class memory_store final : public document_store {
   }
 
   net::awaitable<result<void>> remove_user(std::string document_id, std::string sid) override {
-    if (!valid_id(document_id) || !valid_id(sid)) co_return make_error_code(error::invalid_argument);
+    if (!valid_id(document_id) || !valid_id(sid))
+      co_return make_error_code(error::invalid_argument);
     const std::string doc = keys::storage_id(document_id);
     std::lock_guard lock(mutex_);
     erase_member(users_, doc, sid);
@@ -246,7 +256,8 @@ class memory_store final : public document_store {
     co_return std::vector<std::string>(it->second.begin(), it->second.end());
   }
 
-  net::awaitable<result<std::vector<std::string>>> remove_user_from_all_documents(std::string sid) override {
+  net::awaitable<result<std::vector<std::string>>> remove_user_from_all_documents(
+      std::string sid) override {
     if (!valid_id(sid)) co_return make_error_code(error::invalid_argument);
     std::vector<std::string> cleared;
     std::lock_guard lock(mutex_);
@@ -286,7 +297,8 @@ class memory_store final : public document_store {
       observed = it->second.updates.size();
       const std::size_t k = observed / 2;
       if (k < 2) co_return rep;
-      prefix.assign(it->second.updates.begin(), it->second.updates.begin() + static_cast<std::ptrdiff_t>(k));
+      prefix.assign(it->second.updates.begin(),
+                    it->second.updates.begin() + static_cast<std::ptrdiff_t>(k));
       epoch = it->second.epoch;
     }
     rep.merged = prefix.size();
@@ -299,7 +311,8 @@ class memory_store final : public document_store {
     rep.rejected = invalid.size();
     std::lock_guard lock(mutex_);
     auto it = docs_.find(doc);
-    if (it == docs_.end() || it->second.epoch != epoch || it->second.updates.size() < prefix.size()) co_return rep;
+    if (it == docs_.end() || it->second.epoch != epoch || it->second.updates.size() < prefix.size())
+      co_return rep;
     auto& u = it->second.updates;
     rep.appended_meanwhile = u.size() - observed;
     u.erase(u.begin() + 1, u.begin() + static_cast<std::ptrdiff_t>(prefix.size()));
@@ -307,8 +320,10 @@ class memory_store final : public document_store {
     it->second.epoch = ++next_epoch_;
     rep.replaced = true;
     if (opts_.log)
-      opts_.log->info("ydoc {}: compacted the oldest {} of {} updates into one of {} bytes; {} appended meanwhile, kept",
-                      doc, prefix.size(), observed, rep.snapshot_bytes, rep.appended_meanwhile);
+      opts_.log->info(
+          "ydoc {}: compacted the oldest {} of {} updates into one of {} bytes; {} appended "
+          "meanwhile, kept",
+          doc, prefix.size(), observed, rep.snapshot_bytes, rep.appended_meanwhile);
     co_return rep;
   }
 
@@ -323,7 +338,8 @@ class memory_store final : public document_store {
         rep.exists = true;
         updates = it->second.updates;
       }
-      if (auto it = users_.find(rep.storage_id); it != users_.end()) rep.users.assign(it->second.begin(), it->second.end());
+      if (auto it = users_.find(rep.storage_id); it != users_.end())
+        rep.users.assign(it->second.begin(), it->second.end());
     }
     rep.elements = updates.size();
     for (const auto& u : updates) {
@@ -341,7 +357,8 @@ class memory_store final : public document_store {
     std::uint64_t epoch = 0;  ///< changes on creation and on every compaction
   };
 
-  static void erase_member(std::map<std::string, std::set<std::string>>& m, const std::string& k, const std::string& v) {
+  static void erase_member(std::map<std::string, std::set<std::string>>& m, const std::string& k,
+                           const std::string& v) {
     auto it = m.find(k);
     if (it == m.end()) return;
     it->second.erase(v);
@@ -392,42 +409,42 @@ std::string prefix_digest(const std::vector<redis::reply>& elements) {
   bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha1(), nullptr) == 1;
   for (const auto& e : elements) {
     const std::string head = std::to_string(e.str.size()) + ":";
-    ok = ok && EVP_DigestUpdate(ctx, head.data(), head.size()) == 1 && EVP_DigestUpdate(ctx, e.str.data(), e.str.size()) == 1;
+    ok = ok && EVP_DigestUpdate(ctx, head.data(), head.size()) == 1 &&
+         EVP_DigestUpdate(ctx, e.str.data(), e.str.size()) == 1;
   }
   ok = ok && EVP_DigestFinal_ex(ctx, md.data(), &len) == 1;
   EVP_MD_CTX_free(ctx);
   if (!ok) return {};  // never matches: the compaction is skipped
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < len; ++i) {
-    hex += digits[md[i] >> 4];
-    hex += digits[md[i] & 15];
-  }
-  return hex;
+  return base::hex_encode(std::string_view(reinterpret_cast<const char*>(md.data()), len));
 }
 
 class redis_store final : public document_store {
  public:
   redis_store(redis_backend rb, store_options opts) : rb_(std::move(rb)), opts_(std::move(opts)) {}
 
-  net::awaitable<result<std::size_t>> append(std::string document_id, yjs::byte_buffer update) override {
+  net::awaitable<result<std::size_t>> append(std::string document_id,
+                                             yjs::byte_buffer update) override {
     if (!valid_id(document_id)) co_return make_error_code(error::invalid_argument);
     if (auto ec = check_update(update, opts_)) co_return ec;
     const std::string doc = keys::storage_id(document_id);
     redis::request req;
-    req.push("RPUSH", redis::key(keys::updates(rb_.prefix, doc)), format_element(update)).idempotent();
+    req.push("RPUSH", redis::key(keys::updates(rb_.prefix, doc)), format_element(update))
+        .idempotent();
     auto [ec, r] = co_await exec(std::move(req));
     if (ec) co_return ec;
-    if (r.type != redis::reply::kind::integer || r.integer < 1) co_return make_error_code(error::unexpected_reply);
+    if (r.type != redis::reply::kind::integer || r.integer < 1)
+      co_return make_error_code(error::unexpected_reply);
     const auto n = static_cast<std::size_t>(r.integer);
     if (n >= threshold_of(opts_)) {
       auto c = co_await compact_list(doc, n);
-      if (!c && opts_.log) opts_.log->warn("ydoc {}: compaction failed: {}", doc, c.error().message());
+      if (!c && opts_.log)
+        opts_.log->warn("ydoc {}: compaction failed: {}", doc, c.error().message());
     }
     co_return n;
   }
 
-  net::awaitable<result<std::vector<yjs::byte_buffer>>> get_updates(std::string document_id) override {
+  net::awaitable<result<std::vector<yjs::byte_buffer>>> get_updates(
+      std::string document_id) override {
     if (!valid_id(document_id)) co_return make_error_code(error::invalid_argument);
     const std::string doc = keys::storage_id(document_id);
     auto elements = co_await read_list(doc);
@@ -459,7 +476,8 @@ class redis_store final : public document_store {
   }
 
   net::awaitable<result<void>> add_user(std::string document_id, std::string sid) override {
-    if (!valid_id(document_id) || !valid_id(sid)) co_return make_error_code(error::invalid_argument);
+    if (!valid_id(document_id) || !valid_id(sid))
+      co_return make_error_code(error::invalid_argument);
     const std::string doc = keys::storage_id(document_id);
     redis::request users_req;
     users_req.push("SADD", redis::key(keys::users(rb_.prefix, doc)), sid).idempotent();
@@ -471,7 +489,8 @@ class redis_store final : public document_store {
   }
 
   net::awaitable<result<void>> remove_user(std::string document_id, std::string sid) override {
-    if (!valid_id(document_id) || !valid_id(sid)) co_return make_error_code(error::invalid_argument);
+    if (!valid_id(document_id) || !valid_id(sid))
+      co_return make_error_code(error::invalid_argument);
     const std::string doc = keys::storage_id(document_id);
     redis::request users_req;
     users_req.push("SREM", redis::key(keys::users(rb_.prefix, doc)), sid).idempotent();
@@ -487,7 +506,8 @@ class redis_store final : public document_store {
     co_return co_await members(keys::users(rb_.prefix, document_id));
   }
 
-  net::awaitable<result<std::vector<std::string>>> remove_user_from_all_documents(std::string sid) override {
+  net::awaitable<result<std::vector<std::string>>> remove_user_from_all_documents(
+      std::string sid) override {
     if (!valid_id(sid)) co_return make_error_code(error::invalid_argument);
     const std::string index_key = keys::session_documents(rb_.prefix, sid);
     auto docs = co_await members(index_key);
@@ -502,7 +522,8 @@ class redis_store final : public document_store {
           .idempotent();
       auto [ec, rs] = co_await rb_.client->exec(std::move(req));
       if (ec) co_return ec;
-      if (rs.size() != 2 || rs[0].is_error() || rs[1].is_error()) co_return make_error_code(redis::error::server_error);
+      if (rs.size() != 2 || rs[0].is_error() || rs[1].is_error())
+        co_return make_error_code(redis::error::server_error);
       if (rs[1].integer != 0) continue;
       if (auto c = co_await clear(doc); !c) co_return c.error();
       cleared.push_back(doc);
@@ -594,7 +615,8 @@ class redis_store final : public document_store {
   }
 
   // LRANGE start..stop of the document's list (one reply, so one consistent snapshot).
-  net::awaitable<result<std::vector<redis::reply>>> read_list(std::string doc, std::int64_t start = 0,
+  net::awaitable<result<std::vector<redis::reply>>> read_list(std::string doc,
+                                                              std::int64_t start = 0,
                                                               std::int64_t stop = -1) {
     redis::request req;
     req.push("LRANGE", redis::key(keys::updates(rb_.prefix, doc)), start, stop).idempotent();
@@ -619,7 +641,8 @@ class redis_store final : public document_store {
     rep.merged = k;
 
     auto parsed = parse_list(*elements);
-    auto snapshot = merge_indexed(parsed.updates, parsed.index, &parsed.invalid, opts_.compact_reductions);
+    auto snapshot =
+        merge_indexed(parsed.updates, parsed.index, &parsed.invalid, opts_.compact_reductions);
     if (!snapshot) co_return snapshot.error();
     rep.snapshot_bytes = snapshot->size();
     rep.rejected = parsed.invalid.size();
@@ -635,7 +658,8 @@ class redis_store final : public document_store {
       push.key_indexes = {1};
       for (const auto& bad : parsed.invalid) push.args.push_back((*elements)[bad.index].str);
       req.push(std::move(push));
-      req.push("LTRIM", redis::key(side), -static_cast<std::int64_t>(std::max<std::size_t>(opts_.rejected_keep, 1)), -1)
+      req.push("LTRIM", redis::key(side),
+               -static_cast<std::int64_t>(std::max<std::size_t>(opts_.rejected_keep, 1)), -1)
           .push("EXPIRE", redis::key(side), static_cast<std::int64_t>(opts_.rejected_ttl.count()))
           .idempotent();
       auto [ec, rs] = co_await rb_.client->exec(std::move(req));
@@ -645,7 +669,8 @@ class redis_store final : public document_store {
     }
 
     const std::vector<std::string> script_keys{keys::updates(rb_.prefix, doc)};
-    const std::vector<std::string> script_args{std::to_string(k), prefix_digest(*elements), format_element(*snapshot)};
+    const std::vector<std::string> script_args{std::to_string(k), prefix_digest(*elements),
+                                               format_element(*snapshot)};
     redis::request script;
     script.eval(compact_script, script_keys, script_args).idempotent();
     auto r = co_await integer_of(std::move(script));
@@ -658,25 +683,28 @@ class redis_store final : public document_store {
     }
     if (opts_.log) {
       if (rep.replaced)
-        opts_.log->info("ydoc {}: compacted the oldest {} of {} updates into one of {} bytes; {} appended meanwhile, "
-                        "kept{}",
-                        doc, k, n, rep.snapshot_bytes, rep.appended_meanwhile,
-                        rep.rejected ? "; " + std::to_string(rep.rejected) + " invalid moved aside" : std::string());
-      else
-        opts_.log->debug("ydoc {}: compaction skipped: the list changed meanwhile", doc);
+        opts_.log->info(
+            "ydoc {}: compacted the oldest {} of {} updates into one of {} bytes; {} appended "
+            "meanwhile, "
+            "kept{}",
+            doc, k, n, rep.snapshot_bytes, rep.appended_meanwhile,
+            rep.rejected ? "; " + std::to_string(rep.rejected) + " invalid moved aside"
+                         : std::string());
+      else opts_.log->debug("ydoc {}: compaction skipped: the list changed meanwhile", doc);
     }
     co_return rep;
   }
 
   void warn_invalid(const std::string& doc, const std::vector<invalid_element>& invalid) {
     if (!opts_.log) return;
-    for (const auto& e : invalid) opts_.log->warn("ydoc {}: skipping stored update #{}: {}", doc, e.index, e.reason);
+    for (const auto& e : invalid)
+      opts_.log->warn("ydoc {}: skipping stored update #{}: {}", doc, e.index, e.reason);
   }
 
   redis_backend rb_;
   store_options opts_;
-  std::mutex mutex_;                   ///< guards compacting_
-  std::set<std::string> compacting_;   ///< documents this object is compacting
+  std::mutex mutex_;                  ///< guards compacting_
+  std::set<std::string> compacting_;  ///< documents this object is compacting
 };
 
 }  // namespace
@@ -692,7 +720,8 @@ std::shared_ptr<document_store> make_memory_document_store(store_options opts) {
   return std::make_shared<memory_store>(std::move(opts));
 }
 
-std::shared_ptr<document_store> make_redis_document_store(redis_backend backend, store_options opts) {
+std::shared_ptr<document_store> make_redis_document_store(redis_backend backend,
+                                                          store_options opts) {
   return std::make_shared<redis_store>(std::move(backend), std::move(opts));
 }
 

@@ -14,22 +14,13 @@
 //   {"method": "enter_room" | "leave_room", "sid", "room", "namespace", "host_id"}
 //   {"method": "close_room", "room", "namespace", "host_id"}
 //
-// JSON semantics follow Python's json module (what python-socketio's receivers run), with
-// engineio's integer guard:
-//   - NaN, Infinity and -Infinity tokens are accepted (stdlib json.dumps writes them for float
-//     nan/inf) and decode to double NaN/±inf. The stdlib encoder writes them back as those
-//     tokens; the compact encoder writes null, as orjson does.
-//   - An integer literal longer than 100 characters (sign included) is rejected, like engineio's
-//     json.loads(parse_int=...). Shorter integers outside [-2^63, 2^64) decode to the nearest
-//     double (Boost.JSON cannot hold them; Python would keep them exact).
-//   - A float literal that overflows decodes to ±inf and one that underflows to ±0.0, as float().
-//   - Duplicate object keys: the last value wins, at the first key's position (Python's dict).
-//   - Strings must be valid UTF-8 without raw control characters (strict=True). A `\uXXXX`
-//     escape of a lone surrogate, which Python accepts but UTF-8 cannot hold, becomes U+FFFD.
-//   - A leading UTF-8 BOM is skipped (json.loads of bytes accepts it); other encodings are not
-//     detected. Comments, trailing commas and single quotes are errors, as in Python.
+// JSON semantics are Python's json module (what python-socketio's receivers run), with
+// engineio's integer guard: base/pyjson.hpp lists them (NaN/Infinity tokens, the 100-character
+// integer limit, duplicate keys, strict UTF-8, lone surrogates as U+FFFD, a leading BOM).
 //
 // Thread-safety: every function here is pure and reentrant; values are plain data.
+
+#include "owcore/base/pyjson.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -55,23 +46,23 @@ namespace owcore::realtime::adapter::socketio_pubsub {
 /// Why a payload was rejected or a message cannot be published (STYLE.md 7: one enum and
 /// category for this module). Messages are short and fixed; details go in decode_error::where.
 enum class error {
-  too_large = 1,        ///< payload above limits::max_message_bytes
-  invalid_json,         ///< not JSON as Python's json.loads reads it
-  too_deep,             ///< nesting above limits::max_depth
-  integer_too_long,     ///< an integer literal longer than 100 characters (engineio's guard)
-  not_an_object,        ///< the top-level value is not a JSON object
-  missing_field,        ///< a required key is absent
-  wrong_type,           ///< a key holds a value of the wrong JSON type
-  unknown_method,       ///< "method" is not one of the six python-socketio methods
-  invalid_host_id,      ///< host_id is not 32 lowercase hex digits
-  invalid_namespace,    ///< a namespace that does not start with '/'
-  string_too_long,      ///< event, room, sid or namespace above limits::max_name_bytes
-  empty_sid,            ///< an empty sid
-  too_many_elements,    ///< args, rooms, skip_sid entries or attachments above their limit
-  invalid_ack_id,       ///< an ack id that is not a non-negative integer below 2^64
-  invalid_binary,       ///< a binary emit whose attachments or placeholders are malformed
-  queue_full,           ///< (redis_channel) the publish queue is at its limit; message dropped
-  stopped,              ///< (redis_channel) the channel was stopped
+  too_large = 1,      ///< payload above limits::max_message_bytes
+  invalid_json,       ///< not JSON as Python's json.loads reads it
+  too_deep,           ///< nesting above limits::max_depth
+  integer_too_long,   ///< an integer literal longer than 100 characters (engineio's guard)
+  not_an_object,      ///< the top-level value is not a JSON object
+  missing_field,      ///< a required key is absent
+  wrong_type,         ///< a key holds a value of the wrong JSON type
+  unknown_method,     ///< "method" is not one of the six python-socketio methods
+  invalid_host_id,    ///< host_id is not 32 lowercase hex digits
+  invalid_namespace,  ///< a namespace that does not start with '/'
+  string_too_long,    ///< event, room, sid or namespace above limits::max_name_bytes
+  empty_sid,          ///< an empty sid
+  too_many_elements,  ///< args, rooms, skip_sid entries or attachments above their limit
+  invalid_ack_id,     ///< an ack id that is not a non-negative integer below 2^64
+  invalid_binary,     ///< a binary emit whose attachments or placeholders are malformed
+  queue_full,         ///< (redis_channel) the publish queue is at its limit; message dropped
+  stopped,            ///< (redis_channel) the channel was stopped
 };
 
 /// The category of `error` ("owcore.realtime.socketio_pubsub"); safe from any thread.
@@ -110,16 +101,11 @@ struct limits {
   std::size_t max_attachments = 64;
 };
 
-/// The two JSON dialects python-socketio may publish with (SPEC §5.3, "JSON text").
-enum class json_style {
-  /// Python's json.dumps defaults: ", " and ": " separators, every non-ASCII character and DEL
-  /// escaped as lowercase \uXXXX (astral characters as surrogate pairs), NaN/Infinity tokens,
-  /// floats as Python's repr. Byte-exact with python-socketio's default JSON module.
-  stdlib,
-  /// orjson-like: no spaces, raw UTF-8, NaN and ±inf written as null. What owcore publishes by
-  /// default (SPEC §8.7: Python reads it fine).
-  compact,
-};
+/// The two JSON dialects python-socketio may publish with (SPEC §5.3, "JSON text"): `stdlib`
+/// (json.dumps defaults, byte-exact with python-socketio's default JSON module) and `compact`
+/// (orjson-like; what owcore publishes by default, SPEC §8.7: Python reads it fine). See
+/// base/pyjson.hpp for the exact rules.
+using json_style = base::pyjson::style;
 
 /// Parses `text` with Python's json.loads semantics (see the file comment), bounded by
 /// `lim.max_message_bytes` and `lim.max_depth`. On failure returns the error and where it was
@@ -149,9 +135,9 @@ using target = std::variant<std::monostate, std::string, std::vector<std::string
 /// The `callback` triple of an emit, JSON `[room, namespace, id]`: the recipient must answer
 /// with a `callback` message to the emitter's host_id, quoting `room` as its `sid`, and `id`.
 struct ack_ref {
-  std::string room;                 ///< the single sid/room the emit with ack was sent to
+  std::string room;  ///< the single sid/room the emit with ack was sent to
   std::string nsp = "/";
-  std::uint64_t id = 0;             ///< python-socketio counts from 1 per room
+  std::uint64_t id = 0;  ///< python-socketio counts from 1 per room
   friend bool operator==(const ack_ref&, const ack_ref&) = default;
 };
 
@@ -179,11 +165,11 @@ struct emit_message {
 /// `callback`: an acknowledgement travelling back to the host that emitted with `callback`.
 /// Processed only by the host whose host_id it carries (see should_process).
 struct callback_message {
-  std::string host_id;              ///< the *origin* host (the one that asked for the ack)
-  std::string sid;                  ///< ack_ref::room of the emit
+  std::string host_id;  ///< the *origin* host (the one that asked for the ack)
+  std::string sid;      ///< ack_ref::room of the emit
   std::string nsp = "/";
-  std::uint64_t id = 0;             ///< ack_ref::id of the emit
-  boost::json::array args;          ///< the client's acknowledgement arguments
+  std::uint64_t id = 0;     ///< ack_ref::id of the emit
+  boost::json::array args;  ///< the client's acknowledgement arguments
   friend bool operator==(const callback_message&, const callback_message&) = default;
 };
 
@@ -223,8 +209,8 @@ struct close_room_message {
 };
 
 /// Any pub/sub message.
-using message = std::variant<emit_message, callback_message, disconnect_message,
-                             enter_room_message, leave_room_message, close_room_message>;
+using message = std::variant<emit_message, callback_message, disconnect_message, enter_room_message,
+                             leave_room_message, close_room_message>;
 
 /// The wire `method` of `m` ("emit", "callback", ...).
 std::string_view method_name(const message& m) noexcept;
@@ -302,8 +288,8 @@ boost::system::result<event_args> get_args(const emit_message& m, const limits& 
 // ---------------------------------------------------------------------------------------------
 // Host ids and the self-filter
 
-/// A new host id: uuid4().hex, 32 lowercase hex digits from the OpenSSL CSPRNG, version and
-/// variant bits set as Python's uuid4. Thread-safe. Throws std::runtime_error only if the CSPRNG
+/// A new host id: uuid4().hex, 32 lowercase hex digits (base::uuid4_hex), version and variant
+/// bits set as Python's uuid4. Thread-safe. Throws std::runtime_error only if the CSPRNG
 /// fails (a broken system, never an input problem).
 std::string make_host_id();
 

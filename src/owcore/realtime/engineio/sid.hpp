@@ -10,8 +10,8 @@
 
 namespace owcore::realtime::engineio {
 
-/// Generates unique session ids. Thread-safe (the counter is atomic; randomness is OpenSSL's
-/// RAND_bytes, which is thread-safe in OpenSSL 3).
+/// Generates unique session ids. Thread-safe (the counter is atomic; randomness is
+/// base::random_fill, the kernel CSPRNG).
 class sid_generator {
  public:
   /// Length of every generated id.

@@ -1,30 +1,32 @@
 #include "owcore/realtime/engineio/websocket.hpp"
 
-#include <openssl/evp.h>
-#include <openssl/sha.h>
+#include "owcore/base/base64.hpp"
 
-#include <cstring>
+#include <openssl/sha.h>
 
 namespace owcore::realtime::engineio::ws {
 namespace {
 
 constexpr std::string_view websocket_guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
-bool is_base64_char(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
-}
-
 bool valid_close_code(std::uint16_t code) noexcept {
   if (code >= 3000 && code <= 4999) return true;
   switch (code) {
-    case 1000: case 1001: case 1002: case 1003: case 1007: case 1008: case 1009: case 1010: case 1011:
-      return true;
-    default:
-      return false;
+    case 1000:
+    case 1001:
+    case 1002:
+    case 1003:
+    case 1007:
+    case 1008:
+    case 1009:
+    case 1010:
+    case 1011: return true;
+    default: return false;
   }
 }
 
-void unmask(char* out, const char* in, std::size_t n, const unsigned char* key, std::size_t offset) noexcept {
+void unmask(char* out, const char* in, std::size_t n, const unsigned char* key,
+            std::size_t offset) noexcept {
   for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<char>(in[i] ^ key[(offset + i) & 3]);
 }
 
@@ -46,16 +48,16 @@ bool iequals_ascii(std::string_view a, std::string_view b) noexcept {
 
 std::optional<std::string> accept_key(std::string_view client_key) {
   // 16 bytes in base64: 22 characters and "==".
-  if (client_key.size() != 24 || client_key.substr(22) != "==") return std::nullopt;
-  for (char c : client_key.substr(0, 22))
-    if (!is_base64_char(c)) return std::nullopt;
+  static constexpr base::base64_decode_options key_rules{base::base64_alphabet::standard, false,
+                                                         base::base64_padding::required, false};
+  if (client_key.size() != 24 || !base::base64_decode(client_key, key_rules)) return std::nullopt;
+  if (client_key.substr(22) != "==") return std::nullopt;
   std::string material(client_key);
   material += websocket_guid;
   unsigned char digest[SHA_DIGEST_LENGTH];
   SHA1(reinterpret_cast<const unsigned char*>(material.data()), material.size(), digest);
-  char out[4 * ((SHA_DIGEST_LENGTH + 2) / 3) + 1];
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out), digest, SHA_DIGEST_LENGTH);
-  return std::string(out, static_cast<std::size_t>(n));
+  return base::base64_encode(
+      std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
 }
 
 bool has_token(std::string_view value, std::string_view token) noexcept {
@@ -73,55 +75,12 @@ bool has_token(std::string_view value, std::string_view token) noexcept {
 
 std::string switching_protocols(std::string_view accept) {
   std::string r =
-      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nServer: owcore\r\n"
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nServer: "
+      "owcore\r\n"
       "Sec-WebSocket-Accept: ";
   r += accept;
   r += "\r\n\r\n";
   return r;
-}
-
-bool valid_utf8(std::string_view s) noexcept {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const auto* end = p + s.size();
-  while (p < end) {
-    // Fast path: 8 ASCII bytes at a time.
-    if (end - p >= 8) {
-      std::uint64_t w;
-      std::memcpy(&w, p, 8);
-      if ((w & 0x8080808080808080ULL) == 0) {
-        p += 8;
-        continue;
-      }
-    }
-    const unsigned char c = *p;
-    if (c < 0x80) {
-      ++p;
-      continue;
-    }
-    int n;
-    std::uint32_t cp;
-    if (c >= 0xC2 && c <= 0xDF) {
-      n = 1;
-      cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      n = 2;
-      cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      n = 3;
-      cp = c & 0x07;
-    } else {
-      return false;  // continuation byte, overlong lead (C0, C1) or past U+10FFFF (F5..FF)
-    }
-    if (end - p <= n) return false;
-    for (int i = 1; i <= n; ++i) {
-      if ((p[i] & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (p[i] & 0x3F);
-    }
-    if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF))
-      return false;
-    p += n + 1;
-  }
-  return true;
 }
 
 frame_parser::step frame_parser::parse(std::string_view in) {
@@ -130,8 +89,8 @@ frame_parser::step frame_parser::parse(std::string_view in) {
   const auto b1 = static_cast<unsigned char>(in[1]);
   const bool fin = (b0 & 0x80) != 0;
   const unsigned op = b0 & 0x0F;
-  if ((b0 & 0x70) != 0) return fail(close_code::protocol_error);   // no extension was negotiated
-  if ((b1 & 0x80) == 0) return fail(close_code::protocol_error);   // client frames are masked
+  if ((b0 & 0x70) != 0) return fail(close_code::protocol_error);  // no extension was negotiated
+  if ((b1 & 0x80) == 0) return fail(close_code::protocol_error);  // client frames are masked
   const bool control = op >= 8;
   if (control && (op > 10 || !fin || (b1 & 0x7F) > 125)) return fail(close_code::protocol_error);
   if (!control && op > 2) return fail(close_code::protocol_error);
@@ -140,7 +99,8 @@ frame_parser::step frame_parser::parse(std::string_view in) {
   std::uint64_t len = b1 & 0x7F;
   if (len == 126) {
     if (in.size() < 4) return {};
-    len = (std::uint64_t{static_cast<unsigned char>(in[2])} << 8) | static_cast<unsigned char>(in[3]);
+    len =
+        (std::uint64_t{static_cast<unsigned char>(in[2])} << 8) | static_cast<unsigned char>(in[3]);
     header = 4;
   } else if (len == 127) {
     if (in.size() < 10) return {};
@@ -150,9 +110,12 @@ frame_parser::step frame_parser::parse(std::string_view in) {
     header = 10;
   }
   if (!control) {
-    if (op == 0 && !in_message_) return fail(close_code::protocol_error);  // continuation of nothing
-    if (op != 0 && in_message_) return fail(close_code::protocol_error);   // new message mid-fragment
-    if (len > max_message_ || message_.size() + len > max_message_) return fail(close_code::too_big);
+    if (op == 0 && !in_message_)
+      return fail(close_code::protocol_error);  // continuation of nothing
+    if (op != 0 && in_message_)
+      return fail(close_code::protocol_error);  // new message mid-fragment
+    if (len > max_message_ || message_.size() + len > max_message_)
+      return fail(close_code::too_big);
   }
   const std::size_t total = header + 4 + static_cast<std::size_t>(len);
   if (in.size() < total) return {};
