@@ -5,6 +5,7 @@
 #include "owcore/coord/identity/db_writes.hpp"
 #include "owcore/coord/identity/identity_service.hpp"
 #include "owcore/coord/identity/permissions.hpp"
+#include "owcore/db/json_columns.hpp"
 #include "owcore/db/queries.hpp"
 #include "owcore/db/schema.hpp"
 

@@ -148,28 +148,6 @@ TEST(DbSql, SqlitePlaceholders) {
   EXPECT_EQ(db::sqlite_placeholders("a $ b"), "a $ b");
 }
 
-TEST(DbPermissions, PythonHasPermissionPathRule) {
-  using c = std::optional<std::string>;
-  EXPECT_TRUE(db::permission_at(c(R"({"features":{"channels":true}})"), "features.channels"));
-  EXPECT_FALSE(db::permission_at(c(R"({"features":{"channels":false}})"), "features.channels"));
-  EXPECT_FALSE(db::permission_at(c(R"({"features":{}})"), "features.channels"));
-  EXPECT_FALSE(db::permission_at(c(R"({"features":true})"), "features.channels"));
-  EXPECT_FALSE(db::permission_at(c(R"({"features":["channels"]})"), "features.channels"));
-  EXPECT_FALSE(db::permission_at(c("{}"), "features.channels"));
-  EXPECT_FALSE(db::permission_at(c("null"), "features.channels"));
-  EXPECT_FALSE(db::permission_at(std::nullopt, "features.channels"));
-  EXPECT_FALSE(db::permission_at(c("not json"), "features.channels"));
-  // Python's bool() of the leaf: non-empty strings, non-zero numbers, non-empty containers.
-  EXPECT_TRUE(db::permission_at(c(R"({"features":{"channels":"yes"}})"), "features.channels"));
-  EXPECT_FALSE(db::permission_at(c(R"({"features":{"channels":""}})"), "features.channels"));
-  EXPECT_TRUE(db::permission_at(c(R"({"features":{"channels":1}})"), "features.channels"));
-  EXPECT_FALSE(db::permission_at(c(R"({"features":{"channels":0}})"), "features.channels"));
-  EXPECT_FALSE(db::permission_at(c(R"({"features":{"channels":0.0}})"), "features.channels"));
-  EXPECT_TRUE(db::permission_at(c(R"({"features":{"channels":{"a":1}}})"), "features.channels"));
-  EXPECT_FALSE(db::permission_at(c(R"({"features":{"channels":[]}})"), "features.channels"));
-  EXPECT_FALSE(db::permission_at(c(R"({"features":{"channels":null}})"), "features.channels"));
-}
-
 TEST(DbSchema, KnownHeads) {
   EXPECT_TRUE(db::known_head("f0bd01a18a3d"));
   EXPECT_TRUE(db::known_head("d4c1a8e37b62"));

@@ -8,6 +8,8 @@
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
 #include <set>
 
 namespace sessions = owcore::coord::sessions;
@@ -74,7 +76,13 @@ TEST(SessionData, MissingMetadataTakesDefaultsAndGarbageIsRejected) {
   ASSERT_TRUE(empty);
   EXPECT_TRUE(empty->data.empty());
 
-  for (std::string bad : {"[]", "null", "1", "{", "{\"a\":NaN}", "\x80\x81", "\"str\""}) {
+  // Python's json.dumps writes NaN and Infinity tokens and json.loads reads them back.
+  auto nan = sessions::decode_stored_session(R"({"a":NaN,"b":-Infinity})", 1.0);
+  ASSERT_TRUE(nan);
+  EXPECT_TRUE(std::isnan(nan->data.at("a").as_double()));
+  EXPECT_EQ(nan->data.at("b").as_double(), -std::numeric_limits<double>::infinity());
+
+  for (std::string bad : {"[]", "null", "1", "{", "{\"a\":nan}", "\x80\x81", "\"str\""}) {
     auto b = sessions::decode_stored_session(bad, 1.0);
     ASSERT_FALSE(b) << bad;
     EXPECT_EQ(b.error(), sessions::error::bad_session_data);

@@ -1,5 +1,7 @@
 #include "owcore/db/queries.hpp"
 
+#include "owcore/db/json_columns.hpp"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -102,28 +104,6 @@ constexpr int cas_attempts = 5;
 
 std::string text_or_empty(const std::optional<std::string>& c) { return c ? *c : std::string(); }
 
-std::optional<json::value> parse_json(const std::optional<std::string>& text) {
-  if (!text) return std::nullopt;
-  boost::system::error_code ec;
-  auto v = json::parse(*text, ec);
-  if (ec) return std::nullopt;
-  return v;
-}
-
-// Python's bool(): false for None, False, 0, 0.0, "" and empty containers.
-bool python_truth(const json::value& v) {
-  switch (v.kind()) {
-    case json::kind::null: return false;
-    case json::kind::bool_: return v.get_bool();
-    case json::kind::int64: return v.get_int64() != 0;
-    case json::kind::uint64: return v.get_uint64() != 0;
-    case json::kind::double_: return v.get_double() != 0.0;
-    case json::kind::string: return !v.get_string().empty();
-    case json::kind::array: return !v.get_array().empty();
-    case json::kind::object: return !v.get_object().empty();
-  }
-  return false;
-}
 
 }  // namespace
 
@@ -264,20 +244,9 @@ net::awaitable<result<int>> cancel_chat_timers(database& db, const std::string& 
     const auto id = text_or_empty(found->at(i, 0));
     std::optional<std::string> meta_text = found->at(i, 1);
     for (int attempt = 0;; ++attempt) {
-      auto meta = parse_json(meta_text);
-      if (!meta || !meta->is_object()) break;
-      auto& o = meta->as_object();
-      const auto* on = o.if_contains("cancel_on");
-      const bool listed = on && on->is_array() &&
-                          std::any_of(on->as_array().begin(), on->as_array().end(), [&](const json::value& v) {
-                            return v.is_string() && v.get_string() == reason;
-                          });
-      const auto* status = o.if_contains("status");
-      if (!listed || !status || !status->is_string() || status->get_string() != "pending") break;
-      o["status"] = "cancelled";
-      o["timer_cancelled_at"] = now_ns;
-      o["timer_cancelled_by"] = reason;
-      auto w = co_await db.exec(timer_cancel_sql, make_params(id, json::serialize(*meta), now_ns / 1000000000, *meta_text));
+      auto cancelled_meta = cancel_timer_meta(meta_text, reason, now_ns);
+      if (!cancelled_meta) break;
+      auto w = co_await db.exec(timer_cancel_sql, make_params(id, std::move(*cancelled_meta), now_ns / 1000000000, *meta_text));
       if (!w) co_return w.error();
       if (w->affected() > 0) {
         ++cancelled;
@@ -305,34 +274,16 @@ net::awaitable<result<note_save>> save_note_data(database& db, const std::string
     if (!current) co_return current.error();
     if (current->empty()) co_return note_save::missing;
     const auto& old_text = current->at(0, 0);
-    auto old = parse_json(old_text);
-    json::object merged;
-    if (old && old->is_object()) merged = old->as_object();
-    const json::object before = merged;
-    for (const auto& [k, v] : patch.as_object()) merged[k] = v;
-    if (old && old->is_object() && merged == before) co_return note_save::unchanged;
+    auto merged = merge_note_data(old_text, patch.as_object());
+    if (merged.result == note_merge::outcome::unchanged) co_return note_save::unchanged;
+    if (merged.result == note_merge::outcome::unreadable)
+      co_return fail(error::bad_row, "note " + note_id + " data is not JSON; not overwritten");
     param expected = old_text ? param(*old_text) : param(nullptr);
-    auto w = co_await db.exec(note_save_sql, make_params(note_id, json::serialize(merged), now_ns, std::move(expected)));
+    auto w = co_await db.exec(note_save_sql, make_params(note_id, std::move(merged.text), now_ns, std::move(expected)));
     if (!w) co_return w.error();
     if (w->affected() > 0) co_return note_save::saved;
   }
   co_return fail(error::conflict, "note " + note_id + " data kept changing");
-}
-
-bool permission_at(const std::optional<std::string>& permissions_json, std::string_view path) {
-  auto v = parse_json(permissions_json);
-  if (!v) return false;
-  const json::value* at = &*v;
-  while (true) {
-    const auto dot = path.find('.');
-    const auto key = path.substr(0, dot);
-    if (!at->is_object()) return false;
-    at = at->as_object().if_contains(key);
-    if (!at) return false;
-    if (dot == std::string_view::npos) break;
-    path.remove_prefix(dot + 1);
-  }
-  return python_truth(*at);
 }
 
 }  // namespace owcore::db

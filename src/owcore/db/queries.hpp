@@ -95,10 +95,6 @@ enum class note_save { saved, unchanged, missing };
 net::awaitable<result<note_save>> save_note_data(database& db, const std::string& note_id,
                                                  const std::string& patch_json, std::int64_t now_ns);
 
-/// Truthiness of `permissions_json` at a dotted `path` as Python's has_permission reads it: every
-/// level must be an object holding the key; the leaf's Python truth value decides.
-bool permission_at(const std::optional<std::string>& permissions_json, std::string_view path);
-
 }  // namespace owcore::db
 
 namespace owcore::db {

@@ -1,5 +1,7 @@
 #include "owcore/coord/identity/permissions.hpp"
 
+#include "owcore/db/json_columns.hpp"
+
 namespace owcore::coord::identity {
 
 permission_service::permission_service(std::shared_ptr<db::database> db, permission_options opts)

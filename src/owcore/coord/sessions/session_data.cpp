@@ -1,5 +1,6 @@
 #include "owcore/coord/sessions/session_data.hpp"
 
+#include "owcore/base/pyjson.hpp"
 #include "owcore/coord/sessions/error.hpp"
 
 #include <boost/json/parse.hpp>
@@ -42,10 +43,11 @@ boost::system::result<stored_session> decode_stored_session(std::string_view tex
   stored_session s;
   s.metadata = {0, now, now};
   if (text.empty()) return s;
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec || !v.is_object()) return make_error_code(error::bad_session_data);
-  s.data = std::move(v.get_object());
+  // Python wrote it (json.dumps: NaN/Infinity tokens possible); read exactly, as json.loads does.
+  auto parsed = base::pyjson::load(text, max_session_depth);
+  auto* v = std::get_if<json::value>(&parsed);
+  if (!v || !v->is_object()) return make_error_code(error::bad_session_data);
+  s.data = std::move(v->get_object());
   if (auto it = s.data.find(metadata_key); it != s.data.end()) {
     if (const auto* m = it->value().if_object()) {
       double d = 0;

@@ -11,9 +11,17 @@
 #include <boost/json/value.hpp>
 #include <boost/system/result.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+namespace owcore::coord::sessions {
+
+/// Deepest nesting accepted in session JSON (cookie or Redis); deeper is malformed.
+inline constexpr std::size_t max_session_depth = 128;
+
+}  // namespace owcore::coord::sessions
 
 namespace owcore::coord::sessions {
 
@@ -40,8 +48,8 @@ std::string encode_stored_session(const boost::json::object& data, const session
 /// Decodes a stored value like starsessions' load(): the `__metadata__` object is split off,
 /// its missing or non-numeric fields take `{lifetime 0, created now, last_access now}`.
 /// Fails with error::bad_session_data when `json` is not a JSON object (an empty string is an
-/// empty session, as in starsessions). Standard JSON only: Boost.JSON 1.81 cannot parse the
-/// NaN/Infinity tokens Python may emit, so such a value counts as malformed.
+/// empty session, as in starsessions). Read as json.loads reads it (base/pyjson: NaN and
+/// Infinity tokens, numbers converted exactly), nested at most max_session_depth deep.
 boost::system::result<stored_session> decode_stored_session(std::string_view json, double now);
 
 /// RFC 7386 merge: object members of `patch` are merged recursively into `target`, a null

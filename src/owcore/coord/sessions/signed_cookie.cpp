@@ -1,6 +1,8 @@
 #include "owcore/coord/sessions/signed_cookie.hpp"
 
 #include "owcore/base/base64.hpp"
+#include "owcore/base/pyjson.hpp"
+#include "owcore/coord/sessions/session_data.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -117,10 +119,10 @@ boost::system::result<json::object> decode_session_cookie(const timestamp_signer
   if (!payload) return payload.error();
   auto text = base64_decode(*payload, false);
   if (!text) return make_error_code(error::bad_payload);
-  boost::system::error_code ec;
-  json::value v = json::parse(*text, ec);
-  if (ec || !v.is_object()) return make_error_code(error::bad_payload);
-  return std::move(v.get_object());
+  auto parsed = base::pyjson::load(*text, max_session_depth);
+  auto* v = std::get_if<json::value>(&parsed);
+  if (!v || !v->is_object()) return make_error_code(error::bad_payload);
+  return std::move(v->get_object());
 }
 
 }  // namespace owcore::coord::sessions
