@@ -1,6 +1,7 @@
 #include "owcore/coord/shared/shared_dict.hpp"
 
 #include "owcore/base/hex.hpp"
+#include "owcore/base/pyjson.hpp"
 #include "owcore/base/uuid.hpp"
 #include "owcore/coord/shared/failure.hpp"
 #include "owcore/coord/shared/keys.hpp"
@@ -43,83 +44,6 @@ class shared_error_category final : public boost::system::error_category {
     return "unknown shared dict error";
   }
 };
-
-// --- JSON repairs for Python's stdlib output (see parse_json) ---------------------------------
-
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// The code unit of a "\uXXXX" escape starting at text[i], or -1.
-int escape_unit(std::string_view text, std::size_t i) noexcept {
-  if (i + 6 > text.size() || text[i] != '\\' || text[i + 1] != 'u') return -1;
-  int v = 0;
-  for (std::size_t k = i + 2; k < i + 6; ++k) {
-    const int h = hex_value(text[k]);
-    if (h < 0) return -1;
-    v = v * 16 + h;
-  }
-  return v;
-}
-
-std::string repair_python_json(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  bool in_string = false;
-  for (std::size_t i = 0; i < in.size();) {
-    const char c = in[i];
-    if (in_string) {
-      if (c == '"') {
-        in_string = false;
-      } else if (c == '\\' && i + 1 < in.size()) {
-        const int unit = escape_unit(in, i);
-        if (unit >= 0xD800 && unit <= 0xDBFF) {
-          const int low = escape_unit(in, i + 6);
-          if (low >= 0xDC00 && low <= 0xDFFF) {
-            out.append(in.substr(i, 12));
-            i += 12;
-          } else {
-            out.append("\\uFFFD");
-            i += 6;
-          }
-          continue;
-        }
-        if (unit >= 0xDC00 && unit <= 0xDFFF) {
-          out.append("\\uFFFD");
-          i += 6;
-          continue;
-        }
-        out.append(in.substr(i, 2));
-        i += 2;
-        continue;
-      }
-      out.push_back(c);
-      ++i;
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (in.substr(i).starts_with("NaN")) {
-      out.append("null");
-      i += 3;
-      continue;
-    } else if (in.substr(i).starts_with("Infinity")) {
-      out.append("null");
-      i += 8;
-      continue;
-    } else if (in.substr(i).starts_with("-Infinity")) {
-      out.append("null");
-      i += 9;
-      continue;
-    }
-    out.push_back(c);
-    ++i;
-  }
-  return out;
-}
 
 bool has_non_finite(const json::value& v) {
   switch (v.kind()) {
@@ -1025,16 +949,13 @@ const boost::system::error_category& shared_category() noexcept {
 }
 
 result<json::value> parse_json(std::string_view text) {
-  json::parse_options opts;
-  opts.max_depth = 1000;  // Python's recursion limit is of this order; Boost's default is 32
-  error_code ec;
-  auto v = json::parse(text, ec, {}, opts);
-  if (!ec) return v;
-  const auto repaired = repair_python_json(text);
-  ec = {};
-  v = json::parse(repaired, ec, {}, opts);
-  if (ec) return bad_value();
-  return v;
+  // Python's recursion limit is of this order (Boost.JSON's default depth is 32). Read exactly as
+  // json.loads reads it (base/pyjson), then non-finite numbers become null as documented.
+  auto v = base::pyjson::load(text, 1000);
+  auto* ok = std::get_if<json::value>(&v);
+  if (!ok) return bad_value();
+  if (has_non_finite(*ok)) null_non_finite(*ok);
+  return std::move(*ok);
 }
 
 std::string serialize_json(const json::value& v) {

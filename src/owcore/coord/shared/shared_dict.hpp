@@ -62,16 +62,12 @@ using result = boost::system::result<T>;
 // ---------------------------------------------------------------------------------------------
 // JSON codec
 
-/// Parses one JSON value as Python writes it. Strict JSON (orjson, Boost.JSON, compact or with
-/// stdlib's ", " / ": " separators) is parsed directly. When that fails, the text is parsed once
-/// more after two Python-specific repairs, both applied only outside string literals or to
-/// escape sequences:
-/// - the tokens `NaN`, `Infinity` and `-Infinity` (stdlib json.dumps emits them for non-finite
-///   floats; Boost.JSON rejects them) become `null`;
-/// - `\uD800`-`\uDFFF` escapes that are not a valid surrogate pair (stdlib json.dumps escapes
-///   lone surrogates; Boost.JSON rejects them) become `\uFFFD`.
-/// Integers beyond 64 bits become doubles. Returns error::bad_value when the text is not JSON
-/// even after the repairs. Thread-safe (pure function).
+/// Parses one JSON value as Python writes it (stdlib json.dumps or orjson), read as json.loads
+/// reads it (base/pyjson): every number converted exactly, `\uD800`-`\uDFFF` escapes that are not
+/// a valid surrogate pair become U+FFFD, nesting up to 1000 levels. The tokens `NaN`, `Infinity`
+/// and `-Infinity` are read and become `null` (what serialize_json writes for them). Integers
+/// beyond 64 bits become doubles; integer literals over 100 characters are refused. Returns
+/// error::bad_value when the text is not JSON. Thread-safe (pure function).
 result<boost::json::value> parse_json(std::string_view text);
 
 /// Serializes `v` as compact JSON (no spaces, UTF-8 kept as is). NaN and infinite doubles become
