@@ -1,6 +1,6 @@
 #include "owcore/realtime/openwebui/payloads.hpp"
 
-#include "owcore/coord/shared/shared_dict.hpp"
+#include "owcore/base/pyjson.hpp"
 
 #include <algorithm>
 
@@ -124,7 +124,7 @@ std::optional<channel_event> parse_channel_event(const socketio::payload& p, con
   if (!d || !d->is_object()) return std::nullopt;
   auto type = string_member(d->get_object(), "type");
   if (!type || (*type != "typing" && *type != "last_read_at")) return std::nullopt;
-  if (coord::shared::serialize_json(*d).size() > lim.max_relay_bytes) return std::nullopt;
+  if (base::pyjson::dump(*d, base::pyjson::style::compact).size() > lim.max_relay_bytes) return std::nullopt;
   e.type = std::move(*type);
   e.data = *d;
   return e;
@@ -196,7 +196,7 @@ std::optional<ydoc_update_event> parse_ydoc_update(const socketio::payload& p, s
   if (const auto* d = o->if_contains("data"); d && !d->is_null()) {
     if (!d->is_object()) return std::nullopt;
     if (!d->get_object().empty()) {
-      auto text = coord::shared::serialize_json(*d);
+      auto text = base::pyjson::dump(*d, base::pyjson::style::compact);
       if (text.size() > lim.max_save_bytes) return std::nullopt;
       e.save = std::move(text);
     }
@@ -226,9 +226,11 @@ namespace {
 
 json::value json_column(const std::optional<std::string>& text) {
   if (!text) return nullptr;
-  auto v = coord::shared::parse_json(*text);
-  if (!v) return nullptr;
-  return std::move(*v);
+  // Written by Python (json.dumps); read as json.loads reads it.
+  auto v = base::pyjson::load(*text, 1000);
+  auto* ok = std::get_if<json::value>(&v);
+  if (!ok) return nullptr;
+  return std::move(*ok);
 }
 
 json::value optional_string(const std::optional<std::string>& s) {
