@@ -224,3 +224,16 @@ TEST(SocketioPacket, RoundTripThroughTheDecoder) {
   EXPECT_EQ(back.data->as_array().size(), 3u);
   EXPECT_EQ(back.attachments[0], std::string("\0\xff", 2));
 }
+
+// Found by tests/fuzz/socketio_fuzz.cpp: a client's 1e400 decodes to infinity, which was encoded
+// as `Infinity`, text no browser's JSON.parse accepts, so relaying it would have broken the
+// receivers' connections. Non-finite numbers are written as null, as JSON.stringify does.
+TEST(SocketioPacket, NonFiniteNumbersAreEncodedAsNull) {
+  sio::decoder d;
+  auto r = d.feed_text(R"(2["typing",{"x":1e400,"y":-1e400,"z":2.5}])");
+  ASSERT_TRUE(r && *r);
+  const auto text = sio::encode_text(**r);
+  EXPECT_EQ(text, R"(2["typing",{"x":null,"y":null,"z":2.5}])");
+  sio::decoder again;
+  EXPECT_TRUE(again.feed_text(text));
+}

@@ -520,4 +520,19 @@ std::string dump(const json::value& v, style s) {
   return out;
 }
 
+void null_non_finite(json::value& v) {
+  switch (v.kind()) {
+    case json::kind::double_:
+      if (!std::isfinite(v.get_double())) v = nullptr;
+      break;
+    case json::kind::array:
+      for (auto& e : v.get_array()) null_non_finite(e);
+      break;
+    case json::kind::object:
+      for (auto& m : v.get_object()) null_non_finite(m.value());
+      break;
+    default: break;
+  }
+}
+
 }  // namespace owcore::base::pyjson

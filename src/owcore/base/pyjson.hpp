@@ -75,4 +75,9 @@ std::string_view item_separator(style s) noexcept;
 /// The separator between an object key and its value: ": " (stdlib) or ":".
 std::string_view key_separator(style s) noexcept;
 
+/// Replaces every NaN and infinite double in `v` (recursively) by null, as json.dumps's readers
+/// outside Python see them and as JSON.stringify writes them. Recursion depth equals the value's
+/// nesting.
+void null_non_finite(boost::json::value& v);
+
 }  // namespace owcore::base::pyjson

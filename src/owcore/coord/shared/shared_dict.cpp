@@ -60,20 +60,6 @@ bool has_non_finite(const json::value& v) {
   }
 }
 
-void null_non_finite(json::value& v) {
-  switch (v.kind()) {
-    case json::kind::double_:
-      if (!std::isfinite(v.get_double())) v = nullptr;
-      break;
-    case json::kind::array:
-      for (auto& e : v.get_array()) null_non_finite(e);
-      break;
-    case json::kind::object:
-      for (auto& m : v.get_object()) null_non_finite(m.value());
-      break;
-    default: break;
-  }
-}
 
 // Numbers the usage pool compares, as Lua sees them (cjson decodes every JSON number).
 std::optional<double> as_number(const json::value* v) {
@@ -103,7 +89,7 @@ class memory_dict final : public shared_dict {
   }
 
   net::awaitable<result<void>> set(std::string field, json::value value) override {
-    null_non_finite(value);
+    base::pyjson::null_non_finite(value);
     std::lock_guard lock(mutex_);
     map_[std::move(field)] = std::move(value);
     co_return result<void>{};
@@ -187,7 +173,7 @@ class memory_dict final : public shared_dict {
     }
     for (auto& m : mapping) {
       json::value v = std::move(m.value());
-      null_non_finite(v);
+      base::pyjson::null_non_finite(v);
       auto it = map_.find(m.key());
       if (it == map_.end()) {
         map_.emplace(std::string(m.key()), std::move(v));
@@ -954,14 +940,14 @@ result<json::value> parse_json(std::string_view text) {
   auto v = base::pyjson::load(text, 1000);
   auto* ok = std::get_if<json::value>(&v);
   if (!ok) return bad_value();
-  if (has_non_finite(*ok)) null_non_finite(*ok);
+  if (has_non_finite(*ok)) base::pyjson::null_non_finite(*ok);
   return std::move(*ok);
 }
 
 std::string serialize_json(const json::value& v) {
   if (!has_non_finite(v)) return json::serialize(v);
   json::value copy = v;
-  null_non_finite(copy);
+  base::pyjson::null_non_finite(copy);
   return json::serialize(copy);
 }
 

@@ -230,6 +230,7 @@ json::value json_column(const std::optional<std::string>& text) {
   auto v = base::pyjson::load(*text, 1000);
   auto* ok = std::get_if<json::value>(&v);
   if (!ok) return nullptr;
+  base::pyjson::null_non_finite(*ok);  // the entry is JSON for every reader: no NaN tokens
   return std::move(*ok);
 }
 

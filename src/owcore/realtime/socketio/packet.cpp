@@ -2,9 +2,10 @@
 
 #include "owcore/realtime/socketio/error.hpp"
 
+#include "owcore/base/pyjson.hpp"
+
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 
 #include <cmath>
 
@@ -127,7 +128,9 @@ std::string encode_text(const packet& p) {
     out += ',';
   }
   if (p.id) out += std::to_string(*p.id);
-  if (p.data) out += json::serialize(*p.data);
+  // NaN and infinities (a client's 1e400, Python's NaN from pub/sub) are written as null, as
+  // JSON.stringify does: the browser's JSON.parse refuses any other spelling of them.
+  if (p.data) base::pyjson::dump(*p.data, base::pyjson::style::compact, out);
   return out;
 }
 
