@@ -1,6 +1,7 @@
-// The base layer (docs/architecture.md): base64, hex, CSPRNG, UUID4, UTF-8 and Python-compatible
-// JSON, with known-answer vectors from RFC 4648 and from Python's own json.dumps.
+// The base layer (docs/architecture.md): ASCII case, base64, hex, CSPRNG, UUID4, UTF-8 and
+// Python-compatible JSON, with known-answer vectors from RFC 4648 and Python's own json.dumps.
 
+#include "owcore/base/ascii.hpp"
 #include "owcore/base/base64.hpp"
 #include "owcore/base/hex.hpp"
 #include "owcore/base/pyjson.hpp"
@@ -267,4 +268,10 @@ TEST(BasePyjson, LoadFailuresCarryKindAndOffset) {
   EXPECT_EQ(fail_of(std::string(101, '1'), 8).code, load_error::integer_too_long);
   EXPECT_EQ(fail_of("\"a\x01\"", 8).code,
             load_error::invalid_json);  // strict: no raw control characters
+}
+
+TEST(BaseAscii, LowersOnlyAsciiLetters) {
+  EXPECT_EQ(base::ascii_lower("Redis_PASSWORD-9"), "redis_password-9");
+  EXPECT_EQ(base::ascii_lower("\xC3\x89T\xC3\x89"), "\xC3\x89t\xC3\x89");  // ÉTÉ: only the T
+  EXPECT_EQ(base::ascii_lower(""), "");
 }

@@ -8,6 +8,7 @@
 #include "owcore/app/openwebui_wiring.hpp"
 #include "owcore/app/realtime_wiring.hpp"
 #include "owcore/app/secret_key.hpp"
+#include "owcore/app/serve.hpp"
 #include "owcore/app/settings.hpp"
 #include "owcore/app/startup.hpp"
 #include "owcore/app/ydoc_show.hpp"
@@ -102,19 +103,6 @@ void pretty_print(std::ostream& os, const json::value& v, int indent = 0) {
   } else {
     os << json::serialize(v);
   }
-}
-
-// Loads settings and reports their findings; nullopt after printing fatal errors.
-std::optional<settings> load_and_report() {
-  settings s = load_settings(process_env());
-  init_logging(s.log_format, s.log_level);
-  auto log = get_logger("owcore");
-  for (const auto& w : s.warnings) log->warn("{}: {}", w.variable, w.message);
-  if (!s.errors.empty()) {
-    for (const auto& e : s.errors) log->critical("{}: {}", e.variable, e.message);
-    return std::nullopt;
-  }
-  return s;
 }
 
 // Runs `body` to completion on a fresh single-threaded loop (CLI commands).
@@ -274,227 +262,12 @@ int cmd_config() {
   return s.errors.empty() ? exit_ok : exit_config;
 }
 
-int cmd_serve() {
-  auto loaded = load_and_report();
-  if (!loaded) return exit_config;
-  const settings& s = *loaded;
-  auto log = get_logger("owcore");
-
-  auto planned = plan_redis(s);
-  if (auto* e = std::get_if<startup_error>(&planned)) {
-    log->critical("{}", e->line());
-    return exit_config;
-  }
-  auto plan = std::get<redis_plan>(std::move(planned));
-
-  const unsigned threads = s.threads > 0 ? static_cast<unsigned>(s.threads)
-                                         : std::max(1u, std::thread::hardware_concurrency());
-  asio::io_context ioc(static_cast<int>(threads));
-
-  // Start-up check: a configured Redis must answer now, or we refuse to start.
-  std::optional<startup_error> failure;
-  asio::co_spawn(ioc, check_redis(plan),
-                 [&](std::exception_ptr ep, std::optional<startup_error> r) {
-                   if (ep) failure = startup_error{"REDIS_URL", "start-up check failed"};
-                   else failure = std::move(r);
-                 });
-  ioc.run();
-  ioc.restart();
-  if (failure) {
-    log->critical("{}", failure->line());
-    return exit_config;
-  }
-
-  // The database (Open WebUI's, or owcore's own owcore.db): reachable and of a known schema now,
-  // or we refuse to start.
-  auto db_planned = plan_database(s);
-  if (auto* e = std::get_if<startup_error>(&db_planned)) {
-    log->critical("{}", e->line());
-    return exit_config;
-  }
-  const auto db_plan = std::get<database_plan>(std::move(db_planned));
-  std::optional<opened_database> database;
-  asio::co_spawn(ioc, open_database(ioc.get_executor(), db_plan),
-                 [&](std::exception_ptr ep, std::variant<opened_database, startup_error> r) {
-                   if (ep) failure = startup_error{db_plan.variable, "start-up check failed"};
-                   else if (auto* e = std::get_if<startup_error>(&r)) failure = std::move(*e);
-                   else database = std::get<opened_database>(std::move(r));
-                 });
-  ioc.run();
-  ioc.restart();
-  if (failure || !database) {
-    log->critical("{}",
-                  failure ? failure->line() : db_plan.variable + ": cannot open the database");
-    return exit_config;
-  }
-  if (!database->schema.known)
-    log->warn(
-        "{}: schema head '{}' is not one owcore knows (Open WebUI 0.11.0-0.11.5); continuing, but "
-        "a newer "
-        "Open WebUI may have changed tables owcore reads",
-        db_plan.variable, database->schema.head);
-  log->info("database: {} {} ({}schema head {}, {} us)", db::to_string(db_plan.options.kind),
-            db_plan.display, db_plan.owned ? "owcore's own, " : "", database->schema.head,
-            database->latency.count());
-
-  auto key = resolve_secret_key(s.webui_secret_key, s.data_dir);
-  if (!key.error.empty()) {
-    log->critical("WEBUI_SECRET_KEY: is not set and no key file is usable: {}", key.error);
-    return exit_config;
-  }
-  if (!key.file.empty())
-    log->warn(
-        "WEBUI_SECRET_KEY is not set; {} the key in {}. Every instance of a fleet must "
-        "share one key: set WEBUI_SECRET_KEY to the same value everywhere.",
-        key.generated ? "generated" : "using", key.file);
-
-  // One cached client per (url, sentinels, cluster) key, as in Open WebUI (SPEC §2.3).
-  redis::client_cache clients(ioc.get_executor());
-  auto redis_log = get_logger("redis");
-  std::shared_ptr<redis::client> app_redis;
-  if (plan.app) {
-    auto opts = plan.app->options;
-    opts.log = redis_log;
-    app_redis = clients.get(plan.app->key, [&] { return opts; });
-  }
-  std::shared_ptr<redis::client> ws_redis;
-  if (plan.ws) {
-    auto opts = plan.ws->options;
-    opts.log = redis_log;
-    ws_redis = clients.get(plan.ws->key, [&] { return opts; });
-  }
-  auto ready = app_redis ? coord::make_redis_readiness(app_redis) : coord::make_memory_readiness();
-  auto routes = std::make_shared<http::router>();
-  http::add_health_routes(*routes, ready);
-
-  // The realtime settings (OWCORE_SOCKETIO_PROFILE, ...): refused before anything starts.
-  auto rcfg = realtime_config_from(s, process_env());
-  if (auto* e = std::get_if<startup_error>(&rcfg)) {
-    log->critical("{}", e->line());
-    return exit_config;
-  }
-
-  // Authentication and tasks live on the App Redis (SPEC §3.2, §4), or in memory without one.
-  const coord::redis_backend app_backend{app_redis, s.key_prefix};
-  auto authenticator = std::make_shared<const coord::auth::authenticator>(
-      key.value, app_redis ? coord::auth::make_redis_revocations(app_backend)
-                           : coord::auth::make_memory_revocations());
-  // Identity and permissions from the database (docs/identity.md).
-  coord::identity::identity_options iopts;
-  iopts.cache_ttl =
-      std::chrono::milliseconds(static_cast<std::int64_t>(s.database.user_cache_ttl_s * 1000));
-  iopts.log = get_logger("identity");
-  auto auth =
-      std::make_shared<coord::identity::identity_service>(database->db, authenticator, iopts);
-  coord::tasks::task_options topts;
-  topts.lease_ttl = std::chrono::milliseconds(static_cast<std::int64_t>(s.task_lease_ttl_s * 1000));
-  topts.reaper_period =
-      std::chrono::milliseconds(static_cast<std::int64_t>(s.task_reaper_period_s * 1000));
-  if (s.task_reap_foreign_after_s)
-    topts.python_max_age =
-        std::chrono::seconds(static_cast<std::int64_t>(*s.task_reap_foreign_after_s));
-  topts.log = get_logger("tasks");
-  auto tasks = app_redis
-                   ? coord::tasks::make_redis_task_service(ioc.get_executor(), app_backend, topts)
-                   : coord::tasks::make_memory_task_service(ioc.get_executor(), topts);
-  tasks->start();
-  http::add_task_routes(*routes, auth, tasks);
-
-  // Engine.IO / Socket.IO at /ws/socket.io (profile: OWCORE_SOCKETIO_PROFILE), with Open WebUI's
-  // handlers on the pools, the Yjs store and the database (docs/openwebui-events.md).
-  const auto& realtime_cfg = std::get<realtime_config>(rcfg);
-  openwebui_backends owui;
-  if (realtime_cfg.profile == realtime::profiles::profile::openwebui)
-    owui = make_openwebui_backends(s, ioc.get_executor(), database->db, auth, app_redis, ws_redis,
-                                   tasks);
-  auto realtime =
-      add_realtime_routes(*routes, realtime_cfg, ioc.get_executor(), ws_redis, {}, owui.services);
-
-  // The owui-session cookie (SPEC §3.1): starsessions JSON in the App Redis, or Starlette's signed
-  // cookie. Python falls back to the signed cookie when there is no REDIS_URL; so does owcore.
-  http::session_options sess;
-  sess.redis_mode = s.enable_star_sessions_middleware && app_redis != nullptr;
-  sess.secret_key = key.value;
-  sess.same_site = s.session_cookie_same_site;
-  sess.secure = s.session_cookie_secure;
-  std::optional<coord::redis_backend> sess_redis;
-  if (sess.redis_mode) sess_redis = app_backend;
-  http::add_session_routes(*routes,
-                           http::make_session_middleware(std::move(sess), std::move(sess_redis)));
-
-  auto opts = http_options(s);
-  opts.access_log = get_logger("access");
-  auto srv = std::make_shared<http::server>(ioc.get_executor(), opts, routes);
-  if (auto r = srv->listen(); !r) {
-    log->critical("PORT: cannot listen on {}:{}: {}", s.host, s.port, r.error().message());
-    return exit_config;
-  }
-
-  asio::signal_set signals(ioc, SIGINT, SIGTERM);
-  std::function<void(const boost::system::error_code&, int)> on_signal =
-      [&](const boost::system::error_code& ec, int sig) {
-        if (ec) return;
-        log->info("received {}; finishing in-flight requests (up to {}s)",
-                  sig == SIGTERM ? "SIGTERM" : "SIGINT", s.shutdown_timeout_s);
-        realtime->shutdown();
-        srv->shutdown();
-        signals.async_wait(on_signal);
-      };
-  signals.async_wait(on_signal);
-
-  // After the HTTP drain: cancel local tasks and give their registry cleanup a moment, then close
-  // the Redis clients.
-  auto serve_then_stop = [&]() -> net::awaitable<void> {
-    co_await srv->run();
-    tasks->stop();
-    owui.stop();
-    asio::steady_timer wait(co_await asio::this_coro::executor);
-    for (int i = 0;
-         i < 100 &&
-         (tasks->local_count() + (owui.own_tasks ? owui.own_tasks->local_count() : 0) > 0 ||
-          !owui.stopped());
-         ++i) {
-      wait.expires_after(std::chrono::milliseconds(20));
-      co_await wait.async_wait(net::use_tuple);
-    }
-    // The presence jobs release Python's cleanup locks if they hold them.
-    if (owui.jobs.usage_cleaner) co_await owui.jobs.usage_cleaner->wait_stopped();
-    if (owui.jobs.session_reaper) co_await owui.jobs.session_reaper->wait_stopped();
-  };
-  asio::co_spawn(ioc, serve_then_stop(), [&](std::exception_ptr ep) {
-    if (ep) {
-      try {
-        std::rethrow_exception(ep);
-      } catch (const std::exception& e) {
-        log->error("server stopped: {}", e.what());
-      }
-    }
-    signals.cancel();
-    clients.stop_all();
-    database->db->stop();
-    ioc.stop();
-  });
-
-  log->info("owcore {} listening on http://{}:{} ({}; {} thread{})", OWCORE_VERSION, s.host,
-            srv->local_port(),
-            plan.app ? "app redis: " + std::string(redis::to_string(plan.app->options.topo))
-                     : std::string("in-memory backends"),
-            threads, threads == 1 ? "" : "s");
-
-  std::vector<std::thread> pool;
-  for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&] { ioc.run(); });
-  ioc.run();
-  for (auto& t : pool) t.join();
-  log->info("stopped");
-  return exit_ok;
-}
-
 }  // namespace
 
 int run_cli(int argc, char** argv) {
   const std::string_view cmd = argc > 1 ? argv[1] : "help";
   try {
-    if (cmd == "serve") return cmd_serve();
+    if (cmd == "serve") return serve();
     if (cmd == "config") return cmd_config();
     if (cmd == "doctor") return run_doctor(argc - 2, argv + 2);
     if (cmd == "conformance-server") return run_conformance_server(argc - 2, argv + 2);

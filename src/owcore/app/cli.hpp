@@ -1,5 +1,5 @@
 #pragma once
-// The `owcore` command line: `serve`, `config`, `version`, `help`.
+// The `owcore` command line: `serve` (serve.hpp) and the subcommands in cli.cpp's usage.
 
 namespace owcore::app {
 

@@ -1,6 +1,7 @@
 #include "owcore/app/openwebui_wiring.hpp"
 
 #include "owcore/app/logging.hpp"
+#include "owcore/app/options.hpp"
 #include "owcore/coord/identity/db_writes.hpp"
 #include "owcore/coord/identity/permissions.hpp"
 #include "owcore/coord/shared/keys.hpp"
@@ -58,10 +59,7 @@ openwebui_backends make_openwebui_backends(const settings& s, net::executor ex, 
   }
 
   // Python registers note saves with the WS client (SPEC §4.6), so the registries must match.
-  coord::tasks::task_options topts;
-  topts.lease_ttl = std::chrono::milliseconds(static_cast<std::int64_t>(s.task_lease_ttl_s * 1000));
-  topts.reaper_period = std::chrono::milliseconds(static_cast<std::int64_t>(s.task_reaper_period_s * 1000));
-  topts.log = get_logger("tasks");
+  const auto topts = task_options_from(s);
   if (out.redis && ws_redis == app_redis && app_tasks) {
     svc->note_tasks = app_tasks;
   } else {

@@ -11,12 +11,14 @@ constexpr std::string_view standard_chars =
 constexpr std::string_view url_safe_chars =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-// Sextet values by byte, -1 outside the alphabet; one table per accepted alphabet set.
-constexpr std::array<std::int8_t, 256> make_table(bool standard, bool url_safe) {
-  std::array<std::int8_t, 256> t{};
-  for (auto& v : t) v = -1;
+// Sextet values by byte, `invalid` outside the alphabet; one table per accepted alphabet set.
+constexpr std::uint8_t invalid = 0xFF;
+
+constexpr std::array<std::uint8_t, 256> make_table(bool standard, bool url_safe) {
+  std::array<std::uint8_t, 256> t{};
+  for (auto& v : t) v = invalid;
   for (std::size_t i = 0; i < 62; ++i)
-    t[static_cast<unsigned char>(standard_chars[i])] = static_cast<std::int8_t>(i);
+    t[static_cast<unsigned char>(standard_chars[i])] = static_cast<std::uint8_t>(i);
   if (standard) t['+'] = 62, t['/'] = 63;
   if (url_safe) t['-'] = 62, t['_'] = 63;
   return t;
@@ -106,9 +108,9 @@ boost::system::result<std::string> base64_decode(std::string_view text,
   std::uint32_t acc = 0;
   int bits = 0;
   for (char c : data) {
-    const int v = table[static_cast<unsigned char>(c)];
-    if (v < 0) return base64_error::invalid_character;
-    acc = (acc << 6) | static_cast<std::uint32_t>(v);
+    const std::uint8_t v = table[static_cast<unsigned char>(c)];
+    if (v == invalid) return base64_error::invalid_character;
+    acc = (acc << 6) | v;
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
