@@ -143,3 +143,15 @@ TEST(SessionMergePatch, Rfc7386AppendixA) {
                                              << json::serialize(target);
   }
 }
+
+// Found by tests/fuzz/auth_fuzz.cpp: a lifetime of Infinity (or 1e400) was cast to an integer,
+// which is undefined behaviour. Such a lifetime keeps the default.
+TEST(SessionData, NonFiniteOrHugeLifetimeKeepsTheDefault) {
+  for (std::string text : {R"({"__metadata__":{"lifetime":Infinity}})", R"({"__metadata__":{"lifetime":1e400}})",
+                           R"({"__metadata__":{"lifetime":NaN}})", R"({"__metadata__":{"lifetime":1e300}})"}) {
+    auto r = sessions::decode_stored_session(text, 5.0);
+    ASSERT_TRUE(r) << text;
+    EXPECT_EQ(r->metadata.lifetime, 0) << text;
+  }
+}
+

@@ -5,6 +5,7 @@
 #include "owcore/coord/auth/keys.hpp"
 
 #include <charconv>
+#include <cmath>
 #include <mutex>
 #include <unordered_map>
 
@@ -22,7 +23,9 @@ std::optional<std::int64_t> number_claim(const boost::json::object& o, std::stri
   if (!v) return std::nullopt;
   if (v->is_int64()) return v->as_int64();
   if (v->is_uint64()) return static_cast<std::int64_t>(v->as_uint64());
-  if (v->is_double()) return static_cast<std::int64_t>(v->as_double());
+  // A double outside int64 (or NaN/inf) is no usable time: casting it would be undefined.
+  if (v->is_double() && std::isfinite(v->as_double()) && std::fabs(v->as_double()) < 9.2e18)
+    return static_cast<std::int64_t>(v->as_double());
   return std::nullopt;
 }
 

@@ -7,6 +7,7 @@
 #include <boost/json/serialize.hpp>
 
 #include <chrono>
+#include <cmath>
 
 namespace owcore::coord::sessions {
 
@@ -51,7 +52,10 @@ boost::system::result<stored_session> decode_stored_session(std::string_view tex
   if (auto it = s.data.find(metadata_key); it != s.data.end()) {
     if (const auto* m = it->value().if_object()) {
       double d = 0;
-      if (number_of(m->if_contains("lifetime"), d)) s.metadata.lifetime = static_cast<std::int64_t>(d);
+      // A lifetime that is not a finite number within a century keeps the default (Python's
+      // int() would raise on inf or NaN; a cast of them is undefined).
+      if (number_of(m->if_contains("lifetime"), d) && std::isfinite(d) && std::fabs(d) < 3.2e9)
+        s.metadata.lifetime = static_cast<std::int64_t>(d);
       number_of(m->if_contains("created"), s.metadata.created);
       number_of(m->if_contains("last_access"), s.metadata.last_access);
     }
