@@ -9,7 +9,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/json/parse.hpp>
 #include <spdlog/logger.h>
 
 #include <atomic>
@@ -184,17 +183,12 @@ class redis_registry final : public task_registry,
   }
 
   void on_command(const std::string& payload) {
-    if (payload.size() > 64 * 1024) return;
-    error_code ec;
-    auto v = boost::json::parse(payload, ec);
-    const boost::json::object* o = (!ec && v.is_object()) ? &v.as_object() : nullptr;
-    const boost::json::value* action = o ? o->if_contains("action") : nullptr;
-    const boost::json::value* id = o ? o->if_contains("task_id") : nullptr;
-    if (!action || !id || !action->is_string() || !id->is_string()) {
+    auto command = parse_task_command(payload);
+    if (!command) {
       if (opts_.log) opts_.log->warn("ignoring a malformed message on the task command channel");
       return;
     }
-    if (action->as_string() == "stop") cancel_local(std::string(id->as_string()));
+    if (command->action == "stop") cancel_local(command->task_id);
   }
 
   static net::awaitable<void> maintenance(std::weak_ptr<redis_registry> weak) {

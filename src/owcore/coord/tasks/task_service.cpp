@@ -26,11 +26,6 @@ using boost::system::error_code;
 template <class T>
 using result = boost::system::result<T>;
 
-std::string stop_command_json(const std::string& task_id) {
-  const boost::json::object command{{"action", "stop"}, {"task_id", task_id}};
-  return base::pyjson::dump(command, base::pyjson::style::stdlib);
-}
-
 namespace {
 
 error_code invalid_argument() { return make_error_code(boost::system::errc::invalid_argument); }

@@ -5,6 +5,7 @@
 // reaper make a crashed instance's entries disappear by themselves; a stop also leaves a marker
 // the owner checks, so it is honoured even when the pub/sub message is lost.
 
+#include "owcore/coord/tasks/commands.hpp"
 #include "owcore/coord/backend.hpp"
 #include "owcore/net/executor.hpp"
 
@@ -81,8 +82,5 @@ std::shared_ptr<task_service> make_memory_task_service(net::executor ex, task_op
 /// Redis backend (the App Redis, SPEC §4; prefix P).
 std::shared_ptr<task_service> make_redis_task_service(net::executor ex, redis_backend backend,
                                                       task_options opts);
-
-/// The JSON Python's stop_task publishes, byte for byte: {"action": "stop", "task_id": "<id>"}.
-std::string stop_command_json(const std::string& task_id);
 
 }  // namespace owcore::coord::tasks
