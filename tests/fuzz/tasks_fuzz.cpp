@@ -1,7 +1,8 @@
 // libFuzzer target for the task command channel `P:tasks:commands`, which every instance of a
 // fleet (and anyone with access to the Redis) may publish on (tests/fuzz/run_fuzz tasks).
-// Properties: a message over the size limit is never read; and for any task id, reading what stop_command_json writes gives back
-// {"stop", id} (so Python's and owcore's stop commands are understood alike).
+// Properties: a message over the size limit is never read, and for any task id, reading what
+// stop_command_json writes gives back {"stop", id} (Python's and owcore's stop commands are
+// understood alike).
 //
 // fuzz-sources: src/owcore/coord/tasks/commands.cpp
 // fuzz-libs: -lboost_json
