@@ -19,7 +19,7 @@ namespace owcore::redis {
 /// decode flag (owcore always decodes, but keeps the flag so the key means the same).
 struct client_key {
   std::string url;
-  std::vector<std::pair<std::string, std::uint16_t>> sentinels;
+  std::vector<address> sentinels;  ///< host and port of each sentinel
   bool cluster = false;
   bool decode_responses = true;
   friend auto operator<=>(const client_key&, const client_key&) = default;

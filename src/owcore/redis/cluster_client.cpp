@@ -1,9 +1,10 @@
 #include "owcore/redis/cluster_client.hpp"
 
 #include "owcore/net/error.hpp"
-#include "owcore/redis/cluster_slots.hpp"
+#include "owcore/redis/protocol/cluster_slots.hpp"
 #include "owcore/redis/error.hpp"
-#include "owcore/redis/subscriber_set.hpp"
+#include "owcore/redis/io/basic_connection.hpp"
+#include "owcore/redis/io/subscriber_set.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -158,9 +159,9 @@ class cluster_client final : public client, public std::enable_shared_from_this<
     o.log = opts_.log;
     o.log_name = std::move(log_name);
     o.resolve = [weak = weak_from_this(), shard_channel,
-                 turn = std::make_shared<std::size_t>(0)]() -> net::awaitable<std::pair<std::string, address>> {
+                 turn = std::make_shared<std::size_t>(0)]() -> net::awaitable<std::pair<error_info, address>> {
       auto self = weak.lock();
-      if (!self) co_return std::pair{std::string("client stopped"), address{}};
+      if (!self) co_return std::pair{error_info{make_error_code(error::stopped), "client stopped"}, address{}};
       co_await self->refresh(false);
       std::string target;
       if (!shard_channel.empty()) {
@@ -176,12 +177,14 @@ class cluster_client final : public client, public std::enable_shared_from_this<
       }
       if (target.empty()) {
         auto seeds = self->seeds_;
-        if (seeds.empty()) co_return std::pair{std::string("no cluster node known"), address{}};
-        co_return std::pair{std::string{}, seeds[(*turn)++ % seeds.size()]};
+        if (seeds.empty())
+          co_return std::pair{error_info{make_error_code(error::no_route), "no cluster node known"}, address{}};
+        co_return std::pair{error_info{}, seeds[(*turn)++ % seeds.size()]};
       }
-      auto hp = split_address(target);
-      if (!hp) co_return std::pair{"bad node address " + target, address{}};
-      co_return std::pair{std::string{}, address{hp->first, hp->second}};
+      auto hp = address::parse(target);
+      if (!hp)
+        co_return std::pair{error_info{make_error_code(error::protocol_error), "bad node address " + target}, address{}};
+      co_return std::pair{error_info{}, std::move(*hp)};
     };
     auto s = std::make_shared<subscriber>(ex_, std::move(o));
     subs_.add(s);
@@ -212,8 +215,8 @@ class cluster_client final : public client, public std::enable_shared_from_this<
 
  private:
   static std::string host_of(const std::string& addr) {
-    auto hp = split_address(addr);
-    return hp ? hp->first : std::string{};
+    auto hp = address::parse(addr);
+    return hp ? hp->host : std::string{};
   }
 
   // The first non-redirect reply decides; a redirect counts only when every reply agrees, so a
@@ -242,12 +245,12 @@ class cluster_client final : public client, public std::enable_shared_from_this<
     std::lock_guard lock(mutex_);
     if (stopped_) return nullptr;
     if (auto it = conns_.find(addr); it != conns_.end()) return it->second;
-    auto hp = split_address(addr);
+    auto hp = address::parse(addr);
     connection_options c;
     c.node = opts_.node;
     if (hp) {
-      c.node.connect.host = hp->first;
-      c.node.connect.port = hp->second;
+      c.node.connect.host = hp->host;
+      c.node.connect.port = hp->port;
       c.node.connect.unix_path.clear();
     }
     c.select_db = false;  // Cluster has only database 0
@@ -318,16 +321,16 @@ class cluster_client final : public client, public std::enable_shared_from_this<
     std::string failures;
     std::optional<slot_map> fresh;
     for (const auto& cand : candidates) {
-      auto hp = split_address(cand);
+      auto hp = address::parse(cand);
       if (!hp) continue;
       basic_connection c(ex);
       net::connect_options copts = opts_.node.connect;
-      copts.host = hp->first;
-      copts.port = hp->second;
+      copts.host = hp->host;
+      copts.port = hp->port;
       copts.unix_path.clear();
       copts.timeout = opts_.connect_timeout;
-      if (auto err = co_await c.open(copts, opts_.node.auth); !err.empty()) {
-        failures += (failures.empty() ? "" : "; ") + err;
+      if (auto err = co_await c.open(copts, opts_.node.auth)) {
+        failures += (failures.empty() ? "" : "; ") + err.detail;
         continue;
       }
       std::vector<std::string> cmd{"CLUSTER", "SLOTS"};
@@ -337,7 +340,7 @@ class cluster_client final : public client, public std::enable_shared_from_this<
         continue;
       }
       std::string why;
-      fresh = slot_map::from_cluster_slots(r, hp->first, &why);
+      fresh = slot_map::from_cluster_slots(r, hp->host, &why);
       if (fresh && fresh->covered_slots() > 0) break;
       failures += (failures.empty() ? "" : "; ") + cand + ": " + (why.empty() ? "no slots" : why);
       fresh.reset();

@@ -3,7 +3,7 @@
 #include "owcore/coord/shared/failure.hpp"
 #include "owcore/coord/shared/keys.hpp"
 #include "owcore/coord/shared/lock.hpp"
-#include "owcore/redis/cluster_slots.hpp"
+#include "owcore/redis/protocol/cluster_slots.hpp"
 #include "owcore/redis/error.hpp"
 
 #include <boost/json/parse.hpp>

@@ -6,8 +6,8 @@
 
 #include "owcore/net/executor.hpp"
 #include "owcore/net/stream.hpp"
-#include "owcore/redis/connection.hpp"
-#include "owcore/redis/resp.hpp"
+#include "owcore/redis/io/connection.hpp"
+#include "owcore/redis/protocol/resp.hpp"
 #include "owcore/redis/url.hpp"
 
 #include <boost/asio/steady_timer.hpp>

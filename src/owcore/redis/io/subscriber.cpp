@@ -1,7 +1,7 @@
-#include "owcore/redis/subscriber.hpp"
+#include "owcore/redis/io/subscriber.hpp"
 
 #include "owcore/net/error.hpp"
-#include "owcore/redis/detail/handshake.hpp"
+#include "owcore/redis/io/node_setup.hpp"
 #include "owcore/redis/error.hpp"
 
 #include <boost/asio/buffer.hpp>
@@ -105,27 +105,27 @@ net::awaitable<void> subscriber::run() {
   while (!stopped_) {
     net::connect_options copts = opts_.node.connect;
     copts.timeout = opts_.connect_timeout;
-    std::string err;
+    error_info err;
     if (opts_.resolve) {
       auto [rerr, addr] = co_await opts_.resolve();
-      err = rerr;
+      err = std::move(rerr);
       copts.host = addr.host;
       copts.port = addr.port;
       copts.unix_path.clear();
     }
-    if (err.empty()) {
+    if (!err) {
       parser_ = reply_parser(opts_.max_reply_bytes);
-      detail::handshake_options hs;
-      hs.select_db = false;  // pub/sub is server-wide, not per database
-      hs.timeout = opts_.connect_timeout;
-      err = co_await detail::connect_and_handshake(stream_, parser_, read_buf_, copts, opts_.node, hs);
+      setup_options setup;
+      setup.auth = opts_.node.auth;
+      setup.client_name = opts_.node.client_name;  // no SELECT: pub/sub is server-wide
+      err = co_await io::open_node(stream_, parser_, read_buf_, copts, setup, opts_.connect_timeout);
     }
     if (stopped_) break;
-    if (!err.empty()) {
+    if (err) {
       stream_.close();
-      if (opts_.log && err != last_error)
-        opts_.log->warn("{}: cannot connect: {} (retrying with backoff)", opts_.log_name, err);
-      last_error = err;
+      if (opts_.log && err.detail != last_error)
+        opts_.log->warn("{}: {} (retrying with backoff)", opts_.log_name, err.detail);
+      last_error = err.detail;
       sleep_.expires_after(bo.next());
       co_await sleep_.async_wait(net::use_tuple);
       continue;

@@ -6,8 +6,11 @@
 
 #include "owcore/net/executor.hpp"
 #include "owcore/net/stream.hpp"
-#include "owcore/redis/request.hpp"
-#include "owcore/redis/resp.hpp"
+#include "owcore/redis/error.hpp"
+#include "owcore/redis/protocol/address.hpp"
+#include "owcore/redis/protocol/backoff.hpp"
+#include "owcore/redis/protocol/request.hpp"
+#include "owcore/redis/protocol/resp.hpp"
 #include "owcore/redis/url.hpp"
 
 #include <boost/asio/associated_cancellation_slot.hpp>
@@ -34,32 +37,9 @@ class logger;
 
 namespace owcore::redis {
 
-/// A node address.
-struct address {
-  std::string host;
-  std::uint16_t port = 0;
-  std::string to_string() const;
-  friend bool operator==(const address&, const address&) = default;
-};
-
 /// Finds the node to connect to before each (re)connect (Sentinel master discovery). Returns the
-/// address, or an error message (logged; the connection backs off and asks again).
-using address_resolver = std::function<net::awaitable<std::pair<std::string, address>>()>;
-
-/// Capped exponential backoff with full jitter. Sans-io: the caller sleeps.
-class backoff {
- public:
-  backoff(std::chrono::milliseconds initial, std::chrono::milliseconds cap) noexcept
-      : initial_(initial), cap_(cap) {}
-  /// The next delay: uniform in [d/2, d] where d doubles from `initial` up to `cap`.
-  std::chrono::milliseconds next();
-  void reset() noexcept { attempt_ = 0; }
-  unsigned attempts() const noexcept { return attempt_; }
-
- private:
-  std::chrono::milliseconds initial_, cap_;
-  unsigned attempt_ = 0;
-};
+/// address, or an error (logged with its detail; the connection backs off and asks again).
+using address_resolver = std::function<net::awaitable<std::pair<error_info, address>>()>;
 
 /// Options of one node connection. Defaults are safe for production.
 struct connection_options {
@@ -173,7 +153,7 @@ class connection : public std::enable_shared_from_this<connection> {
   void cancel(std::uint64_t id);
   void complete(pending& p, boost::system::error_code ec);
   net::awaitable<void> run();
-  net::awaitable<std::string> open();
+  net::awaitable<error_info> open();
   net::awaitable<boost::system::error_code> serve();
   net::awaitable<boost::system::error_code> reader();
   net::awaitable<boost::system::error_code> writer();
@@ -198,7 +178,7 @@ class connection : public std::enable_shared_from_this<connection> {
   bool health_ping_in_flight_ = false;
   std::string peer_;            ///< guarded by peer_mutex_ (read from other threads)
   mutable std::mutex peer_mutex_;
-  std::string last_error_;      ///< last connect failure (logged once per outage)
+  std::string last_error_;      ///< detail of the last connect failure (logged once per outage)
 };
 
 }  // namespace owcore::redis

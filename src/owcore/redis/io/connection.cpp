@@ -1,8 +1,8 @@
-#include "owcore/redis/connection.hpp"
+#include "owcore/redis/io/connection.hpp"
 
 #include "owcore/net/error.hpp"
 #include "owcore/net/timeout.hpp"
-#include "owcore/redis/detail/handshake.hpp"
+#include "owcore/redis/io/node_setup.hpp"
 #include "owcore/redis/error.hpp"
 
 #include <boost/asio/associated_cancellation_slot.hpp>
@@ -13,28 +13,12 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <spdlog/logger.h>
 
-#include <random>
 
 namespace owcore::redis {
 
 namespace asio = boost::asio;
 using boost::system::error_code;
 using clock = std::chrono::steady_clock;
-
-std::string address::to_string() const {
-  return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
-         std::to_string(port);
-}
-
-std::chrono::milliseconds backoff::next() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  const auto shift = std::min(attempt_, 20u);
-  ++attempt_;
-  auto d = initial_ * (std::int64_t{1} << shift);
-  if (d > cap_ || d <= std::chrono::milliseconds::zero()) d = cap_;
-  std::uniform_int_distribution<std::int64_t> dist(d.count() / 2, d.count());
-  return std::chrono::milliseconds(dist(rng));
-}
 
 struct connection::pending {
   request req;
@@ -156,11 +140,11 @@ net::awaitable<void> connection::run() {
     state_ = connection_state::connecting;
     auto err = co_await open();
     if (stopped_) break;
-    if (!err.empty()) {
+    if (err) {
       stream_.close();
-      if (opts_.log && (err != last_error_ || bo.attempts() == 0))
-        opts_.log->warn("{}: cannot connect: {} (retrying with backoff)", opts_.log_name, err);
-      last_error_ = err;
+      if (opts_.log && (err.detail != last_error_ || bo.attempts() == 0))
+        opts_.log->warn("{}: {} (retrying with backoff)", opts_.log_name, err.detail);
+      last_error_ = err.detail;
       outage_logged = true;
       state_ = connection_state::backing_off;
       expire_queued();
@@ -193,27 +177,27 @@ net::awaitable<void> connection::run() {
   queued_.clear();
 }
 
-net::awaitable<std::string> connection::open() {
+net::awaitable<error_info> connection::open() {
   net::connect_options copts = opts_.node.connect;
   copts.timeout = opts_.connect_timeout;
   if (opts_.resolve) {
     auto [err, addr] = co_await opts_.resolve();
-    if (!err.empty()) co_return err;
+    if (err) co_return err;
     copts.host = addr.host;
     copts.port = addr.port;
     copts.unix_path.clear();
   }
   {
     std::lock_guard lock(peer_mutex_);
-    peer_ = copts.unix_path.empty() ? address{copts.host, copts.port}.to_string()
-                                    : "unix:" + copts.unix_path;
+    peer_ = io::peer_name(copts);
   }
   parser_ = reply_parser(opts_.max_reply_bytes);
-  detail::handshake_options hs;
-  hs.select_db = opts_.select_db;
-  hs.require_master = opts_.require_master;
-  hs.timeout = opts_.reply_timeout;
-  co_return co_await detail::connect_and_handshake(stream_, parser_, read_buf_, copts, opts_.node, hs);
+  setup_options setup;
+  setup.auth = opts_.node.auth;
+  setup.db = opts_.select_db ? opts_.node.db : 0;
+  setup.client_name = opts_.node.client_name;
+  setup.require_master = opts_.require_master;
+  co_return co_await io::open_node(stream_, parser_, read_buf_, copts, setup, opts_.reply_timeout);
 }
 
 net::awaitable<error_code> connection::serve() {
