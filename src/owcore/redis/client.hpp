@@ -26,7 +26,7 @@ class logger;
 
 namespace owcore::redis {
 
-/// Everything needed to build a client of any topology (the App or the WS client of SPEC §1).
+/// Everything needed to build a client of any topology (the App or the WS client; docs/redis.md).
 struct client_options {
   topology topo = topology::standalone;
   url_config node;                      ///< standalone node, Cluster seed, or (Sentinel) the
@@ -36,7 +36,7 @@ struct client_options {
   credentials sentinel_auth;            ///< AUTH to the sentinels themselves
   std::vector<address> extra_seeds;     ///< Cluster: further seed nodes besides `node`
 
-  /// Sentinel retry contract (SPEC §2.4): total attempts per request on READONLY, timeouts and
+  /// Sentinel retry contract (docs/redis.md, protocol/sentinel.hpp): total attempts per request on READONLY, timeouts and
   /// connection errors that are safe to retry (REDIS_SENTINEL_MAX_RETRY_COUNT, at least 1).
   int max_attempts = 2;
   /// Sleep between those attempts (REDIS_RECONNECT_DELAY, milliseconds in the variable).

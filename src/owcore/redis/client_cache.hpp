@@ -1,5 +1,5 @@
 #pragma once
-// The per-process client cache of Open WebUI's get_redis_connection (SPEC §2.3): one client per
+// The per-process client cache of Open WebUI's get_redis_connection (docs/redis.md): one client per
 // (url, sentinels, cluster, decode_responses) key, created on first use and shared afterwards.
 // Unlike Python's module-level dict, it is an object the application owns and stops at shutdown.
 

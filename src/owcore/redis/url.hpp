@@ -22,7 +22,7 @@ struct url_config {
   std::optional<double> socket_timeout_s;          ///< `?socket_timeout=` (seconds)
   std::optional<double> socket_connect_timeout_s;  ///< `?socket_connect_timeout=` (seconds)
   std::optional<int> health_check_interval_s;      ///< `?health_check_interval=` (seconds)
-  /// The raw host (Sentinel mode uses it as the master service name, SPEC §2.2).
+  /// The raw host (Sentinel mode uses it as the master service name; docs/redis.md).
   std::string host;
 };
 
