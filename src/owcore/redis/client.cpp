@@ -3,7 +3,7 @@
 #include "owcore/net/error.hpp"
 #include "owcore/redis/cluster_client.hpp"
 #include "owcore/redis/error.hpp"
-#include "owcore/redis/io/basic_connection.hpp"
+#include "owcore/redis/io/sentinel_query.hpp"
 #include "owcore/redis/protocol/sentinel.hpp"
 #include "owcore/redis/io/subscriber_set.hpp"
 
@@ -23,45 +23,15 @@ net::awaitable<std::pair<error_code, reply>> client::exec_one(request req) {
   co_return std::pair{ec, std::move(resp.front())};
 }
 
-namespace {
-
-std::vector<std::string> master_query(const std::string& service) {
-  return {"SENTINEL", "GET-MASTER-ADDR-BY-NAME", service};
-}
-
-}  // namespace
-
 net::awaitable<std::pair<error_info, address>> resolve_master(
     const std::vector<address>& sentinels, const std::string& service, const credentials& auth,
     const net::tls_options& tls, std::chrono::steady_clock::duration timeout) {
-  auto ex = co_await boost::asio::this_coro::executor;
-  std::string tried;
-  for (const auto& s : sentinels) {
-    basic_connection c(ex);
-    net::connect_options copts;
-    copts.host = s.host;
-    copts.port = s.port;
-    copts.tls = tls;
-    copts.timeout = timeout;
-    if (auto err = co_await c.open(copts, auth)) {
-      tried += (tried.empty() ? "" : "; ") + err.detail;
-      continue;
-    }
-    auto [ec, r] = co_await c.exec(master_query(service), timeout);
-    if (ec) {
-      tried += (tried.empty() ? "" : "; ") + s.to_string() + ": " + ec.message();
-      continue;
-    }
-    auto answer = parse_master_answer(r, service, s.to_string());
-    if (answer.err) {
-      // Another sentinel may know better (this one may have restarted without its config).
-      tried += (tried.empty() ? "" : "; ") + answer.err.detail;
-      continue;
-    }
-    co_return std::pair{error_info{}, std::move(answer.master)};
-  }
+  net::connect_options base;
+  base.tls = tls;
+  auto found = co_await io::ask_sentinels(sentinels, service, auth, base, timeout, false);
+  if (found.found) co_return std::pair{error_info{}, std::move(found.master)};
   error_info none{make_error_code(error::no_sentinel),
-                  "no sentinel named a master for '" + service + "' (" + tried + ")"};
+                  "no sentinel named a master for '" + service + "' (" + found.tried + ")"};
   co_return std::pair{std::move(none), address{}};
 }
 

@@ -2,7 +2,7 @@
 
 #include "owcore/redis/error.hpp"
 #include "owcore/redis/io/node_setup.hpp"
-#include "owcore/redis/protocol/sentinel.hpp"
+#include "owcore/redis/io/sentinel_query.hpp"
 
 #include <boost/asio/this_coro.hpp>
 
@@ -31,9 +31,6 @@ probe_report failed(error_info e) {
 
 // g++ 12 miscompiles braced lists inside co_await expressions, so commands are built here.
 std::vector<std::string> ping_command() { return {"PING"}; }
-std::vector<std::string> master_query(const std::string& service) {
-  return {"SENTINEL", "GET-MASTER-ADDR-BY-NAME", service};
-}
 
 net::awaitable<probe_report> ping_node(net::executor ex, const url_config& node,
                                        clock::duration timeout, bool select_db,
@@ -67,37 +64,16 @@ net::awaitable<probe_report> probe(probe_options opts) {
     co_return co_await ping_node(ex, opts.node, opts.timeout, opts.topo == topology::standalone,
                                  false);
 
-  std::string tried;
-  for (const auto& sentinel : opts.sentinels) {
-    basic_connection s(ex);
-    net::connect_options copts = opts.node.connect;
-    copts.host = sentinel.host;
-    copts.port = sentinel.port;
-    copts.unix_path.clear();
-    copts.timeout = opts.timeout;
-    const auto addr = sentinel.to_string();
-    if (auto err = co_await s.open(copts, opts.sentinel_auth)) {
-      tried += (tried.empty() ? "" : "; ") + err.detail;
-      continue;
-    }
-    auto [ec, r] = co_await s.exec(master_query(opts.service_name), opts.timeout);
-    if (ec) {
-      tried += (tried.empty() ? "" : "; ") + addr + ": " + ec.message();
-      continue;
-    }
-    auto answer = parse_master_answer(r, opts.service_name, addr);
-    if (answer.err.ec == error::unknown_master) co_return failed(std::move(answer.err));
-    if (answer.err) {
-      tried += (tried.empty() ? "" : "; ") + answer.err.detail;
-      continue;
-    }
-    url_config master = opts.node;
-    master.connect.host = answer.master.host;
-    master.connect.port = answer.master.port;
-    master.connect.unix_path.clear();
-    co_return co_await ping_node(ex, master, opts.timeout, true, true);
-  }
-  co_return failed({make_error_code(error::no_sentinel), "no sentinel answered (" + tried + ")"});
+  auto found = co_await io::ask_sentinels(opts.sentinels, opts.service_name, opts.sentinel_auth,
+                                          opts.node.connect, opts.timeout, true);
+  if (found.unknown) co_return failed(std::move(found.unknown));
+  if (!found.found)
+    co_return failed({make_error_code(error::no_sentinel), "no sentinel answered (" + found.tried + ")"});
+  url_config master = opts.node;
+  master.connect.host = found.master.host;
+  master.connect.port = found.master.port;
+  master.connect.unix_path.clear();
+  co_return co_await ping_node(ex, master, opts.timeout, true, true);
 }
 
 }  // namespace owcore::redis
