@@ -1,5 +1,5 @@
 // Micro-benchmarks of the sans-io cores: RESP encoding/parsing and URL parsing.
-#include "owcore/redis/resp.hpp"
+#include "owcore/redis/protocol/resp.hpp"
 #include "owcore/redis/url.hpp"
 #include "owcore/realtime/engineio/sid.hpp"
 

@@ -12,10 +12,10 @@
 //
 // Single-threaded: plain blocking POSIX sockets multiplexed with poll(), timestamps taken as each
 // reply is read, so no polling interval or thread hop sits inside a measurement. Redis framing uses
-// owcore's own sans-io encoder and parser (owcore/redis/resp.hpp).
+// owcore's own sans-io encoder and parser (owcore/redis/protocol/resp.hpp).
 //
 // bench/run_task_bench starts Redis and the two instances, then runs this.
-#include "owcore/redis/resp.hpp"
+#include "owcore/redis/protocol/resp.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Fails when a file under src/owcore includes a layer above its own (docs/architecture.md), or
-when realtime/engineio includes realtime/socketio. Usage: check_layers.py <repo root>."""
+"""Fails when a file under src/owcore includes a layer above its own (docs/architecture.md), when
+realtime/engineio includes realtime/socketio, or when the sans-io redis/protocol includes Asio or
+redis/io (docs/redis.md). Usage: check_layers.py <repo root>."""
 import pathlib
 import re
 import sys
@@ -17,6 +18,7 @@ ALLOWED = {
     "http": {"base", "net", "redis", "db", "yjs", "coord", "http"},
     "app": {"base", "net", "redis", "db", "yjs", "coord", "realtime", "http", "app"},
 }
+ASIO = re.compile(r'^\s*#\s*include\s*[<"]boost/(asio|beast)[/.]')
 INCLUDE = re.compile(r'^\s*#\s*include\s*[<"]owcore/([a-z_]+)/([^">]*)[">]')
 
 
@@ -31,13 +33,18 @@ def main() -> int:
         if layer not in ALLOWED:
             problems.append(f"{rel}: folder '{layer}' is not a known layer")
             continue
+        sans_io = rel.parts[:2] == ("redis", "protocol")
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if sans_io and ASIO.match(line):
+                problems.append(f"{rel}:{n}: redis/protocol includes Asio ({line.strip()})")
             m = INCLUDE.match(line)
             if not m:
                 continue
             target, rest = m.group(1), m.group(2)
             if target not in ALLOWED[layer]:
                 problems.append(f"{rel}:{n}: {layer} includes {target} ({line.strip()})")
+            if sans_io and target == "redis" and not rest.startswith("protocol/") and rest != "error.hpp":
+                problems.append(f"{rel}:{n}: redis/protocol includes {target}/{rest} ({line.strip()})")
             if rel.parts[:2] == ("realtime", "engineio") and target == "realtime" and rest.startswith("socketio/"):
                 problems.append(f"{rel}:{n}: engineio includes socketio ({line.strip()})")
     for p in problems:

@@ -1,6 +1,6 @@
-#include "owcore/redis/cluster_slots.hpp"
-#include "owcore/redis/request.hpp"
-#include "owcore/redis/resp.hpp"
+#include "owcore/redis/protocol/cluster_slots.hpp"
+#include "owcore/redis/protocol/request.hpp"
+#include "owcore/redis/protocol/resp.hpp"
 
 #include <gtest/gtest.h>
 
@@ -224,17 +224,17 @@ TEST(CrossSlot, MessageIsBoundedAndEscaped) {
   EXPECT_NE(err->find(R"(such as {user}:k\x00\"\\\xff)"), std::string::npos) << *err;
 }
 
-// --- split_address / resolve_address -------------------------------------------------------------
+// --- address::parse / resolve_address -------------------------------------------------------------
 
 TEST(ClusterAddress, SplitsAtTheLastColon) {
-  using hp = std::pair<std::string, std::uint16_t>;
-  EXPECT_EQ(split_address("127.0.0.1:6381"), (hp{"127.0.0.1", 6381}));
-  EXPECT_EQ(split_address("redis-0.redis:6379"), (hp{"redis-0.redis", 6379}));
-  EXPECT_EQ(split_address("::1:6380"), (hp{"::1", 6380}));
-  EXPECT_EQ(split_address("[::1]:6380"), (hp{"::1", 6380}));
-  EXPECT_EQ(split_address("[fe80::1%eth0]:1"), (hp{"fe80::1%eth0", 1}));
-  EXPECT_EQ(split_address(":6381"), (hp{"", 6381}));
-  EXPECT_EQ(split_address("h:65535"), (hp{"h", 65535}));
+  using hp = address;
+  EXPECT_EQ(address::parse("127.0.0.1:6381"), (hp{"127.0.0.1", 6381}));
+  EXPECT_EQ(address::parse("redis-0.redis:6379"), (hp{"redis-0.redis", 6379}));
+  EXPECT_EQ(address::parse("::1:6380"), (hp{"::1", 6380}));
+  EXPECT_EQ(address::parse("[::1]:6380"), (hp{"::1", 6380}));
+  EXPECT_EQ(address::parse("[fe80::1%eth0]:1"), (hp{"fe80::1%eth0", 1}));
+  EXPECT_EQ(address::parse(":6381"), (hp{"", 6381}));
+  EXPECT_EQ(address::parse("h:65535"), (hp{"h", 65535}));
 }
 
 TEST(ClusterAddress, RejectsMalformedAddresses) {
@@ -242,7 +242,7 @@ TEST(ClusterAddress, RejectsMalformedAddresses) {
        {"", ":", "host", "host:", "host:0", "host:65536", "host:99999999999999999999", "host:-1",
         "host:+1", "host: 1", "host:1 ", "host:6379x", "[::1:6380", "::1]:6380", "[:6380",
         "a b:6379", "a\tb:1", "[a]b:1", "host:0x10"}) {
-    EXPECT_EQ(split_address(bad), std::nullopt) << '"' << bad << '"';
+    EXPECT_EQ(address::parse(bad), std::nullopt) << '"' << bad << '"';
   }
 }
 
@@ -283,14 +283,14 @@ TEST(Redirect, KeepsIpv6AndEmptyHostsAsGiven) {
   EXPECT_EQ(r.type, redirect::kind::moved);
   EXPECT_EQ(r.slot, 1);
   EXPECT_EQ(r.address, "::1:6380");
-  EXPECT_EQ(split_address(r.address)->first, "::1");
+  EXPECT_EQ(address::parse(r.address)->host, "::1");
 
   // Redis 7 with cluster-preferred-endpoint-type unknown-endpoint (seen from redis-server 7.0.15).
   r = classify_error("MOVED 195 :23101");
   EXPECT_EQ(r.type, redirect::kind::moved);
   EXPECT_EQ(r.slot, 195);
   EXPECT_EQ(r.address, ":23101");
-  EXPECT_EQ(split_address(r.address)->first, "");
+  EXPECT_EQ(address::parse(r.address)->host, "");
   EXPECT_EQ(resolve_address(r.address, "127.0.0.1"), "127.0.0.1:23101");
 
   r = classify_error("ASK 195 :36909");
@@ -371,7 +371,7 @@ TEST(Redirect, RandomInputNeverCrashes) {
     if (r.type == redirect::kind::moved || r.type == redirect::kind::ask) {
       ++redirects;
       EXPECT_LT(r.slot, slot_count) << s;
-      EXPECT_TRUE(split_address(r.address)) << s;
+      EXPECT_TRUE(address::parse(r.address)) << s;
       EXPECT_TRUE(std::string_view(s).ends_with(r.address)) << s;
     } else {
       EXPECT_TRUE(r.address.empty()) << s;
@@ -597,7 +597,7 @@ TEST(SlotMap, RandomRepliesNeverCrash) {
     if (m) {
       ++parsed;
       EXPECT_LE(m->covered_slots(), slot_count);
-      for (const auto& a : m->nodes()) EXPECT_TRUE(split_address(a)) << a;
+      for (const auto& a : m->nodes()) EXPECT_TRUE(address::parse(a)) << a;
     } else {
       EXPECT_FALSE(error.empty());
     }

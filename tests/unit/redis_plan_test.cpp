@@ -1,6 +1,6 @@
 // Settings → Redis client options: topology precedence, socket options, retry contract, cache key.
 #include "owcore/app/startup.hpp"
-#include "owcore/redis/connection.hpp"
+#include "owcore/redis/io/connection.hpp"
 
 #include <gtest/gtest.h>
 

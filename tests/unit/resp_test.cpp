@@ -1,5 +1,5 @@
 #include "owcore/redis/error.hpp"
-#include "owcore/redis/resp.hpp"
+#include "owcore/redis/protocol/resp.hpp"
 
 #include <gtest/gtest.h>
 

@@ -6,9 +6,9 @@
 #include "owcore/app/settings.hpp"
 #include "owcore/app/startup.hpp"
 #include "owcore/net/executor.hpp"
-#include "owcore/redis/cluster_slots.hpp"
+#include "owcore/redis/protocol/cluster_slots.hpp"
 #include "owcore/redis/probe.hpp"
-#include "owcore/redis/resp.hpp"
+#include "owcore/redis/protocol/resp.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -372,8 +372,8 @@ net::awaitable<session> open_session(net::connect_options where, redis::credenti
   // AUTH and SELECT are sent here rather than by open() so a refusal can be told from a
   // transport failure (the first is a configuration problem, the second an outage).
   const redis::credentials none;
-  if (auto err = co_await conn->open(where, none); !err.empty()) {
-    s.failure = finding{severity::unreachable, err};
+  if (auto err = co_await conn->open(where, none)) {
+    s.failure = finding{severity::unreachable, err.detail};
     co_return s;
   }
   if (!auth.password.empty()) {
@@ -725,11 +725,11 @@ net::awaitable<client_report> check_sentinel(client_report rep, redis_target t, 
   // down-after-milliseconds, the doctor at once.
   std::vector<net::awaitable<node_facts>> probes;
   for (const auto& r : rep.replicas) {
-    auto hp = redis::split_address(r.addr);
+    auto hp = redis::address::parse(r.addr);
     net::connect_options where = o.node.connect;
     where.unix_path.clear();
-    where.host = hp ? hp->first : r.addr;
-    where.port = hp ? hp->second : 0;
+    where.host = hp ? hp->host : r.addr;
+    where.port = hp ? hp->port : 0;
     probes.push_back(probe_peer(where, o.node.auth, timeout, v.url));
   }
   auto seen = co_await gather(std::move(probes));
@@ -751,7 +751,7 @@ net::awaitable<client_report> check_sentinel(client_report rep, redis_target t, 
                                         "' has no replica: Sentinel has nothing to fail over to");
 
   // Finally the master itself, with the data nodes' credentials and database.
-  auto hp = redis::split_address(rep.master);
+  auto hp = redis::address::parse(rep.master);
   if (!hp) {
     rep.problem(severity::unreachable,
                 "sentinel " + primary_addr + " names a malformed master address: " + rep.master);
@@ -759,8 +759,8 @@ net::awaitable<client_report> check_sentinel(client_report rep, redis_target t, 
   }
   net::connect_options where = o.node.connect;
   where.unix_path.clear();
-  where.host = hp->first;
-  where.port = hp->second;
+  where.host = hp->host;
+  where.port = hp->port;
   auto f = co_await inspect_node(where, o.node.auth, o.node.db, timeout, v.url, 5, true);
   if (f.failure) {
     rep.problems.push_back(*f.failure);
@@ -886,11 +886,11 @@ net::awaitable<client_report> check_cluster(client_report rep, redis_target t, c
 
   std::vector<net::awaitable<node_facts>> probes;
   for (const auto& n : rep.nodes) {
-    auto hp = redis::split_address(n.addr);
+    auto hp = redis::address::parse(n.addr);
     net::connect_options where = o.node.connect;
     where.unix_path.clear();
-    where.host = hp ? hp->first : n.addr;
-    where.port = hp ? hp->second : 0;
+    where.host = hp ? hp->host : n.addr;
+    where.port = hp ? hp->port : 0;
     probes.push_back(probe_peer(where, o.node.auth, timeout, v.url));
   }
   auto seen = co_await gather(std::move(probes));

@@ -3,14 +3,15 @@
 #include "owcore/net/error.hpp"
 #include "owcore/redis/cluster_client.hpp"
 #include "owcore/redis/error.hpp"
-#include "owcore/redis/subscriber_set.hpp"
+#include "owcore/redis/io/sentinel_query.hpp"
+#include "owcore/redis/protocol/sentinel.hpp"
+#include "owcore/redis/io/subscriber_set.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <spdlog/logger.h>
 
 #include <mutex>
-#include <sstream>
 
 namespace owcore::redis {
 
@@ -22,48 +23,21 @@ net::awaitable<std::pair<error_code, reply>> client::exec_one(request req) {
   co_return std::pair{ec, std::move(resp.front())};
 }
 
-net::awaitable<std::pair<std::string, address>> resolve_master(
+net::awaitable<std::pair<error_info, address>> resolve_master(
     const std::vector<address>& sentinels, const std::string& service, const credentials& auth,
     const net::tls_options& tls, std::chrono::steady_clock::duration timeout) {
-  auto ex = co_await boost::asio::this_coro::executor;
-  std::string tried;
-  for (const auto& s : sentinels) {
-    basic_connection c(ex);
-    net::connect_options copts;
-    copts.host = s.host;
-    copts.port = s.port;
-    copts.tls = tls;
-    copts.timeout = timeout;
-    if (auto err = co_await c.open(copts, auth); !err.empty()) {
-      tried += (tried.empty() ? "" : "; ") + err;
-      continue;
-    }
-    std::vector<std::string> cmd{"SENTINEL", "GET-MASTER-ADDR-BY-NAME", service};
-    auto [ec, r] = co_await c.exec(std::move(cmd), timeout);
-    if (ec || r.is_error()) {
-      tried += (tried.empty() ? "" : "; ") + s.to_string() + ": " + (ec ? ec.message() : r.str);
-      continue;
-    }
-    if (r.type != reply::kind::array || r.elements.size() != 2) {
-      tried += (tried.empty() ? "" : "; ") + s.to_string() + ": does not know a master named '" +
-               service + "'";
-      continue;
-    }
-    int port = 0;
-    try {
-      port = std::stoi(r.elements[1].str);
-    } catch (const std::exception&) {
-    }
-    if (port <= 0 || port > 65535) {
-      tried += (tried.empty() ? "" : "; ") + s.to_string() + ": malformed master address";
-      continue;
-    }
-    co_return std::pair{std::string{}, address{r.elements[0].str, static_cast<std::uint16_t>(port)}};
-  }
-  co_return std::pair{"no sentinel named a master for '" + service + "' (" + tried + ")", address{}};
+  net::connect_options base;
+  base.tls = tls;
+  auto found = co_await io::ask_sentinels(sentinels, service, auth, base, timeout, false);
+  if (found.found) co_return std::pair{error_info{}, std::move(found.master)};
+  error_info none{make_error_code(error::no_sentinel),
+                  "no sentinel named a master for '" + service + "' (" + found.tried + ")"};
+  co_return std::pair{std::move(none), address{}};
 }
 
 namespace {
+
+error_info stopped_info() { return {make_error_code(error::stopped), "client stopped"}; }
 
 connection_options node_options(const client_options& o, const std::string& log_name) {
   connection_options c;
@@ -149,13 +123,13 @@ class sentinel_client final : public client, public std::enable_shared_from_this
     w.backoff_cap = opts_.backoff_cap;
     w.log = opts_.log;
     w.log_name = opts_.name + " sentinel watcher";
-    w.resolve = [weak]() -> net::awaitable<std::pair<std::string, address>> {
+    w.resolve = [weak]() -> net::awaitable<std::pair<error_info, address>> {
       auto self = weak.lock();
-      if (!self) co_return std::pair{std::string("client stopped"), address{}};
+      if (!self) co_return std::pair{stopped_info(), address{}};
       std::lock_guard lock(self->mutex_);
       // Rotate, so a dead sentinel is not asked forever.
       const auto a = self->sentinels_[self->watcher_index_++ % self->sentinels_.size()];
-      co_return std::pair{std::string{}, a};
+      co_return std::pair{error_info{}, a};
     };
     w.on_message = [weak](const message& m) {
       if (auto self = weak.lock()) self->on_switch_master(m.payload);
@@ -177,15 +151,11 @@ class sentinel_client final : public client, public std::enable_shared_from_this
   net::awaitable<std::pair<error_code, response>> exec(request req) override {
     const int attempts = std::max(1, opts_.max_attempts);
     std::pair<error_code, response> last;
-    for (int attempt = 1; attempt <= attempts; ++attempt) {
+    for (int attempt = 1;; ++attempt) {
       last = co_await conn_->exec(req);
-      bool readonly = false;
-      for (const auto& r : last.second)
-        if (r.is_error() && r.str.rfind("READONLY", 0) == 0) readonly = true;
-      // A timeout here means the request never got a usable connection, so it was not written;
-      // unknown_outcome is never retried (it may have run).
-      const bool retryable = readonly || last.first == net::error::timeout;
-      if (!retryable || attempt == attempts) break;
+      const auto verdict = judge_sentinel_attempt(last.first, last.second, attempt, attempts);
+      if (verdict == sentinel_verdict::done) break;
+      const bool readonly = verdict == sentinel_verdict::reconnect_and_retry;
       if (opts_.log)
         opts_.log->debug("{}: attempt {}/{} failed ({}); retrying", opts_.name, attempt, attempts,
                          readonly ? std::string("READONLY") : last.first.message());
@@ -216,9 +186,9 @@ class sentinel_client final : public client, public std::enable_shared_from_this
 
  private:
   address_resolver make_resolver() {
-    return [weak = weak_from_this()]() -> net::awaitable<std::pair<std::string, address>> {
+    return [weak = weak_from_this()]() -> net::awaitable<std::pair<error_info, address>> {
       auto self = weak.lock();
-      if (!self) co_return std::pair{std::string("client stopped"), address{}};
+      if (!self) co_return std::pair{stopped_info(), address{}};
       std::vector<address> order;
       {
         std::lock_guard lock(self->mutex_);
@@ -232,14 +202,11 @@ class sentinel_client final : public client, public std::enable_shared_from_this
   }
 
   void on_switch_master(const std::string& payload) {
-    // "<name> <old-ip> <old-port> <new-ip> <new-port>"
-    std::istringstream in(payload);
-    std::string name, old_ip, old_port, new_ip, new_port;
-    if (!(in >> name >> old_ip >> old_port >> new_ip >> new_port) || name != opts_.service_name)
-      return;
+    const auto m = parse_switch_master(payload);
+    if (!m || !is_failover_of(*m, opts_.service_name)) return;
     if (opts_.log)
-      opts_.log->warn("{}: sentinel reports failover of '{}': {}:{} -> {}:{}; reconnecting", opts_.name,
-                      name, old_ip, old_port, new_ip, new_port);
+      opts_.log->warn("{}: sentinel reports failover of '{}': {} -> {}; reconnecting", opts_.name,
+                      m->name, m->from.to_string(), m->to.to_string());
     conn_->reconnect_now();
     subs_.for_each([](subscriber& s) { s.reconnect_now(); });
   }

@@ -4,10 +4,11 @@
 // never know which topology serves them.
 
 #include "owcore/net/executor.hpp"
-#include "owcore/redis/connection.hpp"
-#include "owcore/redis/probe.hpp"
-#include "owcore/redis/request.hpp"
-#include "owcore/redis/subscriber.hpp"
+#include "owcore/redis/io/connection.hpp"
+#include "owcore/redis/error.hpp"
+#include "owcore/redis/topology.hpp"
+#include "owcore/redis/protocol/request.hpp"
+#include "owcore/redis/io/subscriber.hpp"
 #include "owcore/redis/url.hpp"
 
 #include <boost/system/error_code.hpp>
@@ -25,7 +26,7 @@ class logger;
 
 namespace owcore::redis {
 
-/// Everything needed to build a client of any topology (the App or the WS client of SPEC §1).
+/// Everything needed to build a client of any topology (the App or the WS client; docs/redis.md).
 struct client_options {
   topology topo = topology::standalone;
   url_config node;                      ///< standalone node, Cluster seed, or (Sentinel) the
@@ -35,7 +36,7 @@ struct client_options {
   credentials sentinel_auth;            ///< AUTH to the sentinels themselves
   std::vector<address> extra_seeds;     ///< Cluster: further seed nodes besides `node`
 
-  /// Sentinel retry contract (SPEC §2.4): total attempts per request on READONLY, timeouts and
+  /// Sentinel retry contract (docs/redis.md, protocol/sentinel.hpp): total attempts per request on READONLY, timeouts and
   /// connection errors that are safe to retry (REDIS_SENTINEL_MAX_RETRY_COUNT, at least 1).
   int max_attempts = 2;
   /// Sleep between those attempts (REDIS_RECONNECT_DELAY, milliseconds in the variable).
@@ -99,10 +100,10 @@ class client {
 /// Builds a client for `opts.topo`. Nothing connects until start().
 std::shared_ptr<client> make_client(net::executor ex, client_options opts);
 
-/// Asks `sentinels` (in order, starting with the one that answered last) for the master of
-/// `service`. Returns the address, or an error message saying what every sentinel answered.
-/// Used by the Sentinel client and by `owcore doctor`.
-net::awaitable<std::pair<std::string, address>> resolve_master(
+/// Asks `sentinels` in order for the master of `service` (protocol/sentinel.hpp parses each
+/// answer). Returns the address, or no_sentinel with a detail saying what every sentinel answered.
+/// Used by the Sentinel client.
+net::awaitable<std::pair<error_info, address>> resolve_master(
     const std::vector<address>& sentinels, const std::string& service, const credentials& auth,
     const net::tls_options& tls, std::chrono::steady_clock::duration timeout);
 

@@ -1,5 +1,5 @@
 #pragma once
-// The per-process client cache of Open WebUI's get_redis_connection (SPEC §2.3): one client per
+// The per-process client cache of Open WebUI's get_redis_connection (docs/redis.md): one client per
 // (url, sentinels, cluster, decode_responses) key, created on first use and shared afterwards.
 // Unlike Python's module-level dict, it is an object the application owns and stops at shutdown.
 
@@ -19,7 +19,7 @@ namespace owcore::redis {
 /// decode flag (owcore always decodes, but keeps the flag so the key means the same).
 struct client_key {
   std::string url;
-  std::vector<std::pair<std::string, std::uint16_t>> sentinels;
+  std::vector<address> sentinels;  ///< host and port of each sentinel
   bool cluster = false;
   bool decode_responses = true;
   friend auto operator<=>(const client_key&, const client_key&) = default;

@@ -1,9 +1,11 @@
 #include "owcore/redis/cluster_client.hpp"
 
 #include "owcore/net/error.hpp"
-#include "owcore/redis/cluster_slots.hpp"
+#include "owcore/redis/protocol/cluster_exec_fsm.hpp"
+#include "owcore/redis/protocol/cluster_slots.hpp"
 #include "owcore/redis/error.hpp"
-#include "owcore/redis/subscriber_set.hpp"
+#include "owcore/redis/io/basic_connection.hpp"
+#include "owcore/redis/io/subscriber_set.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -23,7 +25,6 @@ using clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr int max_redirects = 16;
 // Per-node queue wait: short, so a dead master is noticed and the map refreshed quickly; the
 // client keeps retrying (re-routing each time) until the caller's whole queue_timeout is spent.
 constexpr auto node_queue_timeout = std::chrono::seconds(2);
@@ -59,92 +60,62 @@ class cluster_client final : public client, public std::enable_shared_from_this<
       co_return std::pair{make_error_code(error::cross_slot), response{std::move(r)}};
     }
     const auto slot = request_slot(req);
-    const auto deadline = clock::now() + opts_.queue_timeout;
-    backoff bo(std::chrono::milliseconds(50), std::chrono::milliseconds(1000));
-    std::string ask_target;
+    cluster_exec_fsm fsm(clock::now() + opts_.queue_timeout);
     std::pair<error_code, response> last{make_error_code(error::no_route), {}};
-
-    for (int round = 0; round < max_redirects + 64 && clock::now() < deadline; ++round) {
-      std::string target = ask_target;
-      if (target.empty()) target = route(slot);
-      if (target.empty()) {
-        co_await refresh(true);
-        target = route(slot);
-        if (target.empty()) {
-          last = {make_error_code(error::no_route), {}};
-          co_await sleep(bo.next());
-          continue;
+    std::string target;
+    cluster_event ev;
+    ev.type = cluster_event::kind::start;
+    ev.now = clock::now();
+    for (;;) {
+      auto act = fsm.resume(ev);
+      ev = cluster_event{};
+      switch (act.type) {
+        case cluster_action::kind::send: {
+          target = act.target.empty() ? route(slot) : std::move(act.target);
+          if (target.empty()) {
+            last = {make_error_code(error::no_route), {}};
+            ev.type = cluster_event::kind::no_route;
+            break;
+          }
+          auto conn = connection_for(target);
+          if (!conn) co_return std::pair{make_error_code(error::stopped), response{}};
+          if (act.asking) {
+            last = co_await conn->exec(cluster_exec_fsm::with_asking(req));
+            if (!last.first) last.second = cluster_exec_fsm::strip_asking(std::move(last.second));
+          } else {
+            last = co_await conn->exec(req);
+          }
+          ev.type = cluster_event::kind::replied;
+          ev.ec = last.first;
+          ev.replies = &last.second;
+          ev.target = target;
+          ev.client_stopped = stopped_;
+          break;
         }
-      }
-      auto conn = connection_for(target);
-      if (!conn) co_return std::pair{make_error_code(error::stopped), response{}};
-
-      const bool asking = !ask_target.empty();
-      ask_target.clear();
-      if (asking) {
-        // ASKING applies to the next command only, so it precedes every command.
-        request with_asking;
-        for (const auto& c : req.commands()) {
-          with_asking.push("ASKING");
-          with_asking.push(c);
-        }
-        with_asking.idempotent(req.policy() == retry_policy::idempotent);
-        last = co_await conn->exec(std::move(with_asking));
-        if (!last.first) {
-          response stripped;
-          for (std::size_t i = 1; i < last.second.size(); i += 2) stripped.push_back(std::move(last.second[i]));
-          last.second = std::move(stripped);
-        }
-      } else {
-        last = co_await conn->exec(req);
-      }
-
-      if (last.first) {
-        // Never written (node unreachable or its queue timed out): the slot may have a new owner.
-        // `stopped` from a node connection (not from us) means it was retired by a refresh before
-        // the request was written.
-        const bool rerouted = last.first == error::stopped && !stopped_;
-        if (last.first == net::error::timeout || last.first == error::queue_full || rerouted) {
-          co_await refresh(false);
-          co_await sleep(bo.next());
-          continue;
-        }
-        co_return last;  // unknown_outcome, stopped, ...: the caller decides
-      }
-
-      auto verdict = classify(last.second);
-      switch (verdict.type) {
-        case redirect::kind::none:
-          co_return last;
-        case redirect::kind::moved: {
-          std::string addr = resolve_address(verdict.address, host_of(target));
+        case cluster_action::kind::refresh_slots:
+          co_await refresh(act.force);
+          ev.type = cluster_event::kind::refreshed;
+          break;
+        case cluster_action::kind::update_slot:
           {
             std::lock_guard lock(mutex_);
-            map_.update(verdict.slot, addr);
+            map_.update(act.slot, act.target);
           }
           spawn_refresh();
-          continue;
-        }
-        case redirect::kind::ask:
-          ask_target = resolve_address(verdict.address, host_of(target));
-          continue;
-        case redirect::kind::readonly:
-        case redirect::kind::clusterdown:
-          co_await refresh(false);
-          co_await sleep(bo.next());
-          continue;
-        case redirect::kind::tryagain:
-        case redirect::kind::loading:
-        case redirect::kind::masterdown:
-          co_await sleep(bo.next());
-          continue;
+          ev.type = cluster_event::kind::updated;
+          break;
+        case cluster_action::kind::sleep:
+          co_await sleep(act.delay);
+          ev.type = cluster_event::kind::slept;
+          break;
+        case cluster_action::kind::done:
+          if (act.ec == error::too_many_redirects && opts_.log)
+            opts_.log->error("{}: giving up after repeated cluster redirects", opts_.name);
+          if (act.ec) last.first = act.ec;
+          co_return last;
       }
+      ev.now = clock::now();
     }
-    if (!last.first) {
-      if (opts_.log) opts_.log->error("{}: giving up after repeated cluster redirects", opts_.name);
-      last.first = make_error_code(error::too_many_redirects);
-    }
-    co_return last;
   }
 
   std::shared_ptr<subscriber> make_subscriber(message_handler on_message, std::string log_name,
@@ -158,9 +129,9 @@ class cluster_client final : public client, public std::enable_shared_from_this<
     o.log = opts_.log;
     o.log_name = std::move(log_name);
     o.resolve = [weak = weak_from_this(), shard_channel,
-                 turn = std::make_shared<std::size_t>(0)]() -> net::awaitable<std::pair<std::string, address>> {
+                 turn = std::make_shared<std::size_t>(0)]() -> net::awaitable<std::pair<error_info, address>> {
       auto self = weak.lock();
-      if (!self) co_return std::pair{std::string("client stopped"), address{}};
+      if (!self) co_return std::pair{error_info{make_error_code(error::stopped), "client stopped"}, address{}};
       co_await self->refresh(false);
       std::string target;
       if (!shard_channel.empty()) {
@@ -176,12 +147,14 @@ class cluster_client final : public client, public std::enable_shared_from_this<
       }
       if (target.empty()) {
         auto seeds = self->seeds_;
-        if (seeds.empty()) co_return std::pair{std::string("no cluster node known"), address{}};
-        co_return std::pair{std::string{}, seeds[(*turn)++ % seeds.size()]};
+        if (seeds.empty())
+          co_return std::pair{error_info{make_error_code(error::no_route), "no cluster node known"}, address{}};
+        co_return std::pair{error_info{}, seeds[(*turn)++ % seeds.size()]};
       }
-      auto hp = split_address(target);
-      if (!hp) co_return std::pair{"bad node address " + target, address{}};
-      co_return std::pair{std::string{}, address{hp->first, hp->second}};
+      auto hp = address::parse(target);
+      if (!hp)
+        co_return std::pair{error_info{make_error_code(error::protocol_error), "bad node address " + target}, address{}};
+      co_return std::pair{error_info{}, std::move(*hp)};
     };
     auto s = std::make_shared<subscriber>(ex_, std::move(o));
     subs_.add(s);
@@ -211,25 +184,6 @@ class cluster_client final : public client, public std::enable_shared_from_this<
   }
 
  private:
-  static std::string host_of(const std::string& addr) {
-    auto hp = split_address(addr);
-    return hp ? hp->first : std::string{};
-  }
-
-  // The first non-redirect reply decides; a redirect counts only when every reply agrees, so a
-  // partly executed pipeline is returned rather than re-run.
-  static redirect classify(const response& resp) {
-    redirect first;
-    bool all_same = true;
-    for (std::size_t i = 0; i < resp.size(); ++i) {
-      redirect r = resp[i].is_error() ? classify_error(resp[i].str) : redirect{};
-      if (i == 0) first = r;
-      else if (r.type != first.type) all_same = false;
-    }
-    if (!all_same) return redirect{};
-    return first;
-  }
-
   std::string route(std::optional<std::uint16_t> slot) {
     std::lock_guard lock(mutex_);
     if (slot) return map_.master_for(*slot).value_or(std::string{});
@@ -242,12 +196,12 @@ class cluster_client final : public client, public std::enable_shared_from_this<
     std::lock_guard lock(mutex_);
     if (stopped_) return nullptr;
     if (auto it = conns_.find(addr); it != conns_.end()) return it->second;
-    auto hp = split_address(addr);
+    auto hp = address::parse(addr);
     connection_options c;
     c.node = opts_.node;
     if (hp) {
-      c.node.connect.host = hp->first;
-      c.node.connect.port = hp->second;
+      c.node.connect.host = hp->host;
+      c.node.connect.port = hp->port;
       c.node.connect.unix_path.clear();
     }
     c.select_db = false;  // Cluster has only database 0
@@ -318,16 +272,16 @@ class cluster_client final : public client, public std::enable_shared_from_this<
     std::string failures;
     std::optional<slot_map> fresh;
     for (const auto& cand : candidates) {
-      auto hp = split_address(cand);
+      auto hp = address::parse(cand);
       if (!hp) continue;
       basic_connection c(ex);
       net::connect_options copts = opts_.node.connect;
-      copts.host = hp->first;
-      copts.port = hp->second;
+      copts.host = hp->host;
+      copts.port = hp->port;
       copts.unix_path.clear();
       copts.timeout = opts_.connect_timeout;
-      if (auto err = co_await c.open(copts, opts_.node.auth); !err.empty()) {
-        failures += (failures.empty() ? "" : "; ") + err;
+      if (auto err = co_await c.open(copts, opts_.node.auth)) {
+        failures += (failures.empty() ? "" : "; ") + err.detail;
         continue;
       }
       std::vector<std::string> cmd{"CLUSTER", "SLOTS"};
@@ -337,7 +291,7 @@ class cluster_client final : public client, public std::enable_shared_from_this<
         continue;
       }
       std::string why;
-      fresh = slot_map::from_cluster_slots(r, hp->first, &why);
+      fresh = slot_map::from_cluster_slots(r, hp->host, &why);
       if (fresh && fresh->covered_slots() > 0) break;
       failures += (failures.empty() ? "" : "; ") + cand + ": " + (why.empty() ? "no slots" : why);
       fresh.reset();

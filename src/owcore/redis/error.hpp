@@ -3,6 +3,7 @@
 
 #include <boost/system/error_code.hpp>
 
+#include <string>
 #include <type_traits>
 
 namespace owcore::redis {
@@ -34,6 +35,15 @@ const boost::system::error_category& redis_category() noexcept;
 inline boost::system::error_code make_error_code(error e) noexcept {
   return {static_cast<int>(e), redis_category()};
 }
+
+/// A failure of the Redis layer: a code to branch on and a one-line detail for people (the peer,
+/// the step and the server's words; never a password). A clear `ec` means success and an empty
+/// detail. A value type.
+struct error_info {
+  boost::system::error_code ec;
+  std::string detail;
+  explicit operator bool() const noexcept { return static_cast<bool>(ec); }
+};
 
 }  // namespace owcore::redis
 

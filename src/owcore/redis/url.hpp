@@ -3,6 +3,7 @@
 // with percent-decoded credentials and the `ssl_*` query options.
 
 #include "owcore/net/stream.hpp"
+#include "owcore/redis/protocol/setup.hpp"  // credentials
 
 #include <cstdint>
 #include <optional>
@@ -11,13 +12,6 @@
 #include <variant>
 
 namespace owcore::redis {
-
-/// Credentials for AUTH. An empty password means no AUTH; an empty username with a password
-/// means the legacy single-argument `AUTH password`.
-struct credentials {
-  std::string username;
-  std::string password;
-};
 
 /// Everything a Redis URL configures. Fields keep redis-py's defaults.
 struct url_config {
@@ -28,7 +22,7 @@ struct url_config {
   std::optional<double> socket_timeout_s;          ///< `?socket_timeout=` (seconds)
   std::optional<double> socket_connect_timeout_s;  ///< `?socket_connect_timeout=` (seconds)
   std::optional<int> health_check_interval_s;      ///< `?health_check_interval=` (seconds)
-  /// The raw host (Sentinel mode uses it as the master service name, SPEC §2.2).
+  /// The raw host (Sentinel mode uses it as the master service name; docs/redis.md).
   std::string host;
 };
 

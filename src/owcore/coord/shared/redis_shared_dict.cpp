@@ -4,7 +4,7 @@
 #include "owcore/coord/shared/dict_errors.hpp"
 #include "owcore/coord/shared/keys.hpp"
 #include "owcore/coord/shared/lock.hpp"
-#include "owcore/redis/cluster_slots.hpp"
+#include "owcore/redis/protocol/cluster_slots.hpp"
 #include "owcore/redis/error.hpp"
 
 #include <algorithm>

@@ -9,8 +9,9 @@
 // empty host (":6380") means "the host of the node that sent it" (Redis 7 with
 // cluster-preferred-endpoint-type unknown-endpoint); see resolve_address().
 
-#include "owcore/redis/request.hpp"
-#include "owcore/redis/resp.hpp"
+#include "owcore/redis/protocol/address.hpp"
+#include "owcore/redis/protocol/request.hpp"
+#include "owcore/redis/protocol/resp.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -46,12 +47,6 @@ std::optional<std::string> cross_slot_error(const request& req);
 /// (route it to any node). Does not check the other keys; call cross_slot_error() first.
 /// Pure, thread-safe.
 std::optional<std::uint16_t> request_slot(const request& req);
-
-/// Splits "host:port" at the last colon. The port must be decimal digits in 1..65535. Brackets
-/// around the host are stripped ("[::1]:6380" -> "::1"); an unbracketed IPv6 host works too
-/// ("::1:6380"). The host may be empty (":6380", see resolve_address()). nullopt for anything
-/// else (no colon, bad port, unbalanced brackets). Pure, thread-safe.
-std::optional<std::pair<std::string, std::uint16_t>> split_address(std::string_view host_port);
 
 /// `address` unchanged when its host part (before the last colon) is non-empty, else
 /// `replying_host` + ":" + port (":6381" or "[]:6381" from a node at 10.0.0.5 -> "10.0.0.5:6381").
@@ -159,7 +154,7 @@ struct redirect {
 
 /// Classifies the text of an error reply (reply::str, without the leading '-'). The prefix must be
 /// upper case as Redis sends it. MOVED/ASK must be exactly "<WORD> <slot> <address>" with a decimal
-/// slot below 16384 and an address split_address() accepts; anything malformed, and every other
+/// slot below 16384 and an address address::parse() accepts; anything malformed, and every other
 /// error, is kind::none. Never throws (beyond std::bad_alloc) or crashes on any input; pure,
 /// thread-safe.
 redirect classify_error(std::string_view error_text);

@@ -1,4 +1,4 @@
-#include "owcore/redis/request.hpp"
+#include "owcore/redis/protocol/request.hpp"
 
 namespace owcore::redis {
 

@@ -1,4 +1,4 @@
-#include "owcore/redis/resp.hpp"
+#include "owcore/redis/protocol/resp.hpp"
 
 #include "owcore/redis/error.hpp"
 

@@ -2,7 +2,7 @@
 // Internal to the redis clients: the subscribers a client made, held weakly so that a
 // subscriber its owner dropped is forgotten, and reachable for stop() and failover reconnects.
 
-#include "owcore/redis/subscriber.hpp"
+#include "owcore/redis/io/subscriber.hpp"
 
 #include <algorithm>
 #include <memory>

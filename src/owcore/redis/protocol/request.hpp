@@ -2,7 +2,7 @@
 // Requests: one command or a pipeline of commands sent together, with the keys each command
 // touches marked so that Cluster routing and cross-slot checks need no command table.
 
-#include "owcore/redis/resp.hpp"
+#include "owcore/redis/protocol/resp.hpp"
 
 #include <cstddef>
 #include <string>

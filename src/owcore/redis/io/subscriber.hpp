@@ -1,13 +1,14 @@
 #pragma once
-// A supervised pub/sub subscriber on its own connection (RESP2 cannot mix pushes and replies).
-// It reconnects with backoff after any drop, a server restart or a failover, re-subscribes
-// everything, logs each drop and recovery, and PINGs periodically so that a connection that is
-// open but no longer delivering is detected and replaced.
+// A supervised pub/sub subscriber on its own connection (RESP2 cannot mix pushes and replies): a
+// thin Asio shell (docs/redis.md) over protocol/subscription_tracker (what is wanted, the
+// re-subscribe commands, what each received reply is) and io/supervisor (resolve, connect,
+// set-up, reconnect with backoff). It re-subscribes everything after every reconnect, and PINGs
+// after silence so that a connection that is open but no longer delivering is replaced.
 
 #include "owcore/net/executor.hpp"
-#include "owcore/net/stream.hpp"
-#include "owcore/redis/connection.hpp"
-#include "owcore/redis/resp.hpp"
+#include "owcore/redis/io/supervisor.hpp"
+#include "owcore/redis/protocol/resp.hpp"
+#include "owcore/redis/protocol/subscription_tracker.hpp"
 #include "owcore/redis/url.hpp"
 
 #include <boost/asio/steady_timer.hpp>
@@ -17,7 +18,6 @@
 #include <chrono>
 #include <functional>
 #include <memory>
-#include <set>
 #include <string>
 
 namespace spdlog {
@@ -25,15 +25,6 @@ class logger;
 }
 
 namespace owcore::redis {
-
-/// One message received on a subscription.
-struct message {
-  enum class kind { message, pmessage, smessage };
-  kind type = kind::message;
-  std::string channel;
-  std::string pattern;   ///< for pmessage: the pattern that matched
-  std::string payload;
-};
 
 /// Called on the subscriber's strand for every message, in arrival order. It must not block; a
 /// slow consumer should hand the message to its own bounded queue.
@@ -63,10 +54,10 @@ struct subscriber_options {
 
 /// A supervised subscriber. Create with make_shared, add subscriptions, `start()`. Thread-safe:
 /// every public member may be called from any thread.
-class subscriber : public std::enable_shared_from_this<subscriber> {
+class subscriber : public std::enable_shared_from_this<subscriber>, private io::supervised {
  public:
   subscriber(net::executor ex, subscriber_options opts);
-  ~subscriber();
+  ~subscriber() override;
 
   /// Starts connecting now (subscribers start at start-up, never lazily).
   void start();
@@ -80,6 +71,7 @@ class subscriber : public std::enable_shared_from_this<subscriber> {
   void subscribe(std::string channel);
   void psubscribe(std::string pattern);
   void ssubscribe(std::string channel);
+  /// Removes a channel or shard channel (UNSUBSCRIBE / SUNSUBSCRIBE when connected).
   void unsubscribe(std::string channel);
   /// Replaces subscriber_options::on_error (for subscribers a client made); call before start().
   void set_error_handler(std::function<bool(const std::string& error)> handler);
@@ -92,25 +84,25 @@ class subscriber : public std::enable_shared_from_this<subscriber> {
   std::uint64_t drops() const noexcept { return drops_.load(); }
 
  private:
+  void add(subscription_kind k, std::string name);
+  void remove(subscription_kind k, const std::string& name);
+  void wake_writer();
   net::awaitable<void> run();
-  net::awaitable<boost::system::error_code> session();
+  net::awaitable<boost::system::error_code> serve() override;
+  void on_lost(boost::system::error_code why) override;
   net::awaitable<boost::system::error_code> writer();
   net::awaitable<boost::system::error_code> reader();
-  void send(std::string_view verb, const std::set<std::string>& names);
-  void send_one(std::string_view verb, std::string_view name);
-  bool handle(const reply& r);
+  net::awaitable<boost::system::error_code> watchdog();
+  bool handle(reply r);
+  void mark_subscribed();
 
   boost::asio::strand<net::executor> strand_;
   subscriber_options opts_;
-  net::stream stream_;
-  reply_parser parser_;
-  std::string read_buf_;
+  io::supervisor sup_;
+  subscription_tracker tracker_;
   std::string out_;            ///< bytes waiting for the writer
   std::string writing_;
   boost::asio::steady_timer writer_cv_;
-  boost::asio::steady_timer sleep_;
-  std::set<std::string> channels_, patterns_, shard_channels_;
-  std::chrono::steady_clock::time_point last_read_{};
   bool ping_outstanding_ = false;
   bool connected_ = false;
   bool stopped_ = false;

@@ -1,4 +1,4 @@
-#include "owcore/redis/cluster_slots.hpp"
+#include "owcore/redis/protocol/cluster_slots.hpp"
 
 #include <algorithm>
 #include <array>
@@ -125,7 +125,7 @@ bool parse_endpoint(const reply& r, std::string_view asked_host, std::string& ad
   address.assign(h);
   address += ':';
   address += std::to_string(port.integer);
-  if (!split_address(address)) return fail(error, "node host is not a valid host");
+  if (!redis::address::parse(address)) return fail(error, "node host is not a valid host");
   return true;
 }
 
@@ -183,23 +183,6 @@ std::optional<std::string> cross_slot_error(const request& req) {
   append_quoted(shown, first_key);
   out.append(shown, 1, shown.size() - 2);
   return out;
-}
-
-std::optional<std::pair<std::string, std::uint16_t>> split_address(std::string_view host_port) {
-  const auto colon = host_port.rfind(':');
-  if (colon == std::string_view::npos) return std::nullopt;
-  const auto port = parse_decimal<unsigned>(host_port.substr(colon + 1), 5);
-  if (!port || *port < 1 || *port > 65535) return std::nullopt;
-  std::string_view host = host_port.substr(0, colon);
-  if (!host.empty() && host.front() == '[') {
-    if (host.size() < 2 || host.back() != ']') return std::nullopt;
-    host = host.substr(1, host.size() - 2);
-  }
-  for (char c : host) {
-    const auto b = static_cast<unsigned char>(c);
-    if (b <= 0x20 || b == 0x7f || c == '[' || c == ']') return std::nullopt;
-  }
-  return std::pair{std::string(host), static_cast<std::uint16_t>(*port)};
 }
 
 std::string resolve_address(std::string_view address, std::string_view replying_host) {
@@ -384,7 +367,7 @@ redirect classify_error(std::string_view text) {
     if (space2 == std::string_view::npos) return {};
     const auto slot = parse_decimal<unsigned>(rest.substr(0, space2), 5);
     const std::string_view address = rest.substr(space2 + 1);
-    if (!slot || *slot >= slot_count || !split_address(address)) return {};
+    if (!slot || *slot >= slot_count || !redis::address::parse(address)) return {};
     return {word == "MOVED" ? redirect::kind::moved : redirect::kind::ask,
             static_cast<std::uint16_t>(*slot), std::string(address)};
   }

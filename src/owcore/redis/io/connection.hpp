@@ -1,29 +1,32 @@
 #pragma once
-// One multiplexed connection to one Redis node (STYLE.md 3-5): callers on any thread submit
-// requests; a writer packs everything queued into one write; a reader matches replies to the
-// oldest request in flight. One `run` coroutine owns the connection's life: resolve, connect,
-// handshake, serve, and reconnect with capped, jittered backoff.
+// One multiplexed connection to one Redis node: a thin Asio shell (docs/redis.md) over
+// protocol/multiplexer (which request a reply answers; what happens to each request when the
+// connection drops) and io/supervisor (resolve, connect, set-up, reconnect with backoff). The
+// shell only moves bytes: a writer writes what the multiplexer prepares, a reader feeds replies
+// to it, and a watchdog enforces the reply deadline and the health-check PING.
 
 #include "owcore/net/executor.hpp"
-#include "owcore/net/stream.hpp"
-#include "owcore/redis/request.hpp"
-#include "owcore/redis/resp.hpp"
+#include "owcore/redis/error.hpp"
+#include "owcore/redis/io/supervisor.hpp"
+#include "owcore/redis/protocol/address.hpp"
+#include "owcore/redis/protocol/backoff.hpp"
+#include "owcore/redis/protocol/multiplexer.hpp"
+#include "owcore/redis/protocol/request.hpp"
+#include "owcore/redis/protocol/resp.hpp"
 #include "owcore/redis/url.hpp"
 
 #include <boost/asio/associated_cancellation_slot.hpp>
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/defer.hpp>
-#include <boost/asio/post.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/system/error_code.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <deque>
-#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -34,33 +37,6 @@ class logger;
 
 namespace owcore::redis {
 
-/// A node address.
-struct address {
-  std::string host;
-  std::uint16_t port = 0;
-  std::string to_string() const;
-  friend bool operator==(const address&, const address&) = default;
-};
-
-/// Finds the node to connect to before each (re)connect (Sentinel master discovery). Returns the
-/// address, or an error message (logged; the connection backs off and asks again).
-using address_resolver = std::function<net::awaitable<std::pair<std::string, address>>()>;
-
-/// Capped exponential backoff with full jitter. Sans-io: the caller sleeps.
-class backoff {
- public:
-  backoff(std::chrono::milliseconds initial, std::chrono::milliseconds cap) noexcept
-      : initial_(initial), cap_(cap) {}
-  /// The next delay: uniform in [d/2, d] where d doubles from `initial` up to `cap`.
-  std::chrono::milliseconds next();
-  void reset() noexcept { attempt_ = 0; }
-  unsigned attempts() const noexcept { return attempt_; }
-
- private:
-  std::chrono::milliseconds initial_, cap_;
-  unsigned attempt_ = 0;
-};
-
 /// Options of one node connection. Defaults are safe for production.
 struct connection_options {
   url_config node;                 ///< address (unless `resolve` is set), TLS, AUTH, db, name
@@ -69,7 +45,7 @@ struct connection_options {
   bool select_db = true;           ///< SELECT node.db (Cluster: false)
   std::chrono::steady_clock::duration connect_timeout = std::chrono::seconds(5);
   /// Longest wait for a reply once a request is written (REDIS_SOCKET_TIMEOUT); the connection is
-  /// considered dead after it. Also bounds the handshake.
+  /// considered dead after it. Also bounds the set-up.
   std::chrono::steady_clock::duration reply_timeout = std::chrono::seconds(30);
   /// Longest a request may wait in the queue for a connection (e.g. during a failover).
   std::chrono::steady_clock::duration queue_timeout = std::chrono::seconds(30);
@@ -90,21 +66,22 @@ enum class connection_state { connecting, ready, backing_off, stopped };
 /// One multiplexed connection. Create with `make_shared`, call `start()`, then `exec` from any
 /// thread or executor. All internal state lives on the connection's strand.
 ///
-/// Delivery contract: a request is written at most once unless it is `idempotent()`. If the
-/// connection drops after writing a non-idempotent request, the request fails with
-/// error::unknown_outcome. Requests not yet written wait (up to queue_timeout) for the next
-/// connection. Cancelling an `exec` (e.g. with a per-operation cancellation slot) completes it with
-/// operation_aborted; a request already written still has its reply consumed and discarded.
-class connection : public std::enable_shared_from_this<connection> {
+/// Delivery contract (protocol/multiplexer.hpp): a request is written at most once unless it is
+/// `idempotent()`. If the connection drops after writing a non-idempotent request, the request
+/// fails with error::unknown_outcome. Requests not yet written wait (up to queue_timeout) for the
+/// next connection. Cancelling an `exec` (e.g. with a per-operation cancellation slot) completes
+/// it with operation_aborted; a request already written still has its reply consumed and
+/// discarded.
+class connection : public std::enable_shared_from_this<connection>, private io::supervised {
  public:
   connection(net::executor ex, connection_options opts);
-  ~connection();
+  ~connection() override;
 
   /// Starts the run coroutine. Call once.
   void start();
 
-  /// Stops: closes the socket, fails every pending request with error::stopped. Thread-safe,
-  /// idempotent. The run coroutine ends soon after.
+  /// Stops: closes the socket, fails every pending request (queued: error::stopped; written:
+  /// error::unknown_outcome). Thread-safe, idempotent. The run coroutine ends soon after.
   void stop();
 
   /// Closes the current socket and reconnects (re-resolving the address) without waiting for an
@@ -138,20 +115,17 @@ class connection : public std::enable_shared_from_this<connection> {
   connection_state state() const noexcept { return state_.load(); }
 
   /// The address of the current or last connection attempt, e.g. "127.0.0.1:6379" (thread-safe).
-  std::string peer() const;
+  std::string peer() const { return sup_.peer(); }
 
   /// Number of successful connects so far (1 after the first). Thread-safe.
-  std::uint64_t connects() const noexcept { return connects_.load(); }
+  std::uint64_t connects() const noexcept { return sup_.connects(); }
 
  private:
-  // The caller's handler, type-erased. (Asio 1.81's any_completion_handler recurses without end
-  // when moved, so owcore erases the type itself.) `complete` posts to the handler's executor.
-  struct completion {
-    virtual ~completion() = default;
-    virtual void complete(boost::system::error_code ec, response r) = 0;
-  };
+  // The caller's handler, type-erased as the multiplexer's request_sink. (Asio 1.81's
+  // any_completion_handler recurses without end when moved, so owcore erases the type itself.)
+  // `complete` defers to the handler's executor.
   template <class Handler>
-  struct completion_impl final : completion {
+  struct completion_impl final : request_sink {
     completion_impl(Handler h, const net::executor& fallback)
         : handler(std::move(h)),
           work(boost::asio::make_work_guard(boost::asio::get_associated_executor(handler, fallback))) {}
@@ -166,39 +140,27 @@ class connection : public std::enable_shared_from_this<connection> {
     Handler handler;
     boost::asio::executor_work_guard<boost::asio::associated_executor_t<Handler, net::executor>> work;
   };
-  struct pending;
 
   static std::uint64_t next_request_id() noexcept;
-  void submit(request req, std::uint64_t id, std::unique_ptr<completion> done);
+  void submit(request req, std::uint64_t id, std::unique_ptr<request_sink> done);
   void cancel(std::uint64_t id);
-  void complete(pending& p, boost::system::error_code ec);
   net::awaitable<void> run();
-  net::awaitable<std::string> open();
-  net::awaitable<boost::system::error_code> serve();
+  net::awaitable<boost::system::error_code> serve() override;
+  void on_attempt() override;
+  void on_connect_failed(const error_info& why) override;
+  void on_connected() override;
+  void on_lost(boost::system::error_code why) override;
   net::awaitable<boost::system::error_code> reader();
   net::awaitable<boost::system::error_code> writer();
-  void on_disconnect(boost::system::error_code why);
-  void expire_queued();
-  void cancel_pending(pending* p);
+  net::awaitable<boost::system::error_code> watchdog();
 
   boost::asio::strand<net::executor> strand_;
   connection_options opts_;
-  net::stream stream_;
-  reply_parser parser_;
-  std::string read_buf_;
-  std::string write_buf_;
-  boost::asio::steady_timer writer_cv_;   ///< cancelled to wake the writer
-  boost::asio::steady_timer sleep_;       ///< backoff sleep; cancelled by stop/reconnect_now
-  std::deque<std::unique_ptr<pending>> queued_;     ///< not yet written
-  std::deque<std::unique_ptr<pending>> in_flight_;  ///< written, awaiting replies (in order)
-  std::chrono::steady_clock::time_point last_read_{};
+  io::supervisor sup_;
+  multiplexer mux_;
+  boost::asio::steady_timer writer_cv_;  ///< cancelled to wake the writer
   std::atomic<connection_state> state_{connection_state::connecting};
-  std::atomic<std::uint64_t> connects_{0};
   bool stopped_ = false;
-  bool health_ping_in_flight_ = false;
-  std::string peer_;            ///< guarded by peer_mutex_ (read from other threads)
-  mutable std::mutex peer_mutex_;
-  std::string last_error_;      ///< last connect failure (logged once per outage)
 };
 
 }  // namespace owcore::redis

@@ -1,0 +1,69 @@
+#pragma once
+// The set-up request sent on every new Redis connection, and the check of its replies, written
+// once for node connections, subscribers, Sentinel queries and the start-up probe
+// (docs/redis.md). Sans-io: options in, a request out; replies in, an error_info out.
+//
+// The steps are pipelined in one write: AUTH (when a password is set), SELECT (db != 0),
+// CLIENT SETNAME (when a name is set), ROLE (when a master is required). The first failing step
+// decides; later steps fail only as a consequence (NOAUTH after a refused AUTH).
+
+#include "owcore/redis/error.hpp"
+#include "owcore/redis/protocol/request.hpp"
+
+#include <boost/system/error_code.hpp>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace owcore::redis {
+
+/// Credentials for AUTH. An empty password means no AUTH; an empty username with a password
+/// means the legacy single-argument `AUTH password`.
+struct credentials {
+  std::string username;
+  std::string password;
+};
+
+/// What to set up on a new connection.
+struct setup_options {
+  credentials auth;
+  int db = 0;                   ///< SELECT db when non-zero (pass 0 for Cluster and pub/sub)
+  std::string client_name;      ///< CLIENT SETNAME when non-empty
+  bool require_master = false;  ///< ROLE must say "master" (Sentinel: the answer may be stale)
+};
+
+/// One step of the set-up pipeline.
+enum class setup_step { auth, select, set_name, role };
+
+/// The composed set-up: the request to write (possibly empty: nothing to do) and which step each
+/// of its commands is. A value type.
+struct setup_request {
+  request req;
+  std::vector<setup_step> steps;
+  int db = 0;  ///< for the wording of a SELECT failure
+  bool empty() const noexcept { return steps.empty(); }
+};
+
+/// Composes the set-up pipeline for `opts`. Pure, thread-safe.
+setup_request compose_setup_request(const setup_options& opts);
+
+/// Checks the replies to `setup` (one per command, in order) from the node `peer` ("host:port").
+/// Returns a clear error_info on success, else the first failing step:
+///   auth_failed    "AUTH to <peer> refused: <server text>"
+///   server_error   "SELECT <db> on <peer> refused: ..." / "CLIENT SETNAME on <peer> refused: ..."
+///   not_master     "node <peer> named by the sentinels is not a master (ROLE)"
+///   protocol_error when the number of replies does not match.
+/// Pure, thread-safe.
+error_info check_setup(const setup_request& setup, const response& replies,
+                       std::string_view peer);
+
+/// The wording of a failed connect (TCP, TLS or resolution): "cannot connect to <peer>: <why>".
+/// This is the text of the start-up error line (docs/redis.md), kept byte-stable.
+error_info connect_failure(std::string_view peer, boost::system::error_code ec);
+
+/// The wording of a transport failure (timeout, drop) while the set-up pipeline was in flight:
+/// "set-up of <peer> failed: <why>".
+error_info setup_transport_failure(std::string_view peer, boost::system::error_code ec);
+
+}  // namespace owcore::redis

@@ -1,0 +1,141 @@
+#include "owcore/redis/error.hpp"
+#include "owcore/redis/protocol/setup.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace owcore::redis;
+
+namespace {
+
+std::string wire(const request& r) {
+  std::string out;
+  r.encode(out);
+  return out;
+}
+
+reply status(std::string s) {
+  reply r;
+  r.type = reply::kind::status;
+  r.str = std::move(s);
+  return r;
+}
+
+reply err(std::string s) {
+  reply r;
+  r.type = reply::kind::error;
+  r.str = std::move(s);
+  return r;
+}
+
+reply role(std::string name) {
+  reply r;
+  r.type = reply::kind::array;
+  reply n;
+  n.type = reply::kind::string;
+  n.str = std::move(name);
+  r.elements.push_back(n);
+  return r;
+}
+
+}  // namespace
+
+TEST(Setup, NothingToDoComposesNothing) {
+  const auto s = compose_setup_request({});
+  EXPECT_TRUE(s.empty());
+  EXPECT_TRUE(s.req.empty());
+  EXPECT_FALSE(check_setup(s, {}, "h:1"));
+}
+
+TEST(Setup, ComposesEveryStepInOrder) {
+  setup_options o;
+  o.auth = {"user", "pw"};
+  o.db = 3;
+  o.client_name = "owcore";
+  o.require_master = true;
+  const auto s = compose_setup_request(o);
+  ASSERT_EQ(s.steps.size(), 4u);
+  EXPECT_EQ(s.steps[0], setup_step::auth);
+  EXPECT_EQ(s.steps[1], setup_step::select);
+  EXPECT_EQ(s.steps[2], setup_step::set_name);
+  EXPECT_EQ(s.steps[3], setup_step::role);
+  EXPECT_EQ(wire(s.req),
+            "*3\r\n$4\r\nAUTH\r\n$4\r\nuser\r\n$2\r\npw\r\n"
+            "*2\r\n$6\r\nSELECT\r\n$1\r\n3\r\n"
+            "*3\r\n$6\r\nCLIENT\r\n$7\r\nSETNAME\r\n$6\r\nowcore\r\n"
+            "*1\r\n$4\r\nROLE\r\n");
+  EXPECT_EQ(s.req.policy(), retry_policy::idempotent);
+}
+
+TEST(Setup, LegacyAuthHasOnlyThePassword) {
+  setup_options o;
+  o.auth.password = "secret";
+  const auto s = compose_setup_request(o);
+  EXPECT_EQ(wire(s.req), "*2\r\n$4\r\nAUTH\r\n$6\r\nsecret\r\n");
+}
+
+TEST(Setup, DatabaseZeroAndNoNameSkipThoseSteps) {
+  setup_options o;
+  o.db = 0;
+  o.require_master = true;
+  const auto s = compose_setup_request(o);
+  ASSERT_EQ(s.steps.size(), 1u);
+  EXPECT_EQ(s.steps[0], setup_step::role);
+}
+
+TEST(Setup, AcceptsGoodReplies) {
+  setup_options o;
+  o.auth.password = "pw";
+  o.db = 2;
+  o.client_name = "n";
+  o.require_master = true;
+  const auto s = compose_setup_request(o);
+  EXPECT_FALSE(check_setup(s, {status("OK"), status("OK"), status("OK"), role("master")}, "h:1"));
+}
+
+TEST(Setup, RefusedAuthIsAuthFailedAndNamesThePeer) {
+  setup_options o;
+  o.auth.password = "pw";
+  o.db = 1;
+  const auto s = compose_setup_request(o);
+  const auto e = check_setup(s, {err("WRONGPASS invalid username-password pair"), err("NOAUTH")},
+                             "10.0.0.1:6379");
+  EXPECT_EQ(e.ec, make_error_code(error::auth_failed));
+  EXPECT_EQ(e.detail, "AUTH to 10.0.0.1:6379 refused: WRONGPASS invalid username-password pair");
+  // The password never appears in the detail.
+  EXPECT_EQ(e.detail.find("pw "), std::string::npos);
+}
+
+TEST(Setup, RefusedSelectAndSetName) {
+  setup_options o;
+  o.db = 16;
+  o.client_name = "x";
+  const auto s = compose_setup_request(o);
+  auto e = check_setup(s, {err("ERR DB index is out of range"), status("OK")}, "h:1");
+  EXPECT_EQ(e.ec, make_error_code(error::server_error));
+  EXPECT_EQ(e.detail, "SELECT 16 on h:1 refused: ERR DB index is out of range");
+  e = check_setup(s, {status("OK"), err("ERR no")}, "h:1");
+  EXPECT_EQ(e.detail, "CLIENT SETNAME on h:1 refused: ERR no");
+}
+
+TEST(Setup, ReplicaOrUnreadableRoleIsNotMaster) {
+  setup_options o;
+  o.require_master = true;
+  const auto s = compose_setup_request(o);
+  for (const reply& r : {role("slave"), role("sentinel"), err("NOPERM"), status("OK"), reply{}}) {
+    const auto e = check_setup(s, {r}, "[::1]:6380");
+    EXPECT_EQ(e.ec, make_error_code(error::not_master));
+    EXPECT_EQ(e.detail, "node [::1]:6380 named by the sentinels is not a master (ROLE)");
+  }
+}
+
+TEST(Setup, WrongReplyCountIsAProtocolError) {
+  setup_options o;
+  o.auth.password = "pw";
+  const auto s = compose_setup_request(o);
+  EXPECT_EQ(check_setup(s, {}, "h:1").ec, make_error_code(error::protocol_error));
+}
+
+TEST(Setup, ConnectFailureWordingIsTheStartUpLine) {
+  const auto e = connect_failure("127.0.0.1:1", make_error_code(boost::system::errc::connection_refused));
+  EXPECT_EQ(e.detail, "cannot connect to 127.0.0.1:1: Connection refused");
+}
