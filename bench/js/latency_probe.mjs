@@ -6,7 +6,9 @@
 // owcore without the driver's own queueing; the difference to the driver's figures is the driver.
 //
 // usage: node latency_probe.mjs --url URL --token JWT --user-id ID --redis URL [--rate 200]
-//            [--seconds 30]; prints one JSON line {sent, received, lost, p50_ms, p99_ms, max_ms}.
+//            [--seconds 30]; prints one JSON line {sent, received, lost, p50_ms, p99_ms, max_ms,
+//            redis_p50_ms, redis_p99_ms, redis_max_ms} (the redis_ figures: the same messages on
+//            a plain Redis subscription of this process, i.e. without owcore).
 
 import crypto from "node:crypto";
 import { performance } from "node:perf_hooks";
@@ -45,6 +47,15 @@ if (ack?.id !== o["user-id"]) throw new Error(`user-join answered ${JSON.stringi
 
 const latencies = [];
 const seen = new Set();
+// The same messages straight from Redis, on a subscriber connection of this process: the part of
+// the latency that is Redis and this process, without owcore.
+const direct = [];
+const sub = pub.duplicate();
+await sub.connect();
+await sub.subscribe(`socketio#/#user:${o["user-id"]}`, (text) => {
+  const d = JSON.parse(text)?.data?.[0]?.data?.data;
+  if (typeof d?.probe_ts === "number") direct.push(performance.now() - d.probe_ts);
+});
 s.on("events", (p) => {
   const d = p?.data?.data;
   if (typeof d?.probe_ts !== "number" || seen.has(d.probe_seq)) return;
@@ -69,8 +80,11 @@ while (performance.now() - start < SECONDS * 1000) {
 }
 await sleep(1500);
 s.close();
+await sub.quit();
 await pub.quit();
 latencies.sort((a, b) => a - b);
-const q = (p) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
-console.log(JSON.stringify({ sent, received: seen.size, lost: sent - seen.size, p50_ms: q(0.5), p99_ms: q(0.99),
-  max_ms: latencies[latencies.length - 1] ?? NaN }));
+direct.sort((a, b) => a - b);
+const q = (list, p) => list[Math.min(list.length - 1, Math.floor(p * list.length))] ?? NaN;
+console.log(JSON.stringify({ sent, received: seen.size, lost: sent - seen.size, p50_ms: q(latencies, 0.5),
+  p99_ms: q(latencies, 0.99), max_ms: latencies[latencies.length - 1] ?? NaN,
+  redis_p50_ms: q(direct, 0.5), redis_p99_ms: q(direct, 0.99), redis_max_ms: direct[direct.length - 1] ?? NaN }));

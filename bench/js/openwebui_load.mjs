@@ -98,6 +98,17 @@ function cpuTicks() {
 const stats = createClient({ url: o.redis });
 await stats.connect();
 let infoCalls = 0;
+// Redis's own CPU seconds (INFO cpu: used_cpu_user + used_cpu_sys).
+async function redisCpu() {
+  infoCalls++;
+  const text = await stats.info("cpu");
+  let s = 0;
+  for (const line of text.split("\n")) {
+    const r = /^used_cpu_(user|sys):([\d.]+)/.exec(line.trim());
+    if (r) s += +r[2];
+  }
+  return s;
+}
 async function commandstats() {
   infoCalls++;
   const text = await stats.info("commandstats");
@@ -254,13 +265,14 @@ async function measuredPhase(name, seconds, fn) {
   const infoBefore = infoCalls, pubBefore = published;
   const before = await commandstats();
   const t0 = Date.now() / 1000;
-  const cpu0 = cpuTicks(), w0 = performance.now();
+  const cpu0 = cpuTicks(), w0 = performance.now(), own0 = process.cpuUsage(), rcpu0 = await redisCpu();
   await fn(seconds * 1000);
   const t1 = Date.now() / 1000;
   const after = await commandstats();
-  const cpu1 = cpuTicks(), w1 = performance.now();
-  const d = fleetCommands(diff(before, after), published - pubBefore, infoCalls - infoBefore - 1);
-  return { name, t0, t1, seconds: (w1 - w0) / 1000, cpu_s: (cpu1 - cpu0) / CLK_TCK, commands: sum(d), by_command: d };
+  const cpu1 = cpuTicks(), w1 = performance.now(), own1 = process.cpuUsage(own0), rcpu1 = await redisCpu();
+  const d = fleetCommands(diff(before, after), published - pubBefore, infoCalls - infoBefore - 2);
+  return { name, t0, t1, seconds: (w1 - w0) / 1000, cpu_s: (cpu1 - cpu0) / CLK_TCK, commands: sum(d), by_command: d,
+    driver_cpu_s: (own1.user + own1.system) / 1e6, redis_cpu_s: rcpu1 - rcpu0 };
 }
 async function spread(list, ms, fn) {
   const gap = ms / Math.max(1, list.length);
@@ -451,6 +463,7 @@ const r = {
     updates_sent: updSent, updates_with_data: updatesWithData, updates_received: updRecv,
     updates_expected: updSent * (TYPISTS - 1),
     driver_loop_delay: driverLoop,
+    driver_cpu_s: mixed.driver_cpu_s, redis_cpu_s: mixed.redis_cpu_s,
     probe: probeResult,
   },
   baseline: { ...baseline, per_s: bgRate }, heartbeat, usage, lock,
@@ -468,6 +481,8 @@ const rows = [
   ["Redis calls per usage event", `${f(usage.per_event)} (commandstats, calls inside scripts included: ${top(usage.by_command, 4)})`],
   ["publish-to-browser p50 / p99 / max", `${f(r.mixed.p50_ms)} / ${f(r.mixed.p99_ms)} / ${f(r.mixed.max_ms)} ms (${r.mixed.received} deltas at ${RATE}/s)`],
   ["probe (1 client, own process) p50 / p99 / max", probeResult ? `${f(probeResult.p50_ms)} / ${f(probeResult.p99_ms)} / ${f(probeResult.max_ms)} ms (${probeResult.received} of ${probeResult.sent} deltas at ${o["probe-rate"]}/s, lost ${probeResult.lost})` : "off"],
+  ["probe, straight from Redis p50 / p99 / max", probeResult ? `${f(probeResult.redis_p50_ms)} / ${f(probeResult.redis_p99_ms)} / ${f(probeResult.redis_max_ms)} ms (the same messages on a Redis subscription of the probe: no owcore)` : "off"],
+  ["CPU over the window (2 cores)", `owcore ${f(mixed.cpu_s)} s, Redis ${f(mixed.redis_cpu_s)} s, driver ${f(mixed.driver_cpu_s)} s (excluding the probe) in ${f(mixed.seconds, 1)} s`],
   ["driver event-loop delay p50 / p99 / max", `${f(driverLoop.p50_ms)} / ${f(driverLoop.p99_ms)} / ${f(driverLoop.max_ms)} ms (1 ms timer; lateness the latency includes)`],
   ["completion deltas lost / duplicated", `${lost} / ${duplicates} of ${published}`],
   ["Yjs updates sent / delivered", `${updSent} (${updatesWithData} with data) / ${updRecv} of ${r.mixed.updates_expected} expected`],

@@ -286,10 +286,14 @@ describe("reconnection", () => {
       const gone = next(s, "disconnect", 10_000);
       await own.stop();
       await gone;
+      // Listening before the restart: the client may reconnect while startServer still waits for
+      // the new server to answer.
+      const reconnected = next(s.io, "reconnect", 20_000);
+      const connectedAgain = next(s, "connect", 20_000);
       const restarted = await startServer(opts, [], port);
       try {
-        await next(s.io, "reconnect", 15_000);
-        if (!s.connected) await next(s, "connect");
+        await reconnected;
+        await connectedAgain;
         assert.deepEqual(await call(s, "echo", "after restart"), ["after restart"]);
         s.disconnect();
       } finally {

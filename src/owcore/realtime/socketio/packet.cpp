@@ -5,7 +5,6 @@
 #include "owcore/base/pyjson.hpp"
 
 #include <boost/json/object.hpp>
-#include <boost/json/parse.hpp>
 
 #include <cmath>
 
@@ -204,12 +203,12 @@ decoder::result decoder::feed_text(std::string_view s) {
   }
 
   if (i < s.size()) {
-    json::parse_options opts;
-    opts.max_depth = limits_.max_json_depth;
-    boost::system::error_code ec;
-    auto v = json::parse(s.substr(i), ec, {}, opts);
-    if (ec) return error::bad_json;
-    p.data = std::move(v);
+    // base/pyjson rather than Boost.JSON 1.81, whose number parsing is not correctly rounded: a
+    // float relayed to other clients must arrive as the sender wrote it.
+    auto v = base::pyjson::load(s.substr(i), limits_.max_json_depth);
+    auto* ok = std::get_if<json::value>(&v);
+    if (!ok) return error::bad_json;
+    p.data = std::move(*ok);
   }
 
   if (auto ec = check_shape(p)) return ec;
