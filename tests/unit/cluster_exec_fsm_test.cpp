@@ -4,6 +4,8 @@
 #include "owcore/redis/error.hpp"
 #include "owcore/redis/protocol/cluster_exec_fsm.hpp"
 
+#include "redis_replies.hpp"
+
 #include <gtest/gtest.h>
 
 using namespace owcore::redis;
@@ -12,14 +14,9 @@ using boost::system::error_code;
 using kind = cluster_action::kind;
 using clock_type = std::chrono::steady_clock;
 
-namespace {
+using namespace test_replies;
 
-reply err(std::string s) {
-  reply r;
-  r.type = reply::kind::error;
-  r.str = std::move(s);
-  return r;
-}
+namespace {
 
 reply ok() {
   reply r;

@@ -5,6 +5,8 @@
 #include "owcore/redis/error.hpp"
 #include "owcore/redis/protocol/multiplexer.hpp"
 
+#include "redis_replies.hpp"
+
 #include <gtest/gtest.h>
 
 #include <boost/system/errc.hpp>
@@ -17,6 +19,8 @@ using namespace owcore::redis;
 using boost::system::error_code;
 using clock_type = std::chrono::steady_clock;
 using namespace std::chrono_literals;
+
+using namespace test_replies;
 
 namespace {
 
@@ -37,13 +41,6 @@ struct recording_sink final : request_sink {
   }
   std::shared_ptr<outcome> out;
 };
-
-reply status(std::string s) {
-  reply r;
-  r.type = reply::kind::status;
-  r.str = std::move(s);
-  return r;
-}
 
 request get(std::string_view k) {
   request r;

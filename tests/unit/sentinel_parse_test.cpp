@@ -2,39 +2,15 @@
 #include "owcore/redis/error.hpp"
 #include "owcore/redis/protocol/sentinel.hpp"
 
+#include "redis_replies.hpp"
+
 #include <gtest/gtest.h>
 
 using namespace owcore::redis;
 
+using namespace test_replies;
+
 namespace {
-
-reply str(std::string s) {
-  reply r;
-  r.type = reply::kind::string;
-  r.str = std::move(s);
-  return r;
-}
-
-reply integer(std::int64_t v) {
-  reply r;
-  r.type = reply::kind::integer;
-  r.integer = v;
-  return r;
-}
-
-reply arr(std::vector<reply> e) {
-  reply r;
-  r.type = reply::kind::array;
-  r.elements = std::move(e);
-  return r;
-}
-
-reply err(std::string s) {
-  reply r;
-  r.type = reply::kind::error;
-  r.str = std::move(s);
-  return r;
-}
 
 }  // namespace
 

@@ -1,9 +1,13 @@
 #include "owcore/redis/error.hpp"
 #include "owcore/redis/protocol/setup.hpp"
 
+#include "redis_replies.hpp"
+
 #include <gtest/gtest.h>
 
 using namespace owcore::redis;
+
+using namespace test_replies;
 
 namespace {
 
@@ -11,20 +15,6 @@ std::string wire(const request& r) {
   std::string out;
   r.encode(out);
   return out;
-}
-
-reply status(std::string s) {
-  reply r;
-  r.type = reply::kind::status;
-  r.str = std::move(s);
-  return r;
-}
-
-reply err(std::string s) {
-  reply r;
-  r.type = reply::kind::error;
-  r.str = std::move(s);
-  return r;
 }
 
 reply role(std::string name) {

@@ -1,31 +1,14 @@
 #include "owcore/redis/protocol/subscription_tracker.hpp"
 
+#include "redis_replies.hpp"
+
 #include <gtest/gtest.h>
 
 using namespace owcore::redis;
 
+using namespace test_replies;
+
 namespace {
-
-reply str(std::string s) {
-  reply r;
-  r.type = reply::kind::string;
-  r.str = std::move(s);
-  return r;
-}
-
-reply arr(std::vector<reply> e) {
-  reply r;
-  r.type = reply::kind::array;
-  r.elements = std::move(e);
-  return r;
-}
-
-reply integer(std::int64_t v) {
-  reply r;
-  r.type = reply::kind::integer;
-  r.integer = v;
-  return r;
-}
 
 }  // namespace
 
