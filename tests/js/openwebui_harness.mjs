@@ -73,13 +73,20 @@ export async function waitUntil(pred, ms, what) {
   }
 }
 
-export async function startServer(args, name) {
-  for (let attempt = 0; attempt < 4; attempt++) {
-    const port = await freePort();
+// Every Redis process started by startServer, by port: {entry (track's), args, name}, so that the
+// chaos suite (tests/js/chaos) can signal, kill and restart one.
+export const redisProcesses = new Map();
+
+/// Starts `args` (redis-server or redis-sentinel) on a free port, or on `fixedPort` (a restart on
+/// the same address; then only one attempt is made).
+export async function startServer(args, name, fixedPort = undefined) {
+  for (let attempt = 0; attempt < (fixedPort ? 1 : 4); attempt++) {
+    const port = fixedPort ?? (await freePort());
     const r = track(spawn(args[0], [...args.slice(1), "--port", String(port), "--bind", "127.0.0.1"],
                           { stdio: ["ignore", "pipe", "pipe"], cwd: dir }), name);
     try {
       await waitUntil(() => r.child.exitCode === null && cli(port, ["PING"], false) === "PONG", 5000, name);
+      redisProcesses.set(port, { entry: r, args, name });
       return port;
     } catch {
       r.child.kill("SIGKILL");
@@ -90,31 +97,51 @@ export async function startServer(args, name) {
 
 export const dataServer = (extra = []) => ["redis-server", "--save", "", "--appendonly", "no", "--dir", dir, ...extra];
 
-export async function startRedis() {
+export let replicaPorts = []; // Sentinel: the replicas of the master; Cluster: the replica nodes
+export let sentinelPort; // Sentinel: the one sentinel
+
+/// Starts the Redis deployment of `topology`. Options (all optional; the defaults are what the
+/// fleet tests use): `dataArgs` extra redis-server arguments of every data node (e.g. AOF),
+/// `replicas` (Sentinel: replicas of the master; Cluster: replicas per master), `downAfterMs`
+/// (Sentinel's down-after-milliseconds), `nodeTimeoutMs` (Cluster's node timeout).
+export async function startRedis({ dataArgs = [], replicas = 0, downAfterMs = 5000, nodeTimeoutMs = 2000 } = {}) {
   if (topology === "standalone") {
-    redisPort = await startServer(dataServer(), "redis");
+    redisPort = await startServer(dataServer(dataArgs), "redis");
     dataPorts = [redisPort];
     owcoreRedisEnv = { REDIS_URL: `redis://127.0.0.1:${redisPort}/0` };
   } else if (topology === "sentinel") {
-    redisPort = await startServer(dataServer(), "redis-master");
+    redisPort = await startServer(dataServer(dataArgs), "redis-master");
     dataPorts = [redisPort];
+    for (let i = 0; i < replicas; i++) {
+      replicaPorts.push(await startServer(dataServer([...dataArgs, "--replicaof", "127.0.0.1", String(redisPort)]),
+        `redis-replica-${i}`));
+    }
+    if (replicas) {
+      await waitUntil(() => (cli(redisPort, ["INFO", "replication"], false).match(/state=online/g) ?? []).length === replicas,
+        20_000, "the replicas");
+    }
     const conf = path.join(dir, "sentinel.conf");
-    fs.writeFileSync(conf, `sentinel monitor owmaster 127.0.0.1 ${redisPort} 1\nsentinel down-after-milliseconds owmaster 5000\n`);
+    fs.writeFileSync(conf, `sentinel monitor owmaster 127.0.0.1 ${redisPort} 1\nsentinel down-after-milliseconds owmaster ${downAfterMs}\n` +
+      "sentinel failover-timeout owmaster 10000\n");
     const sentinel = await startServer(["redis-sentinel", conf], "redis-sentinel");
+    sentinelPort = sentinel;
     await waitUntil(() => cli(sentinel, ["SENTINEL", "get-master-addr-by-name", "owmaster"], false).includes(String(redisPort)),
       10_000, "sentinel");
     // WEBSOCKET_SENTINEL_HOSTS does not inherit REDIS_SENTINEL_HOSTS: set both.
     owcoreRedisEnv = { REDIS_URL: "redis://owmaster/0", REDIS_SENTINEL_HOSTS: "127.0.0.1", REDIS_SENTINEL_PORT: String(sentinel),
       WEBSOCKET_SENTINEL_HOSTS: "127.0.0.1", WEBSOCKET_SENTINEL_PORT: String(sentinel) };
   } else if (topology === "cluster") {
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 3 * (1 + replicas); i++) {
       const bus = await freePort();
-      dataPorts.push(await startServer(dataServer(["--cluster-enabled", "yes", "--cluster-config-file", `nodes-${i}.conf`,
-        "--cluster-node-timeout", "2000", "--cluster-port", String(bus)]), `redis-cluster-${i}`));
+      dataPorts.push(await startServer(dataServer([...dataArgs, "--cluster-enabled", "yes", "--cluster-config-file", `nodes-${i}.conf`,
+        "--cluster-node-timeout", String(nodeTimeoutMs), "--cluster-port", String(bus)]), `redis-cluster-${i}`));
     }
-    execFileSync("redis-cli", ["--cluster", "create", ...dataPorts.map((p) => `127.0.0.1:${p}`), "--cluster-replicas", "0",
-      "--cluster-yes"], { encoding: "utf8" });
+    execFileSync("redis-cli", ["--cluster", "create", ...dataPorts.map((p) => `127.0.0.1:${p}`), "--cluster-replicas",
+      String(replicas), "--cluster-yes"], { encoding: "utf8" });
     for (const p of dataPorts) await waitUntil(() => cli(p, ["CLUSTER", "INFO"], false).includes("cluster_state:ok"), 20_000, "cluster");
+    // Replicas hold no keys: KEYS and the chaos suite's scans look at the masters only.
+    replicaPorts = dataPorts.filter((p) => cli(p, ["ROLE"], false).startsWith("slave"));
+    dataPorts = dataPorts.filter((p) => !replicaPorts.includes(p));
     redisPort = dataPorts[0];
     owcoreRedisEnv = { REDIS_URL: `redis://127.0.0.1:${redisPort}`, REDIS_CLUSTER: "true" };
   } else {
