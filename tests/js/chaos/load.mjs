@@ -236,6 +236,7 @@ export class Load {
   /// during the fault) or after.
   report(finalItems) {
     const settled = this.marks.settled ?? this.marks.fault ?? this.marks.start;
+    const fault = this.marks.fault ?? this.marks.start;
     const r = { sent: 0, failedVisibly: 0, lostBefore: 0, lostAfter: 0, duplicates: 0, deliveries: 0,
       ackedThenLost: 0, ackedThenLostAfter: 0, recoverySeconds: null, lostAfterKeys: [] };
     let firstRecovered = Infinity;
@@ -270,6 +271,9 @@ export class Load {
       for (const [key, at] of this.ackedAppends) {
         if (have.has(key)) continue;
         r.ackedThenLost++;
+        const rec = this.sent.get(key);
+        // When the lost writes were sent and acknowledged, relative to the fault (ms).
+        if ((r.ackedThenLostSample ??= []).length < 6) r.ackedThenLostSample.push(`${key} sent ${rec.t - fault} ack ${at - fault}`);
         if (this.sent.get(key).t >= settled) r.ackedThenLostAfter++;
       }
       r.appendsAcked = this.ackedAppends.size;
@@ -278,6 +282,7 @@ export class Load {
     r.disconnects = this.disconnects;
     r.reconnects = this.reconnects;
     r.tasks = this.tasks;
+    r.marks = Object.fromEntries(Object.entries(this.marks).map(([k, v]) => [k, v - fault]));
     r.outageSeconds = this.marks.fault && this.marks.settled ? (this.marks.settled - this.marks.fault) / 1000 : 0;
     return r;
   }

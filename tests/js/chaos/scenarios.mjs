@@ -94,8 +94,10 @@ export const scenarios = {
       let now;
       try {
         now = await sentinelSwitch(old, 30_000);
+        load.mark("switched");
       } finally {
         child.kill("SIGCONT");
+        load.mark("continued");
       }
       // Whatever the old master accepts between SIGCONT and its demotion is lost: the watch keeps
       // reading its offset until then.
