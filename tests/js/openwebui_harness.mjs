@@ -142,6 +142,9 @@ export async function startRedis({ dataArgs = [], replicas = 0, downAfterMs = 50
     // Replicas hold no keys: KEYS and the chaos suite's scans look at the masters only.
     replicaPorts = dataPorts.filter((p) => cli(p, ["ROLE"], false).startsWith("slave"));
     dataPorts = dataPorts.filter((p) => !replicaPorts.includes(p));
+    for (const p of replicaPorts) {
+      await waitUntil(() => cli(p, ["INFO", "replication"], false).includes("master_link_status:up"), 20_000, "a replica's sync");
+    }
     redisPort = dataPorts[0];
     owcoreRedisEnv = { REDIS_URL: `redis://127.0.0.1:${redisPort}`, REDIS_CLUSTER: "true" };
   } else {

@@ -43,6 +43,22 @@ const leaseEnv = { OWCORE_REALTIME_LEASE_TTL: String(leaseSeconds), OWCORE_TASK_
 const leaseWindowMs = Math.max(leaseSeconds * 1340, (leaseSeconds + 2) * 1000) + 1000;
 
 const started = Date.now();
+// Whatever happens, the processes this run started are stopped: on SIGTERM (bench/run_chaos's
+// timeout) and at an overall deadline below ctest's TIMEOUT.
+let stopping = false;
+async function abort(why) {
+  if (stopping) return;
+  stopping = true;
+  console.error(`chaos ${name}: ${why}; stopping every process`);
+  console.log(`CHAOS_RESULT ${JSON.stringify({ scenario: name, failed: [why] })}`);
+  process.exitCode = 1;
+  await stopAll();
+  process.exit(1);
+}
+process.on("SIGTERM", () => abort("terminated"));
+process.on("SIGINT", () => abort("interrupted"));
+const overall = setTimeout(() => abort("overall deadline passed"), Number(arg("deadline", short ? 150 : 280)) * 1000);
+overall.unref();
 const log = (...a) => console.error(`[chaos ${name} ${((Date.now() - started) / 1000).toFixed(1)}s]`, ...a);
 
 // HOOK(metrics): the `metrics` branch adds /metrics (Prometheus text). Once it is on main, read
@@ -114,7 +130,7 @@ try {
   log("load running");
   const m0 = await Promise.all([metricsOf(A), metricsOf(B)]);
   await sleep(preMs);
-  const extra = await scn.fault({ load, a: A, b: B, downMs, leaseSeconds, third: thirdInstance(tokens) });
+  const extra = await scn.fault({ load, a: A, b: B, downMs, short, leaseSeconds, third: thirdInstance(tokens) });
   log(`fault done (${JSON.stringify(extra)}); settled after ${((load.marks.settled - load.marks.fault) / 1000).toFixed(2)} s`);
   await sleep(postMs);
   await load.stop();
@@ -156,7 +172,10 @@ if (failed.length) {
   for (const f of failed) console.error(`FAILED: ${f}`);
   if (short || failed.some((f) => f.startsWith("error"))) process.exitCode = 1;
 }
-await stopAll();
-process.exit(process.exitCode ?? 0);
+if (!stopping) {
+  stopping = true;
+  await stopAll();
+  process.exit(process.exitCode ?? 0);
+}
 
 export { acli };

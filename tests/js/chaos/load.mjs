@@ -69,6 +69,12 @@ export class Load {
     return c;
   }
 
+  // The first distinct answers callers saw fail (what an operator would read).
+  failure(text) {
+    this.failures ??= new Set();
+    if (this.failures.size < 6) this.failures.add(text);
+  }
+
   /// Writes and operations refused or unanswered so far (acknowledgements and task calls).
   failedCount() {
     let n = this.tasks.createFailed + this.tasks.stopFailed;
@@ -149,10 +155,12 @@ export class Load {
         rec.ok = r?.ok === true;
         rec.ackT = Date.now();
         if (rec.ok && onOk) onOk(rec);
+        else if (!rec.ok) this.failure(`${kind}: ${JSON.stringify(r)}`);
       },
-      () => {
+      (e) => {
         rec.ok = false;
         rec.ackT = Date.now();
+        this.failure(`${kind}: ${e.message}`);
       },
     ).finally(() => this.inflight--);
   }
@@ -186,7 +194,7 @@ export class Load {
       for (let n = 0; this.running; n++) {
         const started = Date.now();
         try {
-          const c = await this.http(this.a.url, "/api/owcore/tasks", { kind: "sleep", seconds: 4, item_id: `chaos-${n}` });
+          const c = await this.http(this.a.url, "/api/owcore/tasks", { kind: "sleep", seconds: 60, item_id: `chaos-${n}` });
           if (c.status !== 200) {
             t.createFailed++;
             if (t.errors.length < 5) t.errors.push(`create ${c.status} ${JSON.stringify(c.body)}`);
@@ -216,6 +224,19 @@ export class Load {
     for (const t of this.timers) clearInterval(t);
     this.running = false;
     await this.taskDone;
+    // Tasks whose stop failed visibly are still running: stop them now, so that what is left
+    // afterwards is only what the fleet failed to clean.
+    for (let attempt = 0; attempt < 20; attempt++) {
+      try {
+        const res = await fetch(`${this.a.url}/api/tasks`, { headers: { authorization: `Bearer ${this.tokens.root}` },
+          signal: AbortSignal.timeout(5000) });
+        const ids = (await res.json()).tasks ?? [];
+        if (!ids.length) break;
+        for (const id of ids) await this.http(this.a.url, `/api/tasks/stop/${id}`).catch(() => {});
+      } catch {
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
     const end = Date.now() + 15_000;
     let last = -1;
     for (;;) {
@@ -282,6 +303,7 @@ export class Load {
     r.disconnects = this.disconnects;
     r.reconnects = this.reconnects;
     r.tasks = this.tasks;
+    r.failures = [...(this.failures ?? [])];
     r.marks = Object.fromEntries(Object.entries(this.marks).map(([k, v]) => [k, v - fault]));
     r.outageSeconds = this.marks.fault && this.marks.settled ? (this.marks.settled - this.marks.fault) / 1000 : 0;
     return r;

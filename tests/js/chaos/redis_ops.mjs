@@ -74,7 +74,11 @@ export async function residue() {
   return r;
 }
 
-/// Pub/sub clients connected to `port` (owcore's subscribers).
+/// The ids of the pub/sub clients connected to `port` (owcore's subscribers).
+export async function pubsubIds(port) {
+  return (await acli(port, ["CLIENT", "LIST", "TYPE", "pubsub"])).split("\n").filter(Boolean).map((l) => /id=(\d+)/.exec(l)[1]);
+}
+
 export async function pubsubClients(port) {
-  return (await acli(port, ["CLIENT", "LIST", "TYPE", "pubsub"])).split("\n").filter(Boolean).length;
+  return (await pubsubIds(port)).length;
 }
