@@ -34,6 +34,34 @@ if(OWCORE_NODE)
       set_tests_properties(openwebui_fleet_${topology} PROPERTIES SKIP_RETURN_CODE ${OWCORE_JS_SKIP_CODE})
     endif()
   endforeach()
+  # The chaos suite's short versions (issue 13; bench/run_chaos runs the long ones and prints the
+  # table): one fault each under a numbered load across two `owcore serve` instances
+  # (tests/js/chaos/), asserting the goals that are properties (no duplicate, no loss after the
+  # topology settled, no acknowledged write lost beyond what Redis itself dropped, no key left after
+  # the lease time, no crash), never timings; the reconnect storm with 300 clients instead of
+  # 10,000. About 3.5 minutes in all.
+  set(OWCORE_CHAOS_SCENARIOS
+      sentinel-kill-master:sentinel sentinel-sigstop-master:sentinel sentinel-manual-failover:sentinel
+      standalone-restart-aof:standalone standalone-client-kill-pubsub:standalone
+      standalone-pubsub-buffer-limit:standalone standalone-maxmemory:standalone
+      owcore-kill-instance:standalone owcore-sigstop-instance:standalone
+      cluster-kill-master:cluster cluster-manual-failover:cluster cluster-reshard:cluster
+      clients-slow-reader:standalone clients-reconnect-storm:standalone)
+  foreach(entry ${OWCORE_CHAOS_SCENARIOS})
+    string(REPLACE ":" ";" parts ${entry})
+    list(GET parts 0 scenario)
+    list(GET parts 1 topology)
+    string(REPLACE "-" "_" test_name "chaos_${scenario}")
+    add_test(NAME ${test_name}
+             COMMAND ${OWCORE_NODE} --experimental-websocket
+                     ${CMAKE_CURRENT_SOURCE_DIR}/js/chaos/chaos.mjs --server $<TARGET_FILE:owcore>
+                     --topology=${topology} --scenario=${scenario} --short)
+    # The driver stops everything it started at its own 150 s deadline, before ctest's.
+    set_tests_properties(${test_name} PROPERTIES LABELS integration TIMEOUT 200)
+    if(OWCORE_JS_SKIP_CODE)
+      set_tests_properties(${test_name} PROPERTIES SKIP_RETURN_CODE ${OWCORE_JS_SKIP_CODE})
+    endif()
+  endforeach()
   # A Python Open WebUI 0.11.5 instance (tests/integration/python/openwebui_peer.py, Debian's
   # python3-redis) beside one `owcore serve`, in both pub/sub channel modes.
   foreach(mode true false)

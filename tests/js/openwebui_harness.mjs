@@ -156,8 +156,10 @@ export function env(extra) {
   return { PATH: "/usr/bin:/bin", WEBUI_SECRET_KEY: secret, ...extra };
 }
 
-export async function startOwcore(name, extraEnv = {}) {
-  const port = await freePort();
+/// Starts `owcore serve` named `name` on a free port, or on `fixedPort` (a restart on the same
+/// address, as the chaos suite's reconnect storm needs).
+export async function startOwcore(name, extraEnv = {}, fixedPort = undefined) {
+  const port = fixedPort ?? (await freePort());
   const e = track(
     spawn(opts.server, ["serve"], {
       env: env({
@@ -188,7 +190,7 @@ export async function startOwcore(name, extraEnv = {}) {
     if (Date.now() - started > 20_000) throw new Error(`${name} did not start: ${e.log()}`);
     await sleep(50);
   }
-  return { url, ...e };
+  return { url, port, ...e };
 }
 
 export function token(id) {

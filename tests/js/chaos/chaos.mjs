@@ -7,7 +7,7 @@
 // keys left after the lease time, crashed processes.
 //
 // usage: node --experimental-websocket chaos.mjs --server /path/to/owcore --topology=T
-//            --scenario=NAME [--short] [--pre=S] [--post=S] [--down=S]
+//            --scenario=NAME [--short] [--pre=S] [--post=S] [--down=S] [--clients=N (reconnect storm)]
 // Prints one line `CHAOS_RESULT <json>` (bench/run_chaos makes the table of them). With --short
 // (the integration tests) it asserts the goals that are properties, never timings: no duplicate,
 // no loss after the topology settled, no acknowledged write lost beyond what Redis itself dropped
@@ -130,7 +130,8 @@ try {
   log("load running");
   const m0 = await Promise.all([metricsOf(A), metricsOf(B)]);
   await sleep(preMs);
-  const extra = await scn.fault({ load, a: A, b: B, downMs, short, leaseSeconds, third: thirdInstance(tokens) });
+  const extra = await scn.fault({ load, a: A, b: B, downMs, short, leaseEnv: env,
+    stormClients: process.argv.some((x) => x.startsWith("--clients=")) ? Number(arg("clients", 0)) : undefined, leaseSeconds, third: thirdInstance(tokens) });
   log(`fault done (${JSON.stringify(extra)}); settled after ${((load.marks.settled - load.marks.fault) / 1000).toFixed(2)} s`);
   await sleep(postMs);
   await load.stop();

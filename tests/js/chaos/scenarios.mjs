@@ -9,6 +9,7 @@ import path from "node:path";
 
 import { deadline, sleep } from "../socketio_support.mjs";
 import { P, dataPorts, dir, redisPort, redisProcesses, replicaPorts, sentinelPort, startServer } from "../openwebui_harness.mjs";
+import { clientScenarios } from "./clients.mjs";
 import { acli, info, pubsubClients, pubsubIds, sentinelMaster } from "./redis_ops.mjs";
 
 async function until(pred, ms, what) {
@@ -306,4 +307,4 @@ Object.assign(scenarios, {
   },
 });
 
-export { replicaPorts };
+Object.assign(scenarios, clientScenarios);
