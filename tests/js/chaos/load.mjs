@@ -299,7 +299,10 @@ export class Load {
       }
       r.appendsAcked = this.ackedAppends.size;
     }
-    if (Number.isFinite(firstRecovered)) r.recoverySeconds = Math.max(0, firstRecovered - settled) / 1000;
+    // Counted from Redis's return when the scenario marks it (settling then includes owcore's own
+    // resubscription), else from the settling.
+    const from = this.marks.redisBack ?? settled;
+    if (Number.isFinite(firstRecovered)) r.recoverySeconds = Math.max(0, firstRecovered - from) / 1000;
     r.disconnects = this.disconnects;
     r.reconnects = this.reconnects;
     r.tasks = this.tasks;

@@ -110,7 +110,7 @@ export const scenarios = {
   "sentinel-manual-failover": {
     topology: "sentinel",
     redis: sentinelRedis,
-    settledMeans: settledSentinel,
+    settledMeans: "the promoted replica answers ROLE master and the old master is a replica",
     async fault({ load }) {
       const old = await sentinelMaster();
       const watch = offsetWatch(old);
@@ -118,6 +118,10 @@ export const scenarios = {
       load.mark("fault");
       await acli(sentinelPort, ["SENTINEL", "FAILOVER", "owmaster"]);
       const now = await sentinelSwitch(old, 30_000);
+      load.mark("switched");
+      // The old master accepts writes until the sentinel turns it into a replica: only then has
+      // the topology settled (what it took meanwhile is what Redis drops).
+      await until(async () => (await acli(old, ["ROLE"], 1000)).startsWith("slave"), 30_000, "the old master's demotion");
       load.mark("settled");
       return droppedBytes(watch, now);
     },
@@ -125,14 +129,20 @@ export const scenarios = {
   "standalone-restart-aof": {
     topology: "standalone",
     redis: { dataArgs: ["--appendonly", "yes", "--appendfsync", "always"] },
-    settledMeans: "the restarted redis-server answers PING (its AOF loaded)",
+    settledMeans: "the restarted redis-server (its AOF loaded) has every owcore subscriber back; recovery counted from its first PONG",
     async fault({ load, downMs }) {
       const p = redisProcesses.get(redisPort);
+      const subscribers = await pubsubClients(redisPort);
       load.mark("fault");
       p.entry.child.kill("SIGKILL");
       await new Promise((r) => (p.entry.child.exitCode !== null || p.entry.child.signalCode ? r() : p.entry.child.once("exit", r)));
       await sleep(downMs);
       await startServer(p.args, `${p.name}-restarted`, redisPort);
+      // Pub/sub keeps nothing for an absent subscriber: until owcore's subscribers are back (their
+      // reconnect back-off), a broadcast from the other instance reaches nobody there. Settled is
+      // therefore "subscribed again"; the recovery is counted from Redis's return.
+      load.mark("redisBack");
+      await until(async () => (await pubsubClients(redisPort)) >= subscribers, 30_000, "the subscribers' return");
       load.mark("settled");
       return {};
     },
