@@ -31,8 +31,8 @@ if (scn.topology !== topology) {
   console.error(`scenario ${name} needs --topology=${scn.topology}`);
   process.exit(2);
 }
-const preMs = Number(arg("pre", short ? 2 : 5)) * 1000;
-const postMs = Number(arg("post", short ? 4 : 10)) * 1000;
+const preMs = Number(arg("pre", short ? 1 : 5)) * 1000;
+const postMs = Number(arg("post", short ? 3 : 10)) * 1000;
 const downMs = Number(arg("down", short ? 1 : 3)) * 1000;
 // Short leases, so that what a dead instance held must be gone within seconds.
 const leaseSeconds = 3;

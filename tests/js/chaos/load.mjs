@@ -285,6 +285,21 @@ export class Load {
       }
       if (after && complete === rec.receivers.length) firstRecovered = Math.min(firstRecovered, lastAt);
     }
+    // Delivery latency (first receipt - send) of the messages sent before the fault, and of those
+    // sent between the fault and the settling: do the other clients keep their latency?
+    const lat = { before: [], during: [] };
+    for (const [key, rec] of this.sent) {
+      if (!rec.ok) continue;
+      const phase = rec.t < fault ? "before" : rec.t < settled ? "during" : null;
+      if (!phase) continue;
+      for (const name of rec.receivers) {
+        const times = this.got.get(name).get(key);
+        if (times) lat[phase].push(times[0] - rec.t);
+      }
+    }
+    const pct = (a, q) => (a.length ? a.sort((x, y) => x - y)[Math.min(a.length - 1, Math.floor(q * a.length))] : null);
+    r.latencyMs = { beforeP50: pct(lat.before, 0.5), beforeP99: pct(lat.before, 0.99), duringP50: pct(lat.during, 0.5),
+      duringP99: pct(lat.during, 0.99) };
     // Duplicates: any message (numbered or not) received more than once by one socket.
     for (const m of this.got.values()) for (const times of m.values()) r.duplicates += times.length - 1;
     if (finalItems) {

@@ -29,6 +29,13 @@ for (const r of results) {
   if (r.subscribersKilled !== undefined) extra.push(`${r.subscribersKilled} subscribers killed`);
   if (r.subscribersDropped !== undefined) extra.push(`${r.subscribersDropped} subscribers dropped by Redis`);
   if (r.tasks?.stopLost) extra.push(`${r.tasks.stopLost} created tasks not found by their stop`);
+  if (r.latencyMs?.duringP99 !== null && r.latencyMs?.duringP99 !== undefined) {
+    extra.push(`delivery latency p50/p99 ${r.latencyMs.beforeP50}/${r.latencyMs.beforeP99} ms before the fault, ` +
+      `${r.latencyMs.duringP50}/${r.latencyMs.duringP99} ms for messages sent until settled`);
+  }
+  for (const k of ["rssBeforeMiB", "rssPeakMiB", "stormClients", "stormReconnectedSeconds", "stormConnectErrors", "documentSlotMoved"]) {
+    if (r[k] !== undefined) extra.push(`${k} ${r[k]}`);
+  }
   if (r.failures?.length) extra.push(`callers saw: ${r.failures.slice(0, 3).join("; ")}`);
   if (r.failed?.length) extra.push(`GOALS MISSED: ${r.failed.join("; ")}`);
   console.log(`- ${r.scenario}: settled = ${r.settledMeans}.${extra.length ? ` ${extra.join(". ")}.` : ""}`);
