@@ -61,12 +61,33 @@ const overall = setTimeout(() => abort("overall deadline passed"), Number(arg("d
 overall.unref();
 const log = (...a) => console.error(`[chaos ${name} ${((Date.now() - started) / 1000).toFixed(1)}s]`, ...a);
 
-// HOOK(metrics): the `metrics` branch adds /metrics (Prometheus text). Once it is on main, read
-// each instance's Redis reconnect and failover counters here (owcore_redis_reconnects_total,
-// owcore_redis_failovers_total or whatever names it settles on) before and after the fault and
-// report the differences. Until then this returns null and the table shows "n/a".
-async function metricsOf(/* instance */) {
-  return null;
+// HOOK(metrics): the `metrics` branch (not on main when this was written) serves /metrics in the
+// Prometheus text format with owcore_redis_reconnects_total, owcore_redis_failovers_seen_total,
+// owcore_redis_subscriber_drops_total and owcore_redis_subscriber_recoveries_total (labelled by
+// client and node). This sums each of them over its labels; an instance without /metrics gives
+// null and the result says "metrics": null. Once it is merged, the figures appear by themselves.
+const metricNames = ["owcore_redis_reconnects_total", "owcore_redis_failovers_seen_total",
+  "owcore_redis_subscriber_drops_total", "owcore_redis_subscriber_recoveries_total"];
+async function metricsOf(instance) {
+  try {
+    const res = await fetch(`${instance.url}/metrics`, { signal: AbortSignal.timeout(3000) });
+    if (res.status !== 200) return null;
+    const sums = {};
+    for (const line of (await res.text()).split("\n")) {
+      const m = /^([a-z_]+)(\{[^}]*\})?\s+([0-9.eE+-]+)/.exec(line);
+      if (m && metricNames.includes(m[1])) sums[m[1]] = (sums[m[1]] ?? 0) + Number(m[3]);
+    }
+    return sums;
+  } catch {
+    return null;
+  }
+}
+
+function metricsDelta(before, after) {
+  if (!before.every(Boolean) || !after.every(Boolean)) return null;
+  const d = {};
+  for (const k of metricNames) d[k] = after.reduce((s, m) => s + (m[k] ?? 0), 0) - before.reduce((s, m) => s + (m[k] ?? 0), 0);
+  return d;
 }
 
 // The third instance of the owcore-kill scenario: its own clients, usage, Yjs presence and a
@@ -137,7 +158,7 @@ try {
   await load.stop();
   const items = await finalDocument(A.url, tokens.ada);
   const m1 = await Promise.all([metricsOf(A), metricsOf(B)]);
-  Object.assign(result, load.report(items), extra, { metrics: m0[0] && m1[0] ? { before: m0, after: m1 } : null });
+  Object.assign(result, load.report(items), extra, { metrics: metricsDelta(m0, m1) });
   load.close();
   // Keys left after the lease time: every client is gone; what still names one is left behind.
   const closed = Date.now();

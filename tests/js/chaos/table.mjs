@@ -36,6 +36,7 @@ for (const r of results) {
   for (const k of ["rssBeforeMiB", "rssPeakMiB", "stormClients", "stormReconnectedSeconds", "stormConnectErrors", "documentSlotMoved"]) {
     if (r[k] !== undefined) extra.push(`${k} ${r[k]}`);
   }
+  if (r.metrics) extra.push(`/metrics over the run: ${Object.entries(r.metrics).map(([k, v]) => `${k} +${v}`).join(", ")}`);
   if (r.failures?.length) extra.push(`callers saw: ${r.failures.slice(0, 3).join("; ")}`);
   if (r.failed?.length) extra.push(`GOALS MISSED: ${r.failed.join("; ")}`);
   console.log(`- ${r.scenario}: settled = ${r.settledMeans}.${extra.length ? ` ${extra.join(". ")}.` : ""}`);
