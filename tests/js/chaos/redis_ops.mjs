@@ -82,3 +82,19 @@ export async function pubsubIds(port) {
 export async function pubsubClients(port) {
   return (await pubsubIds(port)).length;
 }
+
+/// owcore's pub/sub connections on every live data node (the sentinel's own links, named
+/// `sentinel-*`, are not counted): after a failover or restart, the topology has settled for a
+/// subscriber once this is back to what it was.
+export async function owcoreSubscribers() {
+  let n = 0;
+  for (const p of new Set([...dataPorts, ...replicaPorts, redisPort])) {
+    try {
+      const list = await acli(p, ["CLIENT", "LIST", "TYPE", "pubsub"], 1000);
+      n += list.split("\n").filter((l) => l && !/ name=sentinel-/.test(l)).length;
+    } catch {
+      // dead or stopped
+    }
+  }
+  return n;
+}

@@ -10,7 +10,7 @@ import path from "node:path";
 import { deadline, sleep } from "../socketio_support.mjs";
 import { P, dataPorts, dir, redisPort, redisProcesses, replicaPorts, sentinelPort, startServer } from "../openwebui_harness.mjs";
 import { clientScenarios } from "./clients.mjs";
-import { acli, info, pubsubClients, pubsubIds, sentinelMaster } from "./redis_ops.mjs";
+import { acli, info, owcoreSubscribers, pubsubClients, pubsubIds, sentinelMaster } from "./redis_ops.mjs";
 
 async function until(pred, ms, what) {
   const end = Date.now() + ms;
@@ -62,8 +62,17 @@ async function sentinelSwitch(oldMaster, ms) {
   return now;
 }
 
+// Redis has settled (the recovery is counted from here); then the fault is over for pub/sub once
+// owcore's subscribers are all back on the new topology, since Redis keeps nothing for a channel
+// nobody is subscribed to (the scenario's "settled").
+async function settleAfter(load, subscribers) {
+  load.mark("redisBack");
+  await until(async () => (await owcoreSubscribers()) >= subscribers, 30_000, "owcore's subscribers on the new topology");
+  load.mark("settled");
+}
+
 const sentinelRedis = { replicas: 1, downAfterMs: 1000 };
-const settledSentinel = "the sentinel names the promoted replica and it answers ROLE master";
+const settledSentinel = "the sentinel names the promoted replica, it answers ROLE master (recovery counted from here) and owcore's subscribers are back";
 
 export const scenarios = {
   "sentinel-kill-master": {
@@ -73,21 +82,23 @@ export const scenarios = {
     async fault({ load }) {
       const old = await sentinelMaster();
       const watch = offsetWatch(old);
+      const subscribers = await owcoreSubscribers();
       await sleep(300);
       load.mark("fault");
       redisProcesses.get(old).entry.child.kill("SIGKILL");
       const now = await sentinelSwitch(old, 30_000);
-      load.mark("settled");
+      await settleAfter(load, subscribers);
       return droppedBytes(watch, now);
     },
   },
   "sentinel-sigstop-master": {
     topology: "sentinel",
     redis: sentinelRedis,
-    settledMeans: "the promoted replica answers ROLE master and the old master, continued, is a replica",
+    settledMeans: "the promoted replica answers ROLE master, the old master, continued, is a replica (recovery counted from here) and owcore's subscribers are back",
     async fault({ load }) {
       const old = await sentinelMaster();
       const watch = offsetWatch(old);
+      const subscribers = await owcoreSubscribers();
       await sleep(300);
       const child = redisProcesses.get(old).entry.child;
       load.mark("fault");
@@ -103,17 +114,18 @@ export const scenarios = {
       // Whatever the old master accepts between SIGCONT and its demotion is lost: the watch keeps
       // reading its offset until then.
       await until(async () => (await acli(old, ["ROLE"], 1000)).startsWith("slave"), 30_000, "the old master's demotion");
-      load.mark("settled");
+      await settleAfter(load, subscribers);
       return droppedBytes(watch, now);
     },
   },
   "sentinel-manual-failover": {
     topology: "sentinel",
     redis: sentinelRedis,
-    settledMeans: "the promoted replica answers ROLE master and the old master is a replica",
+    settledMeans: "the promoted replica answers ROLE master, the old master is a replica (recovery counted from here) and owcore's subscribers are back",
     async fault({ load }) {
       const old = await sentinelMaster();
       const watch = offsetWatch(old);
+      const subscribers = await owcoreSubscribers();
       await sleep(300);
       load.mark("fault");
       await acli(sentinelPort, ["SENTINEL", "FAILOVER", "owmaster"]);
@@ -122,7 +134,7 @@ export const scenarios = {
       // The old master accepts writes until the sentinel turns it into a replica: only then has
       // the topology settled (what it took meanwhile is what Redis drops).
       await until(async () => (await acli(old, ["ROLE"], 1000)).startsWith("slave"), 30_000, "the old master's demotion");
-      load.mark("settled");
+      await settleAfter(load, subscribers);
       return droppedBytes(watch, now);
     },
   },
@@ -132,7 +144,7 @@ export const scenarios = {
     settledMeans: "the restarted redis-server (its AOF loaded) has every owcore subscriber back; recovery counted from its first PONG",
     async fault({ load, downMs }) {
       const p = redisProcesses.get(redisPort);
-      const subscribers = await pubsubClients(redisPort);
+      const subscribers = await owcoreSubscribers();
       load.mark("fault");
       p.entry.child.kill("SIGKILL");
       await new Promise((r) => (p.entry.child.exitCode !== null || p.entry.child.signalCode ? r() : p.entry.child.once("exit", r)));
@@ -141,9 +153,7 @@ export const scenarios = {
       // Pub/sub keeps nothing for an absent subscriber: until owcore's subscribers are back (their
       // reconnect back-off), a broadcast from the other instance reaches nobody there. Settled is
       // therefore "subscribed again"; the recovery is counted from Redis's return.
-      load.mark("redisBack");
-      await until(async () => (await pubsubClients(redisPort)) >= subscribers, 30_000, "the subscribers' return");
-      load.mark("settled");
+      await settleAfter(load, subscribers);
       return {};
     },
   },
@@ -258,7 +268,7 @@ async function clusterOk(ports) {
 
 // A replica may always take over, however long ago it last heard from its master.
 const clusterRedis = { replicas: 1, nodeTimeoutMs: 1000, dataArgs: ["--cluster-replica-validity-factor", "0"] };
-const settledCluster = "the replica answers ROLE master and every live node reports cluster_state:ok";
+const settledCluster = "the replica answers ROLE master, every live node reports cluster_state:ok (recovery counted from here) and owcore's subscribers are back";
 
 Object.assign(scenarios, {
   "cluster-kill-master": {
@@ -268,13 +278,14 @@ Object.assign(scenarios, {
     async fault({ load }) {
       const shard = await docShard();
       const watch = offsetWatch(shard.port);
+      const subscribers = await owcoreSubscribers();
       await sleep(300);
       load.mark("fault");
       redisProcesses.get(shard.port).entry.child.kill("SIGKILL");
       const live = [...dataPorts, ...replicaPorts].filter((p) => p !== shard.port);
       await until(async () => (await acli(shard.replica, ["ROLE"], 1000)).startsWith("master") && (await clusterOk(live)),
         30_000, "the cluster failover");
-      load.mark("settled");
+      await settleAfter(load, subscribers);
       return droppedBytes(watch, shard.replica);
     },
   },
@@ -285,13 +296,14 @@ Object.assign(scenarios, {
     async fault({ load }) {
       const shard = await docShard();
       const watch = offsetWatch(shard.port);
+      const subscribers = await owcoreSubscribers();
       await sleep(300);
       load.mark("fault");
       await acli(shard.replica, ["CLUSTER", "FAILOVER"]);
       const all = [...dataPorts, ...replicaPorts];
       await until(async () => (await acli(shard.replica, ["ROLE"], 1000)).startsWith("master") && (await clusterOk(all)),
         30_000, "the manual failover");
-      load.mark("settled");
+      await settleAfter(load, subscribers);
       return droppedBytes(watch, shard.replica);
     },
   },
