@@ -196,7 +196,11 @@ if (failed.length) {
 }
 if (!stopping) {
   stopping = true;
+  // --logs: print every process's log tail (stopAll prints them when the exit status is set).
+  const status = process.exitCode;
+  if (process.argv.includes("--logs")) process.exitCode = 1;
   await stopAll();
+  process.exitCode = status;
   process.exit(process.exitCode ?? 0);
 }
 

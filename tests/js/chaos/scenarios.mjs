@@ -195,17 +195,20 @@ export const scenarios = {
   "standalone-maxmemory": {
     topology: "standalone",
     settledMeans: "the memory is freed (the filler key deleted)",
-    async fault({ load, downMs }) {
-      // Fill Redis with a 2 MiB filler key, then cap it just above what it uses: the load's writes
-      // soon hit noeviction's OOM errors; deleting the filler frees the memory.
+    async fault({ load, downMs, leaseSeconds }) {
+      // Fill Redis with a 2 MiB filler key, then cap it just below what it uses: the load's writes
+      // hit noeviction's OOM errors at once; deleting the filler frees the memory. Redis stays
+      // full past the lease window (no instance can renew its lease meanwhile), which once made
+      // the instances sweep each other and delete the documents of connected editors.
       await acli(redisPort, ["SETRANGE", "chaos:filler", String(2 * 1024 * 1024 - 1), "x"]);
       const used = Number((await info(redisPort, "memory")).used_memory);
       await acli(redisPort, ["CONFIG", "SET", "maxmemory-policy", "noeviction"]);
       load.mark("fault");
-      await acli(redisPort, ["CONFIG", "SET", "maxmemory", String(used + 8 * 1024)]);
+      // Below what Redis uses: every write that may grow memory is refused until the filler goes.
+      await acli(redisPort, ["CONFIG", "SET", "maxmemory", String(used - 64 * 1024)]);
       const before = load.failedCount();
       await until(() => load.failedCount() > before, 30_000, "a write refused for memory");
-      await sleep(downMs);
+      await sleep(Math.max(downMs, leaseSeconds * 1340 + 1500));
       const errors = Number((await info(redisPort, "stats")).total_error_replies ?? 0);
       await acli(redisPort, ["DEL", "chaos:filler"]);
       load.mark("settled");

@@ -85,7 +85,18 @@ net::awaitable<void> instance_lease::release(std::string sid) {
 net::awaitable<std::size_t> instance_lease::tick(std::int64_t now_ms) {
   const std::int64_t until = now_ms + opts_.ttl.count();
   auto refreshed = co_await instances_->set(id_, json::value(until));
-  if (!refreshed && opts_.log) opts_.log->warn("instance lease {} not refreshed: {}", id_, refreshed.error().message());
+  if (!refreshed) {
+    if (opts_.log)
+      opts_.log->warn("instance lease {} not refreshed: {}", id_, refreshed.error().message());
+    // Redis refused this refresh (maxmemory, a failover, a lost connection): it most likely
+    // refused the peers' too, so a lease that ran out meanwhile says nothing about its holder.
+    // Sweep nothing until one ttl after the last refused refresh; live peers renew by then.
+    // (Without this, under `maxmemory` every instance swept every other one, and the Yjs
+    // documents of connected editors were deleted: bench/run_chaos standalone-maxmemory.)
+    quiet_until_ms_ = now_ms + opts_.ttl.count();
+    co_return 0;
+  }
+  if (now_ms < quiet_until_ms_) co_return 0;
   auto all = co_await instances_->items();
   if (!all) co_return 0;
   std::vector<std::string> dead;

@@ -11,7 +11,8 @@
 // instance whose lease ran out, every sid it held is cleaned as a disconnect would clean it (the
 // P:session_pool entry, the sid in every P:usage_pool model, its Yjs presence and reverse index,
 // clearing documents left without users), then its sid hash and its registry field are deleted.
-// Everything a dead instance held is therefore gone within about ttl + ttl/3. Pending note saves
+// Everything a dead instance held is therefore gone within about ttl + ttl/3 (2 ttl + ttl/3 when
+// the sweeper's own refresh failed within the last ttl, see tick()). Pending note saves
 // are tasks, which the task service's own leases already reap.
 //
 // Python never reads these keys; Python instances' sids are never touched.
@@ -76,7 +77,9 @@ class instance_lease : public std::enable_shared_from_this<instance_lease> {
   net::awaitable<void> release(std::string sid);
 
   /// One refresh and sweep at `now_ms` (epoch ms); returns how many dead instances were cleaned.
-  /// Exposed for tests; the loop calls it.
+  /// No sweep while this instance's own refresh fails, nor for one ttl after the last failure
+  /// (a Redis that refuses writes refuses everyone's renewals alike). Called from one coroutine
+  /// at a time (the loop, or a test).
   net::awaitable<std::size_t> tick(std::int64_t now_ms);
 
   const std::string& id() const noexcept { return id_; }
@@ -92,6 +95,7 @@ class instance_lease : public std::enable_shared_from_this<instance_lease> {
   sid_cleanup cleanup_;
   lease_options opts_;
   boost::asio::steady_timer timer_;
+  std::int64_t quiet_until_ms_ = 0;  ///< no sweep before this (epoch ms): see tick()
   std::atomic<bool> stopped_{false};
   std::atomic<bool> finished_{false};
 };
