@@ -1,5 +1,6 @@
 // Settings → Redis client options: topology precedence, socket options, retry contract, cache key.
 #include "owcore/app/startup.hpp"
+#include "owcore/redis/client.hpp"
 #include "owcore/redis/io/connection.hpp"
 
 #include <gtest/gtest.h>
@@ -105,6 +106,16 @@ TEST(RedisPlan, ErrorsNameTheVariable) {
   EXPECT_EQ(plan_error({{"WEBSOCKET_MANAGER", "redis"}, {"WEBSOCKET_REDIS_URL", "x://y"}}).rfind("WEBSOCKET_REDIS_URL:", 0), 0u);
   EXPECT_EQ(plan_error({{"REDIS_URL", "redis://h/3"}, {"REDIS_CLUSTER", "true"}}).rfind("REDIS_URL:", 0), 0u);
   EXPECT_NE(plan_error({{"WEBSOCKET_MANAGER", "redis"}}), "");
+}
+
+// Issue 13's recovery goal (within 2 s of the topology settling) needs every reconnect loop of a
+// default client to retry at least once a second once Redis is back (bench/run_chaos,
+// standalone-restart-aof).
+TEST(Backoff, DefaultClientRetriesAtLeastOnceASecond) {
+  const redis::client_options o;
+  EXPECT_LE(o.backoff_cap, 1000ms);
+  redis::backoff b(o.backoff_initial, o.backoff_cap);
+  for (int i = 0; i < 50; ++i) EXPECT_LE(b.next(), 1000ms) << i;
 }
 
 TEST(Backoff, DoublesWithJitterUpToTheCap) {
