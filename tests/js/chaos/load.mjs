@@ -7,8 +7,11 @@
 //     n-shared with `ydoc:document:update` (acknowledged); each append is an independent Yjs
 //     update (a fresh client id), so the loss of one never hides another; the other typist
 //     receives the relay, which is a counted delivery too;
-//   - tasks: an admin creates a sleep task on A (`POST /api/owcore/tasks`) and stops it through B
-//     (`POST /api/tasks/stop/<id>`).
+//   - tasks: an admin creates an 8 s sleep task on A (`POST /api/owcore/tasks`) and stops it
+//     through B (`POST /api/tasks/stop/<id>`). 8 s outlasts every stop delayed by a fault (B stopped
+//     for 5 s), so a 404 means the registration was lost; and a task whose registration Redis
+//     dropped in a failover (it runs on, unlisted, its lease renewed) ends before the keys are
+//     counted.
 // Every message and write carries a number, so what is lost or duplicated is counted, never
 // guessed. Clients reconnect as a browser does (socket.io-client's back-off) and join again.
 import { P, Y, io } from "../openwebui_harness.mjs";
@@ -194,7 +197,7 @@ export class Load {
       for (let n = 0; this.running; n++) {
         const started = Date.now();
         try {
-          const c = await this.http(this.a.url, "/api/owcore/tasks", { kind: "sleep", seconds: 60, item_id: `chaos-${n}` });
+          const c = await this.http(this.a.url, "/api/owcore/tasks", { kind: "sleep", seconds: 8, item_id: `chaos-${n}` });
           if (c.status !== 200) {
             t.createFailed++;
             if (t.errors.length < 5) t.errors.push(`create ${c.status} ${JSON.stringify(c.body)}`);
