@@ -56,7 +56,7 @@ struct instance {
                                   "WEBSOCKET_MANAGER=redis",
                                   "OWCORE_SOCKETIO_PROFILE=" + profile};
     argv.insert(argv.end(), redis_env.begin(), redis_env.end());
-    argv.push_back(OWCORE_BINARY);
+    argv.push_back(OWCORE_TESTBED_BINARY);
     argv.push_back("serve");
     proc.emplace(std::move(argv), dir.path() / (name + ".log"));
     if (!wait_for_http(port, "/health", 15s)) throw std::runtime_error("owcore did not start:\n" + proc->log_tail());
