@@ -1,4 +1,5 @@
-// The realtime settings of `owcore serve` (SPEC §5.1): transports, timings, CORS, profile.
+// The realtime settings of `owcore serve` (docs/wire.md, "Socket.IO"): transports, timings, CORS,
+// profile.
 #include "owcore/app/realtime_wiring.hpp"
 
 #include <gtest/gtest.h>

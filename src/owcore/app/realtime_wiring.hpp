@@ -37,8 +37,8 @@ void add_engineio_routes(http::router& routes, const std::string& path,
 
 /// The realtime configuration of `owcore serve`, derived from the settings.
 struct realtime_config {
-  std::string path = "/ws/socket.io/";   ///< Open WebUI's endpoint (SPEC §5.1)
-  std::string profile = "openwebui";             ///< OWCORE_SOCKETIO_PROFILE
+  std::string path = "/ws/socket.io/";             ///< Open WebUI's endpoint (docs/wire.md)
+  std::string profile = "openwebui";               ///< OWCORE_SOCKETIO_PROFILE
   realtime::profiles::installer install_profile;  ///< its installer (set by realtime_config_from)
   realtime::engineio::server_options engine;   ///< transports, timings, limits, CORS
   realtime::socketio::server_options sockets;  ///< connect timeout, decoder limits
@@ -50,7 +50,7 @@ struct realtime_config {
   realtime::openwebui::handler_options openwebui;  ///< limits of the openwebui profile
 };
 
-/// Maps the settings onto the realtime configuration (SPEC §5.1):
+/// Maps the settings onto the realtime configuration (docs/wire.md, "Socket.IO"):
 /// - WEBSOCKET_SERVER_PING_INTERVAL / _TIMEOUT (seconds) -> pingInterval / pingTimeout;
 /// - ENABLE_WEBSOCKET_SUPPORT=true -> WebSocket transport only (python-socketio's
 ///   transports=['websocket']: long-polling requests get 400); false -> long-polling only, no

@@ -122,7 +122,8 @@ int serve(const realtime::profiles::registry& profiles) {
         "share one key: set WEBUI_SECRET_KEY to the same value everywhere.",
         key.generated ? "generated" : "using", key.file);
 
-  // One cached client per (url, sentinels, cluster) key, as in Open WebUI (SPEC §2.3).
+  // One cached client per (url, sentinels, cluster) key, as in Open WebUI (docs/wire.md,
+  // "Redis clients").
   redis::client_cache clients(ioc.get_executor());
   auto redis_log = get_logger("redis");
   std::shared_ptr<redis::client> app_redis;

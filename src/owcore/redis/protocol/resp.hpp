@@ -1,6 +1,6 @@
 #pragma once
 // RESP2 values, the command encoder, and an incremental reply parser over the hiredis reader.
-// Sans-io: feed bytes in, take replies out (STYLE.md 2). Fuzzable and unit-tested without sockets.
+// Sans-io: feed bytes in, take replies out. Fuzzable and unit-tested without sockets.
 
 #include <boost/system/error_code.hpp>
 
