@@ -4,6 +4,7 @@
 #include "owcore/redis/protocol/cluster_exec_fsm.hpp"
 #include "owcore/redis/protocol/cluster_slots.hpp"
 #include "owcore/redis/error.hpp"
+#include "owcore/redis/io/connection.hpp"
 #include "owcore/redis/io/basic_connection.hpp"
 #include "owcore/redis/io/subscriber_set.hpp"
 
@@ -170,8 +171,11 @@ class cluster_client final : public client, public std::enable_shared_from_this<
       node_status n;
       n.address = m;
       n.role = "master";
-      if (auto it = conns_.find(m); it != conns_.end())
+      if (auto it = conns_.find(m); it != conns_.end()) {
         n.connected = it->second->state() == connection_state::ready;
+        n.writes = it->second->writes();
+        n.commands_written = it->second->commands_written();
+      }
       for (auto [a, b] : map_.ranges_of(m)) n.slots.emplace_back(a, b);
       out.push_back(std::move(n));
     }
