@@ -7,6 +7,7 @@
 // counters). bench/run_redis_bench runs it beside redis-benchmark.
 #include "owcore/redis/client.hpp"
 
+#include <dlfcn.h>
 #include <sys/resource.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -41,9 +42,18 @@ struct alignas(64) slot {
 };
 std::array<slot, 64> slots;
 std::atomic<unsigned> next_slot{0};
-inline void count() noexcept {
+// OWCORE_BENCH_ALLOC_SITES=1: also record the caller of every 64th allocation (printed at the
+// end as offsets in this binary for `addr2line -i -f -C -e`), to find where allocations come from.
+bool record_sites = false;
+std::array<std::atomic<std::uintptr_t>, 4096> sites{};
+std::atomic<std::size_t> site_count{0};
+inline void count(void* caller) noexcept {
   thread_local slot* mine = &slots[next_slot.fetch_add(1, std::memory_order_relaxed) % slots.size()];
-  mine->n.fetch_add(1, std::memory_order_relaxed);
+  const auto n = mine->n.fetch_add(1, std::memory_order_relaxed);
+  if (record_sites && n % 64 == 0) {
+    const auto i = site_count.fetch_add(1, std::memory_order_relaxed);
+    if (i < sites.size()) sites[i].store(reinterpret_cast<std::uintptr_t>(caller), std::memory_order_relaxed);
+  }
 }
 std::uint64_t total() noexcept {
   std::uint64_t t = 0;
@@ -53,18 +63,18 @@ std::uint64_t total() noexcept {
 }  // namespace alloc_count
 
 void* operator new(std::size_t n) {
-  alloc_count::count();
+  alloc_count::count(__builtin_return_address(0));
   if (void* p = std::malloc(n ? n : 1)) return p;
   throw std::bad_alloc();
 }
 void* operator new[](std::size_t n) { return operator new(n); }
 void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  alloc_count::count();
+  alloc_count::count(__builtin_return_address(0));
   return std::malloc(n ? n : 1);
 }
 void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept { return operator new(n, t); }
 void* operator new(std::size_t n, std::align_val_t a) {
-  alloc_count::count();
+  alloc_count::count(__builtin_return_address(0));
   const auto al = std::max(static_cast<std::size_t>(a), sizeof(void*));
   if (void* p = std::aligned_alloc(al, (n + al - 1) / al * al)) return p;
   throw std::bad_alloc();
@@ -378,9 +388,26 @@ int run(const bench_options& o) {
 
   // The steady-state window: from 20% to 90% of the run.
   std::this_thread::sleep_until(start + run_for / 5);
+  const bool sites = std::getenv("OWCORE_BENCH_ALLOC_SITES") != nullptr;
   const auto w0 = take(*p, *c);
+  alloc_count::record_sites = sites;
   std::this_thread::sleep_until(start + run_for * 9 / 10);
   const auto w1 = take(*p, *c);
+  alloc_count::record_sites = false;
+  if (sites) {
+    Dl_info self{};
+    dladdr(reinterpret_cast<void*>(&alloc_count::total), &self);
+    const auto base = reinterpret_cast<std::uintptr_t>(self.dli_fbase);
+    const auto n = std::min(alloc_count::site_count.load(), alloc_count::sites.size());
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto a = alloc_count::sites[i].load();
+      Dl_info where{};
+      if (dladdr(reinterpret_cast<void*>(a), &where) && where.dli_fbase == self.dli_fbase)
+        std::fprintf(stderr, "alloc-site 0x%zx\n", static_cast<std::size_t>(a - base - 1));
+      else
+        std::fprintf(stderr, "alloc-site %s\n", where.dli_fname ? where.dli_fname : "?");
+    }
+  }
 
   // Each caller stops issuing at `end`; its last request is bounded by reply/queue timeouts (5 s).
   const auto give_up = p->end + 20s;

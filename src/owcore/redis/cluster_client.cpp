@@ -63,10 +63,59 @@ class cluster_client final : public client, public std::enable_shared_from_this<
     const auto slot = request_slot(req);
     cluster_exec_fsm fsm(clock::now() + opts_.queue_timeout);
     std::pair<error_code, response> last{make_error_code(error::no_route), {}};
-    std::string target;
     cluster_event ev;
     ev.type = cluster_event::kind::start;
     ev.now = clock::now();
+    co_return co_await drive(std::move(req), slot, std::move(fsm), ev, std::move(last),
+                             std::string{});
+  }
+
+  // The fast path of the common case: the slot map names the master, which answers without a
+  // redirect. The first send goes through the view path (no copy of the command); any outcome
+  // the FSM must judge (a transport error, a redirect) continues through drive(), the FSM's
+  // loop, from that first reply. Nothing is sent twice that drive() would not send twice.
+  net::awaitable<error_code> exec_view(command_view cmd, reply& out) override {
+    std::optional<std::uint16_t> slot;
+    if (cmd.key_index > 0 && cmd.key_index < cmd.args.size()) slot = key_slot(cmd.args[cmd.key_index]);
+    cluster_exec_fsm fsm(clock::now() + opts_.queue_timeout);
+    cluster_event start;
+    start.type = cluster_event::kind::start;
+    start.now = clock::now();
+    const auto first = fsm.resume(start);
+    std::string target;
+    if (first.type == cluster_action::kind::send && first.target.empty() && !first.asking)
+      target = route(slot);
+    if (target.empty()) co_return co_await client::exec_view(cmd, out);  // nothing sent yet
+    auto conn = connection_for(target);
+    if (!conn) co_return make_error_code(error::stopped);
+    auto [ec] = co_await conn->async_exec_view(cmd, out, net::use_tuple);
+    if (!ec && !(out.is_error() && classify_error(out.str).type != redirect::kind::none))
+      co_return ec;
+    std::pair<error_code, response> last{ec, {}};
+    if (!ec) last.second.push_back(out);
+    cluster_event replied;
+    replied.type = cluster_event::kind::replied;
+    replied.ec = ec;
+    replied.client_stopped = stopped_;
+    replied.now = clock::now();
+    auto result = co_await drive(request::from(cmd), slot, std::move(fsm), replied,
+                                 std::move(last), std::move(target));
+    out = result.second.size() == 1 ? std::move(result.second.front()) : reply{};
+    co_return result.first;
+  }
+
+ private:
+  // The FSM's loop (protocol/cluster_exec_fsm.hpp): `ev` is the event to resume with; for a
+  // `replied` event, `last` and `target` are that reply and the node it came from.
+  net::awaitable<std::pair<error_code, response>> drive(request req,
+                                                        std::optional<std::uint16_t> slot,
+                                                        cluster_exec_fsm fsm, cluster_event ev,
+                                                        std::pair<error_code, response> last,
+                                                        std::string target) {
+    if (ev.type == cluster_event::kind::replied) {
+      ev.replies = &last.second;
+      ev.target = target;
+    }
     for (;;) {
       auto act = fsm.resume(ev);
       ev = cluster_event{};
@@ -118,6 +167,8 @@ class cluster_client final : public client, public std::enable_shared_from_this<
       ev.now = clock::now();
     }
   }
+
+ public:
 
   std::shared_ptr<subscriber> make_subscriber(message_handler on_message, std::string log_name,
                                               std::string shard_channel) override {

@@ -45,7 +45,7 @@ multiplexer_options multiplexer_options_of(const connection_options& o) {
 }  // namespace
 
 connection::connection(net::executor ex, connection_options opts)
-    : strand_(asio::make_strand(ex)),
+    : strand_(net::make_strand(ex)),
       opts_(std::move(opts)),
       sup_(strand_, supervisor_options_of(opts_)),
       mux_(multiplexer_options_of(opts_)),

@@ -235,7 +235,10 @@ class connection : public std::enable_shared_from_this<connection>, private io::
   net::awaitable<boost::system::error_code> writer();
   net::awaitable<boost::system::error_code> watchdog();
 
-  boost::asio::strand<net::executor> strand_;
+  // net::make_strand: on an io_context the strand is stored inline in the any_io_executor, and
+  // Asio's per-handler "may it run inline?" query on the strand's inner executor needs no heap
+  // allocation (it does on a strand over any_io_executor; docs/redis.md "Performance").
+  net::executor strand_;
   connection_options opts_;
   io::supervisor sup_;
   multiplexer mux_;
