@@ -353,7 +353,7 @@ struct view_sink final : request_sink {
     out->ec = ec;
     if (r.size() == 1) out->got = std::move(r.front());
   }
-  void complete_one(reply r) override {
+  void complete_one(reply&& r) override {
     ++out->calls;
     ++out->one_calls;
     out->got = std::move(r);

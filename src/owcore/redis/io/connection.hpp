@@ -32,6 +32,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -156,50 +157,69 @@ class connection : public std::enable_shared_from_this<connection>, private io::
   // The caller's handler, type-erased as the multiplexer's request_sink. (Asio 1.81's
   // any_completion_handler recurses without end when moved, so owcore erases the type itself.)
   // `complete` defers to the handler's executor.
-  // Its memory, and that of the handler deferred to wake the caller, is recycled (io/recycler).
+  // Its memory is recycled (io/recycler). The caller is resumed inline when the completing thread
+  // already runs the caller's io_context (its executor would run it here anyway, and this saves
+  // an Asio operation and its allocation per request); otherwise the resumption is deferred to
+  // the caller's executor. `complete` is called from inside the multiplexer: a resumed caller
+  // only reaches the connection through submit()/cancel(), which never re-enter it.
   template <class Handler>
-  struct completion_impl final : request_sink, io::recycled {
-    completion_impl(Handler h, const net::executor& fallback)
+  struct completion_base : request_sink, io::recycled {
+    completion_base(Handler h, const net::executor& fallback)
         : handler(std::move(h)),
-          work(boost::asio::make_work_guard(boost::asio::get_associated_executor(handler, fallback))) {}
-    void complete(boost::system::error_code ec, response r) override {
-      auto ex = work.get_executor();
-      // A continuation of the reader: defer lets Asio run it without waking another thread.
-      boost::asio::defer(ex, boost::asio::bind_allocator(
-                                 io::recycling_allocator<void>(),
-                                 [h = std::move(handler), ec, r = std::move(r)]() mutable {
-                                   std::move(h)(ec, std::move(r));
-                                 }));
+          caller_ex(boost::asio::get_associated_executor(handler, fallback)),
+          work(boost::asio::make_work_guard(caller_ex)) {}
+    bool inline_ok() const noexcept {
+      using ex_t = boost::asio::associated_executor_t<Handler, net::executor>;
+      if constexpr (std::is_same_v<ex_t, net::executor>) {
+        const auto* io = caller_ex.template target<boost::asio::io_context::executor_type>();
+        return io && io->running_in_this_thread();
+      } else if constexpr (std::is_same_v<ex_t, boost::asio::io_context::executor_type>) {
+        return caller_ex.running_in_this_thread();
+      } else {
+        return false;
+      }
+    }
+    template <class... Args>
+    void resume(Args&&... args) {
+      if (inline_ok()) {
+        std::move(handler)(std::forward<Args>(args)...);
+      } else {
+        boost::asio::defer(work.get_executor(),
+                           boost::asio::bind_allocator(
+                               io::recycling_allocator<void>(),
+                               [h = std::move(handler), ... a = std::forward<Args>(args)]() mutable {
+                                 std::move(h)(std::move(a)...);
+                               }));
+      }
       work.reset();
     }
     Handler handler;
+    boost::asio::associated_executor_t<Handler, net::executor> caller_ex;
     boost::asio::executor_work_guard<boost::asio::associated_executor_t<Handler, net::executor>> work;
+  };
+
+  // The waiter of async_exec.
+  template <class Handler>
+  struct completion_impl final : completion_base<Handler> {
+    using completion_base<Handler>::completion_base;
+    void complete(boost::system::error_code ec, response r) override {
+      this->resume(ec, std::move(r));
+    }
   };
 
   // The waiter of async_exec_view: the reply is moved into the caller's `out`.
   template <class Handler>
-  struct view_completion final : request_sink, io::recycled {
+  struct view_completion final : completion_base<Handler> {
     view_completion(Handler h, const net::executor& fallback, reply& o)
-        : handler(std::move(h)),
-          work(boost::asio::make_work_guard(boost::asio::get_associated_executor(handler, fallback))),
-          out(&o) {}
+        : completion_base<Handler>(std::move(h), fallback), out(&o) {}
     void complete(boost::system::error_code ec, response r) override {
       if (!ec && r.size() == 1) *out = std::move(r.front());
-      wake(ec);
+      this->resume(ec);
     }
-    void complete_one(reply r) override {
+    void complete_one(reply&& r) override {
       *out = std::move(r);
-      wake({});
+      this->resume(boost::system::error_code{});
     }
-    void wake(boost::system::error_code ec) {
-      auto ex = work.get_executor();
-      boost::asio::defer(ex, boost::asio::bind_allocator(
-                                 io::recycling_allocator<void>(),
-                                 [h = std::move(handler), ec]() mutable { std::move(h)(ec); }));
-      work.reset();
-    }
-    Handler handler;
-    boost::asio::executor_work_guard<boost::asio::associated_executor_t<Handler, net::executor>> work;
     reply* out;
   };
 

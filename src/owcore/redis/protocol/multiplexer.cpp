@@ -129,7 +129,7 @@ void multiplexer::commit_write(clock::time_point now) {
   staged_commands_ = 0;
 }
 
-multiplexer::reply_result multiplexer::on_reply(reply r) {
+multiplexer::reply_result multiplexer::on_reply(reply&& r) {
   if (in_flight_.empty()) return reply_result::unsolicited;
   auto& front = in_flight_.front();
   if (front.expected == 1) {

@@ -33,7 +33,7 @@ struct request_sink {
   virtual void complete(boost::system::error_code ec, response replies) = 0;
   /// The success of a one-command request: its only reply. The default hands it to complete()
   /// as a one-element response; sinks that want no response vector override it.
-  virtual void complete_one(reply r) {
+  virtual void complete_one(reply&& r) {
     response replies;
     replies.push_back(std::move(r));
     complete({}, std::move(replies));
@@ -96,7 +96,7 @@ class multiplexer {
   };
 
   /// Matches one reply to the oldest in-flight request (replies come in request order).
-  reply_result on_reply(reply r);
+  reply_result on_reply(reply&& r);
 
   /// Counts of what on_connection_lost() did.
   struct lost_summary {

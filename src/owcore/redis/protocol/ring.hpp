@@ -9,8 +9,10 @@
 
 namespace owcore::redis::detail {
 
-/// FIFO with push at both ends. T must be default-constructible and movable; a popped slot is
-/// reset to T{} (releasing what it held). Not thread-safe. Size is bounded by the caller.
+/// FIFO with push at both ends. T must be default-constructible and movable. pop_front() leaves
+/// the slot as it is (the caller has usually moved from it; what it still holds is released when
+/// the slot is reused or the ring destroyed); erase_at, erase_if and clear reset slots to T{}.
+/// Not thread-safe. Size is bounded by the caller.
 template <class T>
 class ring {
  public:
@@ -33,12 +35,12 @@ class ring {
     ++size_;
   }
   void pop_front() {
-    slots_[head_] = T{};
     head_ = (head_ + 1) & mask();
     --size_;
   }
   void clear() {
-    while (!empty()) pop_front();
+    for (std::size_t i = 0; i < size_; ++i) (*this)[i] = T{};
+    size_ = 0;
     head_ = 0;
   }
   /// Removes element `i`, keeping the order of the others.
