@@ -71,28 +71,39 @@ class cluster_client final : public client, public std::enable_shared_from_this<
   }
 
   // The fast path of the common case: the slot map names the master, which answers without a
-  // redirect. The first send goes through the view path (no copy of the command); any outcome
-  // the FSM must judge (a transport error, a redirect) continues through drive(), the FSM's
-  // loop, from that first reply. Nothing is sent twice that drive() would not send twice.
+  // redirect. A fresh cluster_exec_fsm's first action is always that send (its start event
+  // only checks the deadline), so the first send goes through the view path (no copy of the
+  // command) without building the FSM; any outcome the FSM must judge (a transport error, a
+  // redirect) continues in judge_view(), which replays the start and hands the FSM that first
+  // reply. Nothing is sent twice that exec() would not send twice. The frame stays small so
+  // that Asio recycles it (its cache takes frames up to about 1 KiB).
   net::awaitable<error_code> exec_view(command_view cmd, reply& out) override {
+    const auto deadline = clock::now() + opts_.queue_timeout;
     std::optional<std::uint16_t> slot;
     if (cmd.key_index > 0 && cmd.key_index < cmd.args.size()) slot = key_slot(cmd.args[cmd.key_index]);
-    cluster_exec_fsm fsm(clock::now() + opts_.queue_timeout);
-    cluster_event start;
-    start.type = cluster_event::kind::start;
-    start.now = clock::now();
-    const auto first = fsm.resume(start);
     std::string target;
-    if (first.type == cluster_action::kind::send && first.target.empty() && !first.asking)
-      target = route(slot);
+    if (opts_.queue_timeout > clock::duration::zero()) target = route(slot);
     if (target.empty()) co_return co_await client::exec_view(cmd, out);  // nothing sent yet
     auto conn = connection_for(target);
     if (!conn) co_return make_error_code(error::stopped);
     auto [ec] = co_await conn->async_exec_view(cmd, out, net::use_tuple);
     if (!ec && !(out.is_error() && classify_error(out.str).type != redirect::kind::none))
       co_return ec;
+    co_return co_await judge_view(cmd, out, slot, deadline, ec, std::move(target));
+  }
+
+ private:
+  net::awaitable<error_code> judge_view(command_view cmd, reply& out,
+                                        std::optional<std::uint16_t> slot,
+                                        clock::time_point deadline, error_code ec,
+                                        std::string target) {
+    cluster_exec_fsm fsm(deadline);
+    cluster_event start;
+    start.type = cluster_event::kind::start;
+    start.now = deadline - opts_.queue_timeout;  // when exec_view started
+    fsm.resume(start);                            // the send exec_view made
     std::pair<error_code, response> last{ec, {}};
-    if (!ec) last.second.push_back(out);
+    if (!ec) last.second.push_back(std::move(out));
     cluster_event replied;
     replied.type = cluster_event::kind::replied;
     replied.ec = ec;
@@ -104,7 +115,6 @@ class cluster_client final : public client, public std::enable_shared_from_this<
     co_return result.first;
   }
 
- private:
   // The FSM's loop (protocol/cluster_exec_fsm.hpp): `ev` is the event to resume with; for a
   // `replied` event, `last` and `target` are that reply and the node it came from.
   net::awaitable<std::pair<error_code, response>> drive(request req,
