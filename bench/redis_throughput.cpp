@@ -5,6 +5,7 @@
 // (getrusage of this process; Redis is another process), heap allocations per command (global
 // operator new is replaced below to count them) and writes per command (the connections'
 // counters). bench/run_redis_bench runs it beside redis-benchmark.
+#include "counting_allocator.hpp"
 #include "owcore/redis/client.hpp"
 
 #include <dlfcn.h>
@@ -36,160 +37,6 @@
 #include <variant>
 #include <vector>
 
-// Counting allocator. Every heap allocation of the process is counted, in a per-thread slot: the
-// global operator new is replaced, and so are malloc, calloc, realloc and the aligned forms (Asio
-// recycles handler memory through aligned_alloc, hiredis uses malloc), forwarding to glibc's.
-namespace alloc_count {
-struct alignas(64) slot {
-  std::atomic<std::uint64_t> n{0};
-};
-std::array<slot, 64> slots;
-std::atomic<unsigned> next_slot{0};
-// OWCORE_BENCH_ALLOC_SITES=1: also record the caller of every 64th allocation (printed at the
-// end as offsets in this binary for `addr2line -i -f -C -e`), to find where allocations come from.
-bool record_sites = false;
-std::array<std::atomic<std::uintptr_t>, 4096> sites{};
-std::atomic<std::size_t> site_count{0};
-inline void count(void* caller) noexcept {
-  thread_local slot* mine = &slots[next_slot.fetch_add(1, std::memory_order_relaxed) % slots.size()];
-  const auto n = mine->n.fetch_add(1, std::memory_order_relaxed);
-  if (record_sites && n % 64 == 0) {
-    const auto i = site_count.fetch_add(1, std::memory_order_relaxed);
-    if (i < sites.size()) sites[i].store(reinterpret_cast<std::uintptr_t>(caller), std::memory_order_relaxed);
-  }
-}
-std::uint64_t total() noexcept {
-  std::uint64_t t = 0;
-  for (auto& s : slots) t += s.n.load(std::memory_order_relaxed);
-  return t;
-}
-
-// glibc's functions, found with dlsym(RTLD_NEXT) on first use. dlsym itself may allocate: those
-// few blocks come from a static bump area and are never freed.
-using malloc_fn = void* (*)(std::size_t);
-using free_fn = void (*)(void*);
-using calloc_fn = void* (*)(std::size_t, std::size_t);
-using realloc_fn = void* (*)(void*, std::size_t);
-using aligned_fn = void* (*)(std::size_t, std::size_t);
-using posix_memalign_fn = int (*)(void**, std::size_t, std::size_t);
-malloc_fn real_malloc = nullptr;
-free_fn real_free = nullptr;
-calloc_fn real_calloc = nullptr;
-realloc_fn real_realloc = nullptr;
-aligned_fn real_aligned_alloc = nullptr;
-aligned_fn real_memalign = nullptr;
-posix_memalign_fn real_posix_memalign = nullptr;
-bool resolving = false;
-alignas(64) char boot[16384];
-std::size_t boot_used = 0;
-
-bool from_boot(const void* p) noexcept {
-  return p >= static_cast<const void*>(boot) && p < static_cast<const void*>(boot + sizeof boot);
-}
-void* boot_alloc(std::size_t n) noexcept {
-  n = (n + 63) / 64 * 64;
-  if (boot_used + n > sizeof boot) return nullptr;
-  void* p = boot + boot_used;
-  boot_used += n;
-  return p;  // static storage: already zero
-}
-template <class F>
-F find(const char* name) noexcept {
-  return reinterpret_cast<F>(dlsym(RTLD_NEXT, name));
-}
-void resolve() noexcept {
-  resolving = true;
-  real_malloc = find<malloc_fn>("malloc");
-  real_free = find<free_fn>("free");
-  real_calloc = find<calloc_fn>("calloc");
-  real_realloc = find<realloc_fn>("realloc");
-  real_aligned_alloc = find<aligned_fn>("aligned_alloc");
-  real_memalign = find<aligned_fn>("memalign");
-  real_posix_memalign = find<posix_memalign_fn>("posix_memalign");
-  resolving = false;
-}
-void* counted_malloc(std::size_t n, void* caller) noexcept {
-  if (!real_malloc) {
-    if (resolving) return boot_alloc(n);
-    resolve();
-  }
-  count(caller);
-  return real_malloc(n);
-}
-}  // namespace alloc_count
-
-extern "C" {
-void* malloc(std::size_t n) noexcept { return alloc_count::counted_malloc(n, __builtin_return_address(0)); }
-void free(void* p) noexcept {
-  if (!p || alloc_count::from_boot(p)) return;
-  if (!alloc_count::real_free) alloc_count::resolve();
-  alloc_count::real_free(p);
-}
-void* calloc(std::size_t n, std::size_t size) noexcept {
-  if (!alloc_count::real_calloc) {
-    if (alloc_count::resolving) return alloc_count::boot_alloc(n * size);
-    alloc_count::resolve();
-  }
-  alloc_count::count(__builtin_return_address(0));
-  return alloc_count::real_calloc(n, size);
-}
-void* realloc(void* p, std::size_t n) noexcept {
-  if (!alloc_count::real_realloc) alloc_count::resolve();
-  alloc_count::count(__builtin_return_address(0));
-  if (alloc_count::from_boot(p)) {
-    void* q = alloc_count::real_malloc(n);
-    if (q) std::memcpy(q, p, std::min<std::size_t>(n, alloc_count::boot + sizeof alloc_count::boot - static_cast<char*>(p)));
-    return q;
-  }
-  return alloc_count::real_realloc(p, n);
-}
-void* aligned_alloc(std::size_t align, std::size_t n) noexcept {
-  if (!alloc_count::real_aligned_alloc) alloc_count::resolve();
-  alloc_count::count(__builtin_return_address(0));
-  return alloc_count::real_aligned_alloc(align, n);
-}
-void* memalign(std::size_t align, std::size_t n) noexcept {
-  if (!alloc_count::real_memalign) alloc_count::resolve();
-  alloc_count::count(__builtin_return_address(0));
-  return alloc_count::real_memalign(align, n);
-}
-int posix_memalign(void** out, std::size_t align, std::size_t n) noexcept {
-  if (!alloc_count::real_posix_memalign) alloc_count::resolve();
-  alloc_count::count(__builtin_return_address(0));
-  return alloc_count::real_posix_memalign(out, align, n);
-}
-}  // extern "C"
-
-void* operator new(std::size_t n) {
-  if (void* p = alloc_count::counted_malloc(n ? n : 1, __builtin_return_address(0))) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) {
-  if (void* p = alloc_count::counted_malloc(n ? n : 1, __builtin_return_address(0))) return p;
-  throw std::bad_alloc();
-}
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  return alloc_count::counted_malloc(n ? n : 1, __builtin_return_address(0));
-}
-void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
-  return alloc_count::counted_malloc(n ? n : 1, __builtin_return_address(0));
-}
-void* operator new(std::size_t n, std::align_val_t a) {
-  const auto al = std::max(static_cast<std::size_t>(a), sizeof(void*));
-  if (void* p = aligned_alloc(al, (n + al - 1) / al * al)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n, std::align_val_t a) { return operator new(n, a); }
-void operator delete(void* p) noexcept { free(p); }
-void operator delete[](void* p) noexcept { free(p); }
-void operator delete(void* p, std::size_t) noexcept { free(p); }
-void operator delete[](void* p, std::size_t) noexcept { free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { free(p); }
 
 namespace {
 
@@ -208,8 +55,8 @@ struct bench_options {
   double seconds = 5.0;
   op_kind op = op_kind::get;
   api_kind api = api_kind::view;
-  bool cluster = false;     // --url is a Cluster seed
-  bool spread = false;      // caller i uses key "<key>:<i>" (keys across slots)
+  bool cluster = false;  // --url is a Cluster seed
+  bool spread = false;   // caller i uses key "<key>:<i>" (keys across slots)
   int threads = 1;
   std::size_t value_size = 3;
   // redis-benchmark's defaults: without -r the key is literally "key:__rand_int__", values "xxx".
@@ -324,8 +171,8 @@ struct caller_result {
   std::vector<std::uint32_t> latency_ns;
 };
 
-net::awaitable<caller_result> run_caller(std::shared_ptr<redis::client> c,
-                                         std::shared_ptr<plan> p, std::size_t index) {
+net::awaitable<caller_result> run_caller(std::shared_ptr<redis::client> c, std::shared_ptr<plan> p,
+                                         std::size_t index) {
   caller_result out;
   out.latency_ns.reserve(max_samples_per_caller);
   const std::string key = p->key_of(index);
@@ -333,9 +180,18 @@ net::awaitable<caller_result> run_caller(std::shared_ptr<redis::client> c,
   std::array<std::string_view, 3> args{};
   redis::command_view cmd;
   switch (p->op) {
-    case op_kind::get: args = {"GET", key, {}}; cmd = {{args.data(), 2}, 1, redis::retry_policy::idempotent}; break;
-    case op_kind::set: args = {"SET", key, p->value}; cmd = {{args.data(), 3}, 1, redis::retry_policy::idempotent}; break;
-    case op_kind::publish: args = {"PUBLISH", p->channel, p->value}; cmd = {{args.data(), 3}, 0, redis::retry_policy::never_after_write}; break;
+    case op_kind::get:
+      args = {"GET", key, {}};
+      cmd = {{args.data(), 2}, 1, redis::retry_policy::idempotent};
+      break;
+    case op_kind::set:
+      args = {"SET", key, p->value};
+      cmd = {{args.data(), 3}, 1, redis::retry_policy::idempotent};
+      break;
+    case op_kind::publish:
+      args = {"PUBLISH", p->channel, p->value};
+      cmd = {{args.data(), 3}, 0, redis::retry_policy::never_after_write};
+      break;
   }
   redis::reply rep;
   auto& done = p->done[index].ops;
@@ -359,7 +215,8 @@ net::awaitable<caller_result> run_caller(std::shared_ptr<redis::client> c,
       running = t1 < p->end;
       if (!ec && !rep.is_error() && out.latency_ns.size() < max_samples_per_caller) {
         const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count();
-        out.latency_ns.push_back(static_cast<std::uint32_t>(std::clamp<std::int64_t>(ns, 0, UINT32_MAX)));
+        out.latency_ns.push_back(
+            static_cast<std::uint32_t>(std::clamp<std::int64_t>(ns, 0, UINT32_MAX)));
       }
     }
     if (ec || rep.is_error()) {
@@ -378,7 +235,8 @@ net::awaitable<caller_result> run_caller(std::shared_ptr<redis::client> c,
 net::awaitable<std::string> warm_up(std::shared_ptr<redis::client> c, std::shared_ptr<plan> p,
                                     std::size_t callers) {
   for (std::size_t i = 0; i < (p->spread ? callers : 1); ++i) {
-    auto [ec, rep] = co_await c->exec_one(redis::request().push("SET", redis::key(p->key_of(i)), p->value));
+    auto [ec, rep] =
+        co_await c->exec_one(redis::request().push("SET", redis::key(p->key_of(i)), p->value));
     if (ec) co_return "SET failed: " + ec.message();
     if (rep.is_error()) co_return "SET failed: " + rep.str;
   }
@@ -484,7 +342,8 @@ int run(const bench_options& o) {
   }
 
   const auto start = clock_type::now();
-  const auto run_for = std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(o.seconds));
+  const auto run_for =
+      std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(o.seconds));
   p->end = start + run_for;
   std::vector<std::future<caller_result>> running;
   running.reserve(callers);
@@ -509,8 +368,7 @@ int run(const bench_options& o) {
       Dl_info where{};
       if (dladdr(reinterpret_cast<void*>(a), &where) && where.dli_fbase == self.dli_fbase)
         std::fprintf(stderr, "alloc-site 0x%zx\n", static_cast<std::size_t>(a - base - 1));
-      else
-        std::fprintf(stderr, "alloc-site %s\n", where.dli_fname ? where.dli_fname : "?");
+      else std::fprintf(stderr, "alloc-site %s\n", where.dli_fname ? where.dli_fname : "?");
     }
   }
 
@@ -540,12 +398,14 @@ int run(const bench_options& o) {
       "\"ops_per_sec\":%.1f,\"window_ops_per_sec\":%.1f,\"cpu_us_per_op\":%.3f,"
       "\"allocs_per_op\":%.3f,\"writes_per_op\":%.4f,\"commands_per_write\":%.1f,"
       "\"errors\":%llu,\"p50_us\":%.1f,\"p99_us\":%.1f,\"threads\":%d,\"value_size\":%zu}\n",
-      std::string(op_name(o.op)).c_str(), o.api == api_kind::view ? "view" : "request",
-      o.callers, elapsed, static_cast<unsigned long long>(ops),
+      std::string(op_name(o.op)).c_str(), o.api == api_kind::view ? "view" : "request", o.callers,
+      elapsed, static_cast<unsigned long long>(ops),
       elapsed > 0 ? static_cast<double>(ops) / elapsed : 0.0, wsec > 0 ? wops / wsec : 0.0,
       per_op((w1.cpu_s - w0.cpu_s) * 1e6), per_op(static_cast<double>(w1.allocs - w0.allocs)),
       per_op(static_cast<double>(w1.writes - w0.writes)),
-      w1.writes > w0.writes ? static_cast<double>(w1.written - w0.written) / static_cast<double>(w1.writes - w0.writes) : 0.0,
+      w1.writes > w0.writes ? static_cast<double>(w1.written - w0.written) /
+                                  static_cast<double>(w1.writes - w0.writes)
+                            : 0.0,
       static_cast<unsigned long long>(errors), p50, p99, o.threads, o.value_size);
   std::fflush(stdout);
   if (errors > 0) {

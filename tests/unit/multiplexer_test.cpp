@@ -388,8 +388,8 @@ TEST(Multiplexer, AWrittenNonIdempotentViewCommandIsNeverResent) {
   view_outcome w, r;
   f.mux.add(command_view{incr_args, 1, retry_policy::never_after_write}, 1,
             std::make_unique<view_sink>(&w), f.now);
-  f.mux.add(command_view{get_args, 1, retry_policy::idempotent}, 2,
-            std::make_unique<view_sink>(&r), f.now);
+  f.mux.add(command_view{get_args, 1, retry_policy::idempotent}, 2, std::make_unique<view_sink>(&r),
+            f.now);
   f.write();
   const auto sum = f.mux.on_connection_lost();
   EXPECT_EQ(sum.unknown_outcome, 1u);

@@ -94,12 +94,12 @@ bool same(const reply& a, const reply& b) {
 TEST(Resp, InPlaceDecodingAgreesWithHiredis) {
   const std::string cases[] = {
       "+OK\r\n-ERR x\r\n:0\r\n:-12\r\n:+7\r\n:007\r\n$0\r\n\r\n$-1\r\n$-7\r\n$-0\r\n\r\n",
-      "$3\r\nabcXY:1\r\n",                        // the two bytes after a payload are not checked
+      "$3\r\nabcXY:1\r\n",  // the two bytes after a payload are not checked
       ":123456789012345678\r\n:1234567890123456789\r\n",  // 18 digits in place, 19 to hiredis
       "+\r\n-\r\n+a\rb\r\n$2\r\n\r\n\r\n",
       "*2\r\n+a\r\n:1\r\n+after\r\n*-1\r\n*0\r\n",
       std::string("$3\r\na\0b\r\n+", 10) + "OK\r\n",
-      ":12x\r\n",                                 // hiredis 0.14 reads this as -1
+      ":12x\r\n",  // hiredis 0.14 reads this as -1
   };
   for (const auto& c : cases) {
     bool failed_whole = false, failed_bytes = false;
@@ -107,7 +107,8 @@ TEST(Resp, InPlaceDecodingAgreesWithHiredis) {
     const auto bytes = parse_all(c, 1, failed_bytes);
     EXPECT_EQ(failed_whole, failed_bytes) << c;
     ASSERT_EQ(whole.size(), bytes.size()) << c;
-    for (std::size_t i = 0; i < whole.size(); ++i) EXPECT_TRUE(same(whole[i], bytes[i])) << c << " #" << i;
+    for (std::size_t i = 0; i < whole.size(); ++i)
+      EXPECT_TRUE(same(whole[i], bytes[i])) << c << " #" << i;
   }
 }
 

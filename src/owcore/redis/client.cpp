@@ -5,8 +5,8 @@
 #include "owcore/redis/error.hpp"
 #include "owcore/redis/io/connection.hpp"
 #include "owcore/redis/io/sentinel_query.hpp"
-#include "owcore/redis/protocol/sentinel.hpp"
 #include "owcore/redis/io/subscriber_set.hpp"
+#include "owcore/redis/protocol/sentinel.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -100,8 +100,12 @@ class standalone_client final : public client {
   }
   topology topo() const noexcept override { return topology::standalone; }
   std::vector<node_status> nodes() const override {
-    return {node_status{conn_->peer(), "master", conn_->state() == connection_state::ready, {},
-                        conn_->writes(), conn_->commands_written()}};
+    return {node_status{conn_->peer(),
+                        "master",
+                        conn_->state() == connection_state::ready,
+                        {},
+                        conn_->writes(),
+                        conn_->commands_written()}};
   }
 
  private:

@@ -5,9 +5,9 @@
 
 #include "owcore/net/executor.hpp"
 #include "owcore/redis/error.hpp"
-#include "owcore/redis/topology.hpp"
-#include "owcore/redis/protocol/request.hpp"
 #include "owcore/redis/io/subscriber.hpp"
+#include "owcore/redis/protocol/request.hpp"
+#include "owcore/redis/topology.hpp"
 #include "owcore/redis/url.hpp"
 
 #include <boost/system/error_code.hpp>
@@ -62,8 +62,8 @@ struct node_status {
   std::string role;                     ///< "master" or "replica" (as far as known)
   bool connected = false;
   std::vector<std::pair<int, int>> slots;  ///< Cluster: owned slot ranges
-  std::uint64_t writes = 0;             ///< write operations on this node's connection so far
-  std::uint64_t commands_written = 0;   ///< commands those writes carried
+  std::uint64_t writes = 0;                ///< write operations on this node's connection so far
+  std::uint64_t commands_written = 0;      ///< commands those writes carried
 };
 
 /// A Redis client. Thread-safe: every member may be called from any thread or executor.

@@ -1,12 +1,12 @@
 #include "owcore/redis/cluster_client.hpp"
 
 #include "owcore/net/error.hpp"
+#include "owcore/redis/error.hpp"
+#include "owcore/redis/io/basic_connection.hpp"
+#include "owcore/redis/io/connection.hpp"
+#include "owcore/redis/io/subscriber_set.hpp"
 #include "owcore/redis/protocol/cluster_exec_fsm.hpp"
 #include "owcore/redis/protocol/cluster_slots.hpp"
-#include "owcore/redis/error.hpp"
-#include "owcore/redis/io/connection.hpp"
-#include "owcore/redis/io/basic_connection.hpp"
-#include "owcore/redis/io/subscriber_set.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -80,7 +80,8 @@ class cluster_client final : public client, public std::enable_shared_from_this<
   net::awaitable<error_code> exec_view(command_view cmd, reply& out) override {
     const auto deadline = clock::now() + opts_.queue_timeout;
     std::optional<std::uint16_t> slot;
-    if (cmd.key_index > 0 && cmd.key_index < cmd.args.size()) slot = key_slot(cmd.args[cmd.key_index]);
+    if (cmd.key_index > 0 && cmd.key_index < cmd.args.size())
+      slot = key_slot(cmd.args[cmd.key_index]);
     std::string target;
     if (opts_.queue_timeout > clock::duration::zero()) target = route(slot);
     if (target.empty()) co_return co_await client::exec_view(cmd, out);  // nothing sent yet
@@ -101,7 +102,7 @@ class cluster_client final : public client, public std::enable_shared_from_this<
     cluster_event start;
     start.type = cluster_event::kind::start;
     start.now = deadline - opts_.queue_timeout;  // when exec_view started
-    fsm.resume(start);                            // the send exec_view made
+    fsm.resume(start);                           // the send exec_view made
     std::pair<error_code, response> last{ec, {}};
     if (!ec) last.second.push_back(std::move(out));
     cluster_event replied;
@@ -109,8 +110,8 @@ class cluster_client final : public client, public std::enable_shared_from_this<
     replied.ec = ec;
     replied.client_stopped = stopped_;
     replied.now = clock::now();
-    auto result = co_await drive(request::from(cmd), slot, std::move(fsm), replied,
-                                 std::move(last), std::move(target));
+    auto result = co_await drive(request::from(cmd), slot, std::move(fsm), replied, std::move(last),
+                                 std::move(target));
     out = result.second.size() == 1 ? std::move(result.second.front()) : reply{};
     co_return result.first;
   }
@@ -179,7 +180,6 @@ class cluster_client final : public client, public std::enable_shared_from_this<
   }
 
  public:
-
   std::shared_ptr<subscriber> make_subscriber(message_handler on_message, std::string log_name,
                                               std::string shard_channel) override {
     subscriber_options o;

@@ -107,10 +107,8 @@ void connection::drain_inbox() {
   const auto now = clock::now();
   bool wake = false;
   for (auto& s : draining_) {
-    if (!s.view.args.empty())
-      wake = mux_.add(s.view, s.id, std::move(s.sink), now) || wake;
-    else
-      wake = mux_.add(std::move(s.req), s.id, std::move(s.sink), now) || wake;
+    if (!s.view.args.empty()) wake = mux_.add(s.view, s.id, std::move(s.sink), now) || wake;
+    else wake = mux_.add(std::move(s.req), s.id, std::move(s.sink), now) || wake;
   }
   draining_.clear();
   if (wake) writer_cv_.cancel();

@@ -184,12 +184,12 @@ class connection : public std::enable_shared_from_this<connection>, private io::
       if (inline_ok()) {
         std::move(handler)(std::forward<Args>(args)...);
       } else {
-        boost::asio::defer(work.get_executor(),
-                           boost::asio::bind_allocator(
-                               io::recycling_allocator<void>(),
-                               [h = std::move(handler), ... a = std::forward<Args>(args)]() mutable {
-                                 std::move(h)(std::move(a)...);
-                               }));
+        boost::asio::defer(work.get_executor(), boost::asio::bind_allocator(
+                                                    io::recycling_allocator<void>(),
+                                                    [h = std::move(handler),
+                                                     ... a = std::forward<Args>(args)]() mutable {
+                                                      std::move(h)(std::move(a)...);
+                                                    }));
       }
       work.reset();
     }

@@ -103,10 +103,8 @@ std::string_view multiplexer::prepare_write(clock::time_point now) {
   staged_commands_ = 0;
   while (!queued_.empty() && (staged_ == 0 || write_buf_.size() < opts_.max_write_batch)) {
     auto& e = queued_.front();
-    if (!e.view.args.empty())
-      encode_command(write_buf_, e.view.args);
-    else
-      e.req.encode(write_buf_);
+    if (!e.view.args.empty()) encode_command(write_buf_, e.view.args);
+    else e.req.encode(write_buf_);
     staged_commands_ += e.expected;
     ++e.attempts;
     e.written_at = now;
@@ -160,8 +158,8 @@ multiplexer::lost_summary multiplexer::on_connection_lost() {
       ++sum.dropped;
       continue;
     }
-    const bool resend = !stopped_ && e.policy == retry_policy::idempotent &&
-                        e.attempts < opts_.max_attempts;
+    const bool resend =
+        !stopped_ && e.policy == retry_policy::idempotent && e.attempts < opts_.max_attempts;
     if (resend) {
       e.replies.clear();
       queued_.push_front(std::move(e));

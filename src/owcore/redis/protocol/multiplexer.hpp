@@ -135,8 +135,8 @@ class multiplexer {
 
  private:
   struct entry {
-    request req;               // empty for a view entry
-    command_view view;         // non-empty args: a view entry (one command)
+    request req;        // empty for a view entry
+    command_view view;  // non-empty args: a view entry (one command)
     retry_policy policy = retry_policy::never_after_write;
     response replies;
     std::unique_ptr<request_sink> sink;  // null: cancelled, or an internal PING

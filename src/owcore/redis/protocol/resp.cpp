@@ -91,9 +91,7 @@ void encode_command(std::string& out, std::span<const std::string_view> args) {
   encode_args(out, args);
 }
 
-void encode_command(std::string& out, std::span<const std::string> args) {
-  encode_args(out, args);
-}
+void encode_command(std::string& out, std::span<const std::string> args) { encode_args(out, args); }
 
 namespace {
 
