@@ -37,7 +37,6 @@
 #include <variant>
 #include <vector>
 
-
 namespace {
 
 namespace asio = boost::asio;
