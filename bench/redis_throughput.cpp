@@ -2,8 +2,8 @@
 // client (`--api view`: client::exec_view over views; `--api request`: exec_one over a built
 // request) for a bounded time, then one line of JSON with ops/s, errors, latency percentiles and,
 // over a steady-state window (the middle 70% of the run), the client's own CPU per command
-// (getrusage of this process; Redis is another process), heap allocations per command (global
-// operator new is replaced below to count them) and writes per command (the connections'
+// (getrusage of this process; Redis is another process), heap allocations per command (every one
+// of the process, counted by counting_allocator.cpp) and writes per command (the connections'
 // counters). bench/run_redis_bench runs it beside redis-benchmark.
 #include "counting_allocator.hpp"
 #include "owcore/redis/client.hpp"
