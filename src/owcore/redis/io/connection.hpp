@@ -156,7 +156,6 @@ class connection : public std::enable_shared_from_this<connection>, private io::
  private:
   // The caller's handler, type-erased as the multiplexer's request_sink. (Asio 1.81's
   // any_completion_handler recurses without end when moved, so owcore erases the type itself.)
-  // `complete` defers to the handler's executor.
   // Its memory is recycled (io/recycler). The caller is resumed inline when the completing thread
   // already runs the caller's io_context (its executor would run it here anyway, and this saves
   // an Asio operation and its allocation per request); otherwise the resumption is deferred to
