@@ -1,7 +1,15 @@
-// Redis client throughput: `--callers` coroutines each loop `exec_one` with one command per
-// request through one multiplexed client for a bounded time, then one line of JSON with ops/s,
-// errors and latency percentiles. bench/run_redis_bench runs it beside redis-benchmark.
+// Redis client throughput: `--callers` coroutines each loop one command per request through one
+// client (`--api view`: client::exec_view over views; `--api request`: exec_one over a built
+// request) for a bounded time, then one line of JSON with ops/s, errors, latency percentiles and,
+// over a steady-state window (the middle 70% of the run), the client's own CPU per command
+// (getrusage of this process; Redis is another process), heap allocations per command (every one
+// of the process, counted by counting_allocator.cpp) and writes per command (the connections'
+// counters). bench/run_redis_bench runs it beside redis-benchmark.
+#include "counting_allocator.hpp"
 #include "owcore/redis/client.hpp"
+
+#include <dlfcn.h>
+#include <sys/resource.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -11,13 +19,17 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <future>
 #include <memory>
+#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,13 +46,17 @@ using clock_type = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
 enum class op_kind { get, set, publish };
+enum class api_kind { view, request };
 
 struct bench_options {
   std::string url = "redis://127.0.0.1:6379/0";
   int callers = 50;
   double seconds = 5.0;
   op_kind op = op_kind::get;
-  int threads = 2;
+  api_kind api = api_kind::view;
+  bool cluster = false;  // --url is a Cluster seed
+  bool spread = false;   // caller i uses key "<key>:<i>" (keys across slots)
+  int threads = 1;
   std::size_t value_size = 3;
   // redis-benchmark's defaults: without -r the key is literally "key:__rand_int__", values "xxx".
   std::string key = "key:__rand_int__";
@@ -49,7 +65,8 @@ struct bench_options {
 
 constexpr std::string_view usage =
     "usage: owcore_redis_bench --url redis://HOST:PORT/DB --op get|set|publish\n"
-    "                          [--callers 50] [--seconds 5] [--threads 2] [--value-size 3]\n"
+    "                          [--callers 50] [--seconds 5] [--threads 1] [--value-size 3]\n"
+    "                          [--api view|request] [--cluster 0|1] [--spread 0|1]\n"
     "                          [--key key:__rand_int__] [--channel bench:chan]\n";
 
 std::string_view op_name(op_kind k) {
@@ -83,6 +100,14 @@ std::variant<bench_options, std::string> parse_args(int argc, char** argv) {
         o.value_size = static_cast<std::size_t>(std::stoul(value));
       } else if (flag == "--key") {
         o.key = value;
+      } else if (flag == "--api") {
+        if (value == "view") o.api = api_kind::view;
+        else if (value == "request") o.api = api_kind::request;
+        else return "unknown --api '" + value + "' (view or request)";
+      } else if (flag == "--cluster") {
+        o.cluster = value == "1";
+      } else if (flag == "--spread") {
+        o.spread = value == "1";
       } else if (flag == "--channel") {
         o.channel = value;
       } else if (flag == "--op") {
@@ -104,20 +129,31 @@ std::variant<bench_options, std::string> parse_args(int argc, char** argv) {
   return o;
 }
 
-// What every caller shares (read-only once the run starts).
+// What every caller shares (read-only once the run starts), and each caller's op counter.
+struct alignas(64) counter {
+  std::atomic<std::uint64_t> ops{0};
+};
+
 struct plan {
   op_kind op;
+  api_kind api;
+  bool spread;
   std::string key;
   std::string channel;
   std::string value;
   clock_type::time_point end;
+  std::vector<counter> done;  // one per caller, read by the main thread for the window
+  explicit plan(std::size_t callers) : done(callers) {}
+  std::string key_of(std::size_t caller) const {
+    return spread ? key + ":" + std::to_string(caller) : key;
+  }
 };
 
-redis::request make_request(const plan& p) {
+redis::request make_request(const plan& p, const std::string& key) {
   redis::request r;
   switch (p.op) {
-    case op_kind::get: r.push("GET", redis::key(p.key)).idempotent(); break;
-    case op_kind::set: r.push("SET", redis::key(p.key), p.value).idempotent(); break;
+    case op_kind::get: r.push("GET", redis::key(key)).idempotent(); break;
+    case op_kind::set: r.push("SET", redis::key(key), p.value).idempotent(); break;
     case op_kind::publish: r.push("PUBLISH", p.channel, p.value); break;
   }
   return r;
@@ -134,39 +170,77 @@ struct caller_result {
   std::vector<std::uint32_t> latency_ns;
 };
 
-net::awaitable<caller_result> run_caller(std::shared_ptr<redis::client> c,
-                                         std::shared_ptr<const plan> p) {
+net::awaitable<caller_result> run_caller(std::shared_ptr<redis::client> c, std::shared_ptr<plan> p,
+                                         std::size_t index) {
   caller_result out;
-  out.latency_ns.reserve(4096);
-  // One clock read per op: the end of one request is the start of the next.
-  auto t0 = clock_type::now();
-  for (std::uint64_t i = 0; t0 < p->end; ++i) {
-    auto [ec, rep] = co_await c->exec_one(make_request(*p));
-    const auto t1 = clock_type::now();
-    const auto dt = t1 - t0;
-    t0 = t1;
+  out.latency_ns.reserve(max_samples_per_caller);
+  const std::string key = p->key_of(index);
+  // The views of the view API: built once, valid for the whole loop.
+  std::array<std::string_view, 3> args{};
+  redis::command_view cmd;
+  switch (p->op) {
+    case op_kind::get:
+      args = {"GET", key, {}};
+      cmd = {{args.data(), 2}, 1, redis::retry_policy::idempotent};
+      break;
+    case op_kind::set:
+      args = {"SET", key, p->value};
+      cmd = {{args.data(), 3}, 1, redis::retry_policy::idempotent};
+      break;
+    case op_kind::publish:
+      args = {"PUBLISH", p->channel, p->value};
+      cmd = {{args.data(), 3}, 0, redis::retry_policy::never_after_write};
+      break;
+  }
+  redis::reply rep;
+  auto& done = p->done[index].ops;
+  // Every 8th op is timed (two clock reads), and the end of the run is checked then: the loop
+  // itself should cost little next to the client.
+  bool running = true;
+  for (std::uint64_t i = 0; running; ++i) {
+    const bool sampled = i % sample_every == 0;
+    clock_type::time_point t0;
+    if (sampled) t0 = clock_type::now();
+    boost::system::error_code ec;
+    if (p->api == api_kind::view) {
+      ec = co_await c->exec_view(cmd, rep);
+    } else {
+      auto [rec, r] = co_await c->exec_one(make_request(*p, key));
+      ec = rec;
+      rep = std::move(r);
+    }
+    if (sampled) {
+      const auto t1 = clock_type::now();
+      running = t1 < p->end;
+      if (!ec && !rep.is_error() && out.latency_ns.size() < max_samples_per_caller) {
+        const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count();
+        out.latency_ns.push_back(
+            static_cast<std::uint32_t>(std::clamp<std::int64_t>(ns, 0, UINT32_MAX)));
+      }
+    }
     if (ec || rep.is_error()) {
       ++out.errors;
       if (out.first_error.empty()) out.first_error = ec ? ec.message() : rep.str;
       continue;
     }
     ++out.ops;
-    if (i % sample_every == 0 && out.latency_ns.size() < max_samples_per_caller) {
-      const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(dt).count();
-      out.latency_ns.push_back(static_cast<std::uint32_t>(std::clamp<std::int64_t>(ns, 0, UINT32_MAX)));
-    }
+    done.store(out.ops, std::memory_order_relaxed);
   }
   co_return out;
 }
 
-// SET the key GET reads (so GET returns a value, as after redis-benchmark's SET test) and check
+// SET every key GET reads (so GET returns a value, as after redis-benchmark's SET test) and check
 // that the server answers. Returns an error message, empty on success.
-net::awaitable<std::string> warm_up(std::shared_ptr<redis::client> c, std::shared_ptr<const plan> p) {
-  auto [ec, rep] = co_await c->exec_one(redis::request().push("SET", redis::key(p->key), p->value));
-  if (ec) co_return "SET failed: " + ec.message();
-  if (rep.is_error()) co_return "SET failed: " + rep.str;
+net::awaitable<std::string> warm_up(std::shared_ptr<redis::client> c, std::shared_ptr<plan> p,
+                                    std::size_t callers) {
+  for (std::size_t i = 0; i < (p->spread ? callers : 1); ++i) {
+    auto [ec, rep] =
+        co_await c->exec_one(redis::request().push("SET", redis::key(p->key_of(i)), p->value));
+    if (ec) co_return "SET failed: " + ec.message();
+    if (rep.is_error()) co_return "SET failed: " + rep.str;
+  }
   for (int i = 0; i < 100; ++i) {
-    auto [pec, prep] = co_await c->exec_one(make_request(*p));
+    auto [pec, prep] = co_await c->exec_one(make_request(*p, p->key_of(0)));
     if (pec) co_return "warm-up failed: " + pec.message();
     if (prep.is_error()) co_return "warm-up failed: " + prep.str;
   }
@@ -195,6 +269,29 @@ struct io_pool {
   }
 };
 
+// What the window measures, read at its start and its end.
+struct snapshot {
+  clock_type::time_point at;
+  double cpu_s = 0;
+  std::uint64_t ops = 0, allocs = 0, writes = 0, written = 0;
+};
+
+snapshot take(const plan& p, const redis::client& c) {
+  snapshot s;
+  s.at = clock_type::now();
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  s.cpu_s = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+            static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  for (const auto& d : p.done) s.ops += d.ops.load(std::memory_order_relaxed);
+  for (const auto& n : c.nodes()) {
+    s.writes += n.writes;
+    s.written += n.commands_written;
+  }
+  s.allocs = alloc_count::total();
+  return s;
+}
+
 int run(const bench_options& o) {
   auto parsed = redis::parse_url(o.url);
   if (auto* err = std::get_if<redis::url_error>(&parsed)) {
@@ -205,7 +302,7 @@ int run(const bench_options& o) {
   log->set_level(spdlog::level::warn);
 
   redis::client_options copts;
-  copts.topo = redis::topology::standalone;
+  copts.topo = o.cluster ? redis::topology::cluster : redis::topology::standalone;
   copts.node = std::get<redis::url_config>(parsed);
   copts.log = log;
   copts.name = "bench";
@@ -214,8 +311,11 @@ int run(const bench_options& o) {
   copts.queue_timeout = 5s;
   copts.backoff_cap = 500ms;
 
-  auto p = std::make_shared<plan>();
+  const auto callers = static_cast<std::size_t>(o.callers);
+  auto p = std::make_shared<plan>(callers);
   p->op = o.op;
+  p->api = o.api;
+  p->spread = o.spread;
   p->key = o.key;
   p->channel = o.channel;
   p->value.assign(o.value_size, 'x');
@@ -231,8 +331,8 @@ int run(const bench_options& o) {
     std::_Exit(3);
   };
   {
-    auto warm = asio::co_spawn(pool.io, warm_up(c, p), asio::use_future);
-    if (warm.wait_for(15s) != std::future_status::ready) stuck("warm-up");
+    auto warm = asio::co_spawn(pool.io, warm_up(c, p, callers), asio::use_future);
+    if (warm.wait_for(30s) != std::future_status::ready) stuck("warm-up");
     if (auto err = warm.get(); !err.empty()) {
       std::fprintf(stderr, "owcore_redis_bench: %s\n", err.c_str());
       c->stop();
@@ -241,11 +341,35 @@ int run(const bench_options& o) {
   }
 
   const auto start = clock_type::now();
-  p->end = start + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(o.seconds));
+  const auto run_for =
+      std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(o.seconds));
+  p->end = start + run_for;
   std::vector<std::future<caller_result>> running;
-  running.reserve(static_cast<std::size_t>(o.callers));
-  for (int i = 0; i < o.callers; ++i)
-    running.push_back(asio::co_spawn(pool.io, run_caller(c, p), asio::use_future));
+  running.reserve(callers);
+  for (std::size_t i = 0; i < callers; ++i)
+    running.push_back(asio::co_spawn(pool.io, run_caller(c, p, i), asio::use_future));
+
+  // The steady-state window: from 20% to 90% of the run.
+  std::this_thread::sleep_until(start + run_for / 5);
+  const bool sites = std::getenv("OWCORE_BENCH_ALLOC_SITES") != nullptr;
+  const auto w0 = take(*p, *c);
+  alloc_count::record_sites = sites;
+  std::this_thread::sleep_until(start + run_for * 9 / 10);
+  const auto w1 = take(*p, *c);
+  alloc_count::record_sites = false;
+  if (sites) {
+    Dl_info self{};
+    dladdr(reinterpret_cast<void*>(&alloc_count::total), &self);
+    const auto base = reinterpret_cast<std::uintptr_t>(self.dli_fbase);
+    const auto n = std::min(alloc_count::site_count.load(), alloc_count::sites.size());
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto a = alloc_count::sites[i].load();
+      Dl_info where{};
+      if (dladdr(reinterpret_cast<void*>(a), &where) && where.dli_fbase == self.dli_fbase)
+        std::fprintf(stderr, "alloc-site 0x%zx\n", static_cast<std::size_t>(a - base - 1));
+      else std::fprintf(stderr, "alloc-site %s\n", where.dli_fname ? where.dli_fname : "?");
+    }
+  }
 
   // Each caller stops issuing at `end`; its last request is bounded by reply/queue timeouts (5 s).
   const auto give_up = p->end + 20s;
@@ -265,12 +389,23 @@ int run(const bench_options& o) {
 
   const double p50 = percentile_us(samples, 0.50);
   const double p99 = percentile_us(samples, 0.99);
+  const double wsec = std::chrono::duration<double>(w1.at - w0.at).count();
+  const double wops = static_cast<double>(w1.ops - w0.ops);
+  auto per_op = [&](double x) { return wops > 0 ? x / wops : 0.0; };
   std::printf(
-      "{\"op\":\"%s\",\"callers\":%d,\"seconds\":%.3f,\"ops\":%llu,\"ops_per_sec\":%.1f,"
+      "{\"op\":\"%s\",\"api\":\"%s\",\"callers\":%d,\"seconds\":%.3f,\"ops\":%llu,"
+      "\"ops_per_sec\":%.1f,\"window_ops_per_sec\":%.1f,\"cpu_us_per_op\":%.3f,"
+      "\"allocs_per_op\":%.3f,\"writes_per_op\":%.4f,\"commands_per_write\":%.1f,"
       "\"errors\":%llu,\"p50_us\":%.1f,\"p99_us\":%.1f,\"threads\":%d,\"value_size\":%zu}\n",
-      std::string(op_name(o.op)).c_str(), o.callers, elapsed, static_cast<unsigned long long>(ops),
-      elapsed > 0 ? static_cast<double>(ops) / elapsed : 0.0, static_cast<unsigned long long>(errors),
-      p50, p99, o.threads, o.value_size);
+      std::string(op_name(o.op)).c_str(), o.api == api_kind::view ? "view" : "request", o.callers,
+      elapsed, static_cast<unsigned long long>(ops),
+      elapsed > 0 ? static_cast<double>(ops) / elapsed : 0.0, wsec > 0 ? wops / wsec : 0.0,
+      per_op((w1.cpu_s - w0.cpu_s) * 1e6), per_op(static_cast<double>(w1.allocs - w0.allocs)),
+      per_op(static_cast<double>(w1.writes - w0.writes)),
+      w1.writes > w0.writes ? static_cast<double>(w1.written - w0.written) /
+                                  static_cast<double>(w1.writes - w0.writes)
+                            : 0.0,
+      static_cast<unsigned long long>(errors), p50, p99, o.threads, o.value_size);
   std::fflush(stdout);
   if (errors > 0) {
     std::fprintf(stderr, "owcore_redis_bench: %llu error(s), first: %s\n",

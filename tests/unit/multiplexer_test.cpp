@@ -335,3 +335,107 @@ TEST(Multiplexer, TheReplyDeadlineRunsFromTheOldestWrite) {
   f.mux.on_reply(status("A"));
   EXPECT_EQ(f.mux.oldest_written(), f.now);
 }
+
+// The view form (command_view): one command, nothing copied, the same decision table.
+namespace {
+
+struct view_outcome {
+  int calls = 0;
+  int one_calls = 0;
+  error_code ec;
+  reply got;
+};
+
+struct view_sink final : request_sink {
+  explicit view_sink(view_outcome* o) : out(o) {}
+  void complete(error_code ec, response r) override {
+    ++out->calls;
+    out->ec = ec;
+    if (r.size() == 1) out->got = std::move(r.front());
+  }
+  void complete_one(reply&& r) override {
+    ++out->calls;
+    ++out->one_calls;
+    out->got = std::move(r);
+  }
+  view_outcome* out;
+};
+
+}  // namespace
+
+TEST(Multiplexer, AViewCommandIsEncodedLikeARequestAndGetsItsReplyWithoutAVector) {
+  fixture f;
+  const std::string_view args[] = {"GET", "k"};
+  view_outcome o;
+  EXPECT_TRUE(f.mux.add(command_view{args, 1, retry_policy::idempotent}, 7,
+                        std::make_unique<view_sink>(&o), f.now));
+  auto b = f.add(get("x"));
+  EXPECT_EQ(f.write(), wire(get("k")) + wire(get("x")));
+  EXPECT_EQ(f.mux.on_reply(str("v")), multiplexer::reply_result::completed);
+  EXPECT_EQ(o.calls, 1);
+  EXPECT_EQ(o.one_calls, 1);
+  EXPECT_EQ(o.got.str, "v");
+  EXPECT_EQ(f.mux.on_reply(str("y")), multiplexer::reply_result::completed);
+  ASSERT_TRUE(b->done);
+  ASSERT_EQ(b->replies.size(), 1u) << "a request sink still gets its one-element response";
+  EXPECT_EQ(b->replies[0].str, "y");
+}
+
+TEST(Multiplexer, AWrittenNonIdempotentViewCommandIsNeverResent) {
+  fixture f;
+  const std::string_view incr_args[] = {"INCR", "n"};
+  const std::string_view get_args[] = {"GET", "k"};
+  view_outcome w, r;
+  f.mux.add(command_view{incr_args, 1, retry_policy::never_after_write}, 1,
+            std::make_unique<view_sink>(&w), f.now);
+  f.mux.add(command_view{get_args, 1, retry_policy::idempotent}, 2, std::make_unique<view_sink>(&r),
+            f.now);
+  f.write();
+  const auto sum = f.mux.on_connection_lost();
+  EXPECT_EQ(sum.unknown_outcome, 1u);
+  EXPECT_EQ(sum.requeued, 1u);
+  EXPECT_EQ(w.calls, 1);
+  EXPECT_EQ(w.ec, make_error_code(error::unknown_outcome));
+  EXPECT_EQ(r.calls, 0);
+  std::string expected;
+  encode_command(expected, get_args);
+  EXPECT_EQ(f.write(), expected) << "only the idempotent GET is written again";
+  f.mux.on_reply(str("v"));
+  EXPECT_EQ(r.calls, 1);
+  EXPECT_EQ(r.got.str, "v");
+}
+
+TEST(Multiplexer, CountsWritesAndTheCommandsTheyCarry) {
+  fixture f;
+  request two;
+  two.push("SET", key("k"), "v").push("GET", key("k"));
+  f.add(std::move(two));
+  f.add(get("a"));
+  f.write();
+  EXPECT_EQ(f.mux.writes(), 1u) << "everything queued goes out in one write";
+  EXPECT_EQ(f.mux.commands_written(), 3u);
+  f.add(get("b"));
+  f.write();
+  EXPECT_EQ(f.mux.writes(), 2u);
+  EXPECT_EQ(f.mux.commands_written(), 4u);
+}
+
+TEST(Multiplexer, KeepsOrderAcrossManyRequestsAndDrops) {
+  // Enough requests to wrap and grow the internal queues several times.
+  fixture f;
+  std::vector<std::shared_ptr<outcome>> all;
+  for (int round = 0; round < 5; ++round) {
+    for (int i = 0; i < 40; ++i) all.push_back(f.add(get("k" + std::to_string(round * 40 + i))));
+    f.write();
+    for (int i = 0; i < 20; ++i) f.mux.on_reply(str(std::to_string(round * 40 + i)));
+    f.mux.on_connection_lost();  // the other 20 are requeued at the head, in order
+    f.write();
+    for (int i = 20; i < 40; ++i) f.mux.on_reply(str(std::to_string(round * 40 + i)));
+  }
+  ASSERT_TRUE(f.mux.idle());
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    ASSERT_TRUE(all[i]->done) << i;
+    ASSERT_EQ(all[i]->replies.size(), 1u);
+    EXPECT_EQ(all[i]->replies[0].str, std::to_string(i));
+  }
+}

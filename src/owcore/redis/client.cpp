@@ -3,9 +3,10 @@
 #include "owcore/net/error.hpp"
 #include "owcore/redis/cluster_client.hpp"
 #include "owcore/redis/error.hpp"
+#include "owcore/redis/io/connection.hpp"
 #include "owcore/redis/io/sentinel_query.hpp"
-#include "owcore/redis/protocol/sentinel.hpp"
 #include "owcore/redis/io/subscriber_set.hpp"
+#include "owcore/redis/protocol/sentinel.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -21,6 +22,12 @@ net::awaitable<std::pair<error_code, reply>> client::exec_one(request req) {
   auto [ec, resp] = co_await exec(std::move(req));
   if (ec || resp.empty()) co_return std::pair{ec ? ec : make_error_code(error::protocol_error), reply{}};
   co_return std::pair{ec, std::move(resp.front())};
+}
+
+net::awaitable<error_code> client::exec_view(command_view cmd, reply& out) {
+  auto [ec, resp] = co_await exec(request::from(cmd));
+  if (!ec && resp.size() == 1) out = std::move(resp.front());
+  co_return ec;
 }
 
 net::awaitable<std::pair<error_info, address>> resolve_master(
@@ -81,6 +88,10 @@ class standalone_client final : public client {
   net::awaitable<std::pair<error_code, response>> exec(request req) override {
     co_return co_await conn_->exec(std::move(req));
   }
+  net::awaitable<error_code> exec_view(command_view cmd, reply& out) override {
+    auto [ec] = co_await conn_->async_exec_view(cmd, out, net::use_tuple);
+    co_return ec;
+  }
   std::shared_ptr<subscriber> make_subscriber(message_handler on_message, std::string log_name,
                                               std::string /*shard_channel*/) override {
     auto s = std::make_shared<subscriber>(ex_, sub_options(opts_, std::move(on_message), std::move(log_name)));
@@ -89,7 +100,12 @@ class standalone_client final : public client {
   }
   topology topo() const noexcept override { return topology::standalone; }
   std::vector<node_status> nodes() const override {
-    return {node_status{conn_->peer(), "master", conn_->state() == connection_state::ready, {}}};
+    return {node_status{conn_->peer(),
+                        "master",
+                        conn_->state() == connection_state::ready,
+                        {},
+                        conn_->writes(),
+                        conn_->commands_written()}};
   }
 
  private:

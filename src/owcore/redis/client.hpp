@@ -4,16 +4,16 @@
 // never know which topology serves them.
 
 #include "owcore/net/executor.hpp"
-#include "owcore/redis/io/connection.hpp"
 #include "owcore/redis/error.hpp"
-#include "owcore/redis/topology.hpp"
-#include "owcore/redis/protocol/request.hpp"
 #include "owcore/redis/io/subscriber.hpp"
+#include "owcore/redis/protocol/request.hpp"
+#include "owcore/redis/topology.hpp"
 #include "owcore/redis/url.hpp"
 
 #include <boost/system/error_code.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -66,6 +66,8 @@ struct node_status {
   std::string role;                     ///< "master" or "replica" (as far as known)
   bool connected = false;
   std::vector<std::pair<int, int>> slots;  ///< Cluster: owned slot ranges
+  std::uint64_t writes = 0;                ///< write operations on this node's connection so far
+  std::uint64_t commands_written = 0;      ///< commands those writes carried
 };
 
 /// A Redis client. Thread-safe: every member may be called from any thread or executor.
@@ -83,6 +85,12 @@ class client {
   /// the request is not idempotent), net::error::timeout (no usable connection within
   /// queue_timeout, or no reply within reply_timeout), stopped. Server error replies are values.
   virtual net::awaitable<std::pair<boost::system::error_code, response>> exec(request req) = 0;
+
+  /// One command given as views (command_view), its reply assigned to `out`; completes with the
+  /// error exec() would return (a server error reply is a value in `out`). `cmd`'s views and `out`
+  /// must stay valid until it completes. The standalone client sends it without copying and, in
+  /// steady state, without any heap allocation; the others build a request and call exec().
+  virtual net::awaitable<boost::system::error_code> exec_view(command_view cmd, reply& out);
 
   /// A new supervised subscriber on its own connection, following the topology: the standalone
   /// node, the current Sentinel master, or (Cluster) any master for SUBSCRIBE/PSUBSCRIBE, or the

@@ -1,11 +1,12 @@
 #include "owcore/redis/cluster_client.hpp"
 
 #include "owcore/net/error.hpp"
-#include "owcore/redis/protocol/cluster_exec_fsm.hpp"
-#include "owcore/redis/protocol/cluster_slots.hpp"
 #include "owcore/redis/error.hpp"
 #include "owcore/redis/io/basic_connection.hpp"
+#include "owcore/redis/io/connection.hpp"
 #include "owcore/redis/io/subscriber_set.hpp"
+#include "owcore/redis/protocol/cluster_exec_fsm.hpp"
+#include "owcore/redis/protocol/cluster_slots.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -62,10 +63,70 @@ class cluster_client final : public client, public std::enable_shared_from_this<
     const auto slot = request_slot(req);
     cluster_exec_fsm fsm(clock::now() + opts_.queue_timeout);
     std::pair<error_code, response> last{make_error_code(error::no_route), {}};
-    std::string target;
     cluster_event ev;
     ev.type = cluster_event::kind::start;
     ev.now = clock::now();
+    co_return co_await drive(std::move(req), slot, std::move(fsm), ev, std::move(last),
+                             std::string{});
+  }
+
+  // The fast path of the common case: the slot map names the master, which answers without a
+  // redirect. A fresh cluster_exec_fsm's first action is always that send (its start event
+  // only checks the deadline), so the first send goes through the view path (no copy of the
+  // command) without building the FSM; any outcome the FSM must judge (a transport error, a
+  // redirect) continues in judge_view(), which replays the start and hands the FSM that first
+  // reply. Nothing is sent twice that exec() would not send twice. The frame stays small so
+  // that Asio recycles it (its cache takes frames up to about 1 KiB).
+  net::awaitable<error_code> exec_view(command_view cmd, reply& out) override {
+    const auto deadline = clock::now() + opts_.queue_timeout;
+    std::optional<std::uint16_t> slot;
+    if (cmd.key_index > 0 && cmd.key_index < cmd.args.size())
+      slot = key_slot(cmd.args[cmd.key_index]);
+    std::string target;
+    if (opts_.queue_timeout > clock::duration::zero()) target = route(slot);
+    if (target.empty()) co_return co_await client::exec_view(cmd, out);  // nothing sent yet
+    auto conn = connection_for(target);
+    if (!conn) co_return make_error_code(error::stopped);
+    auto [ec] = co_await conn->async_exec_view(cmd, out, net::use_tuple);
+    if (!ec && !(out.is_error() && classify_error(out.str).type != redirect::kind::none))
+      co_return ec;
+    co_return co_await judge_view(cmd, out, slot, deadline, ec, std::move(target));
+  }
+
+ private:
+  net::awaitable<error_code> judge_view(command_view cmd, reply& out,
+                                        std::optional<std::uint16_t> slot,
+                                        clock::time_point deadline, error_code ec,
+                                        std::string target) {
+    cluster_exec_fsm fsm(deadline);
+    cluster_event start;
+    start.type = cluster_event::kind::start;
+    start.now = deadline - opts_.queue_timeout;  // when exec_view started
+    fsm.resume(start);                           // the send exec_view made
+    std::pair<error_code, response> last{ec, {}};
+    if (!ec) last.second.push_back(std::move(out));
+    cluster_event replied;
+    replied.type = cluster_event::kind::replied;
+    replied.ec = ec;
+    replied.client_stopped = stopped_;
+    replied.now = clock::now();
+    auto result = co_await drive(request::from(cmd), slot, std::move(fsm), replied, std::move(last),
+                                 std::move(target));
+    out = result.second.size() == 1 ? std::move(result.second.front()) : reply{};
+    co_return result.first;
+  }
+
+  // The FSM's loop (protocol/cluster_exec_fsm.hpp): `ev` is the event to resume with; for a
+  // `replied` event, `last` and `target` are that reply and the node it came from.
+  net::awaitable<std::pair<error_code, response>> drive(request req,
+                                                        std::optional<std::uint16_t> slot,
+                                                        cluster_exec_fsm fsm, cluster_event ev,
+                                                        std::pair<error_code, response> last,
+                                                        std::string target) {
+    if (ev.type == cluster_event::kind::replied) {
+      ev.replies = &last.second;
+      ev.target = target;
+    }
     for (;;) {
       auto act = fsm.resume(ev);
       ev = cluster_event{};
@@ -118,6 +179,7 @@ class cluster_client final : public client, public std::enable_shared_from_this<
     }
   }
 
+ public:
   std::shared_ptr<subscriber> make_subscriber(message_handler on_message, std::string log_name,
                                               std::string shard_channel) override {
     subscriber_options o;
@@ -170,8 +232,11 @@ class cluster_client final : public client, public std::enable_shared_from_this<
       node_status n;
       n.address = m;
       n.role = "master";
-      if (auto it = conns_.find(m); it != conns_.end())
+      if (auto it = conns_.find(m); it != conns_.end()) {
         n.connected = it->second->state() == connection_state::ready;
+        n.writes = it->second->writes();
+        n.commands_written = it->second->commands_written();
+      }
       for (auto [a, b] : map_.ranges_of(m)) n.slots.emplace_back(a, b);
       out.push_back(std::move(n));
     }

@@ -45,7 +45,7 @@ multiplexer_options multiplexer_options_of(const connection_options& o) {
 }  // namespace
 
 connection::connection(net::executor ex, connection_options opts)
-    : strand_(asio::make_strand(ex)),
+    : strand_(net::make_strand(ex)),
       opts_(std::move(opts)),
       sup_(strand_, supervisor_options_of(opts_)),
       mux_(multiplexer_options_of(opts_)),
@@ -80,12 +80,38 @@ std::uint64_t connection::next_request_id() noexcept {
   return next.fetch_add(1, std::memory_order_relaxed);
 }
 
-void connection::submit(request req, std::uint64_t id, std::unique_ptr<request_sink> done) {
-  asio::post(strand_, [self = shared_from_this(), req = std::move(req), id,
-                       done = std::move(done)]() mutable {
-    if (self->mux_.add(std::move(req), id, std::move(done), clock::now()))
-      self->writer_cv_.cancel();
-  });
+void connection::submit(request req, command_view view, std::uint64_t id,
+                        std::unique_ptr<request_sink> done) {
+  bool first = false;
+  {
+    std::unique_lock lock(inbox_mutex_);
+    // The multiplexer bounds queued requests; the inbox is bounded the same way.
+    if (inbox_.size() >= opts_.max_queued) {
+      lock.unlock();
+      done->complete(error::queue_full, {});
+      return;
+    }
+    first = inbox_.empty();
+    inbox_.push_back(submission{std::move(req), view, id, std::move(done)});
+  }
+  if (first)
+    asio::post(strand_, asio::bind_allocator(io::recycling_allocator<void>(),
+                                             [self = shared_from_this()] { self->drain_inbox(); }));
+}
+
+void connection::drain_inbox() {
+  {
+    std::lock_guard lock(inbox_mutex_);
+    inbox_.swap(draining_);
+  }
+  const auto now = clock::now();
+  bool wake = false;
+  for (auto& s : draining_) {
+    if (!s.view.args.empty()) wake = mux_.add(s.view, s.id, std::move(s.sink), now) || wake;
+    else wake = mux_.add(std::move(s.req), s.id, std::move(s.sink), now) || wake;
+  }
+  draining_.clear();
+  if (wake) writer_cv_.cancel();
 }
 
 void connection::cancel(std::uint64_t id) {
@@ -162,6 +188,8 @@ net::awaitable<error_code> connection::writer() {
     auto [ec, n] = co_await sup_.stream().write(asio::buffer(bytes.data(), bytes.size()));
     if (ec) co_return ec;
     mux_.commit_write(clock::now());
+    writes_.store(mux_.writes(), std::memory_order_relaxed);
+    commands_written_.store(mux_.commands_written(), std::memory_order_relaxed);
   }
 }
 

@@ -7,6 +7,7 @@
 
 #include "owcore/net/executor.hpp"
 #include "owcore/redis/error.hpp"
+#include "owcore/redis/io/recycler.hpp"
 #include "owcore/redis/io/supervisor.hpp"
 #include "owcore/redis/protocol/address.hpp"
 #include "owcore/redis/protocol/backoff.hpp"
@@ -18,6 +19,7 @@
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/defer.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -28,8 +30,11 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace spdlog {
 class logger;
@@ -103,9 +108,37 @@ class connection : public std::enable_shared_from_this<connection>, private io::
             });
           }
           using impl = completion_impl<decltype(handler)>;
-          self->submit(std::move(r), id, std::make_unique<impl>(std::move(handler), self->strand_));
+          self->submit(std::move(r), {}, id,
+                       std::make_unique<impl>(std::move(handler), self->strand_));
         },
         token, std::move(req));
+  }
+
+  /// The allocation-free form for one command (command_view: nothing is copied, `cmd`'s views
+  /// and `out` must stay valid until completion). Completes with the transport error only; the
+  /// reply (a server error reply included) is assigned to `out`. In steady state no heap
+  /// allocation is made per command (docs/redis.md "Performance").
+  template <class CompletionToken>
+  auto async_exec_view(command_view cmd, reply& out, CompletionToken&& token) {
+    return boost::asio::async_initiate<CompletionToken, void(boost::system::error_code)>(
+        [self = shared_from_this(), &out](auto handler, command_view c) {
+          const auto id = next_request_id();
+          auto slot = boost::asio::get_associated_cancellation_slot(handler);
+          if (slot.is_connected()) {
+            slot.template emplace<canceller>(std::weak_ptr<connection>(self), id);
+          }
+          using impl = view_completion<decltype(handler)>;
+          self->submit(request{}, c, id,
+                       std::make_unique<impl>(std::move(handler), self->strand_, out));
+        },
+        token, cmd);
+  }
+
+  /// What this connection wrote so far: write operations and the commands they carried
+  /// (relaxed counters, thread-safe; for benchmarks and metrics).
+  std::uint64_t writes() const noexcept { return writes_.load(std::memory_order_relaxed); }
+  std::uint64_t commands_written() const noexcept {
+    return commands_written_.load(std::memory_order_relaxed);
   }
 
   /// Coroutine form of async_exec that never throws.
@@ -123,26 +156,93 @@ class connection : public std::enable_shared_from_this<connection>, private io::
  private:
   // The caller's handler, type-erased as the multiplexer's request_sink. (Asio 1.81's
   // any_completion_handler recurses without end when moved, so owcore erases the type itself.)
-  // `complete` defers to the handler's executor.
+  // Its memory is recycled (io/recycler). The caller is resumed inline when the completing thread
+  // already runs the caller's io_context (its executor would run it here anyway, and this saves
+  // an Asio operation and its allocation per request); otherwise the resumption is deferred to
+  // the caller's executor. `complete` is called from inside the multiplexer: a resumed caller
+  // only reaches the connection through submit()/cancel(), which never re-enter it.
   template <class Handler>
-  struct completion_impl final : request_sink {
-    completion_impl(Handler h, const net::executor& fallback)
+  struct completion_base : request_sink, io::recycled {
+    completion_base(Handler h, const net::executor& fallback)
         : handler(std::move(h)),
-          work(boost::asio::make_work_guard(boost::asio::get_associated_executor(handler, fallback))) {}
-    void complete(boost::system::error_code ec, response r) override {
-      auto ex = work.get_executor();
-      // A continuation of the reader: defer lets Asio run it without waking another thread.
-      boost::asio::defer(ex, [h = std::move(handler), ec, r = std::move(r)]() mutable {
-        std::move(h)(ec, std::move(r));
-      });
+          caller_ex(boost::asio::get_associated_executor(handler, fallback)),
+          work(boost::asio::make_work_guard(caller_ex)) {}
+    bool inline_ok() const noexcept {
+      using ex_t = boost::asio::associated_executor_t<Handler, net::executor>;
+      if constexpr (std::is_same_v<ex_t, net::executor>) {
+        const auto* io = caller_ex.template target<boost::asio::io_context::executor_type>();
+        return io && io->running_in_this_thread();
+      } else if constexpr (std::is_same_v<ex_t, boost::asio::io_context::executor_type>) {
+        return caller_ex.running_in_this_thread();
+      } else {
+        return false;
+      }
+    }
+    template <class... Args>
+    void resume(Args&&... args) {
+      if (inline_ok()) {
+        std::move(handler)(std::forward<Args>(args)...);
+      } else {
+        boost::asio::defer(work.get_executor(), boost::asio::bind_allocator(
+                                                    io::recycling_allocator<void>(),
+                                                    [h = std::move(handler),
+                                                     ... a = std::forward<Args>(args)]() mutable {
+                                                      std::move(h)(std::move(a)...);
+                                                    }));
+      }
       work.reset();
     }
     Handler handler;
+    boost::asio::associated_executor_t<Handler, net::executor> caller_ex;
     boost::asio::executor_work_guard<boost::asio::associated_executor_t<Handler, net::executor>> work;
   };
 
+  // The waiter of async_exec.
+  template <class Handler>
+  struct completion_impl final : completion_base<Handler> {
+    using completion_base<Handler>::completion_base;
+    void complete(boost::system::error_code ec, response r) override {
+      this->resume(ec, std::move(r));
+    }
+  };
+
+  // The waiter of async_exec_view: the reply is moved into the caller's `out`.
+  template <class Handler>
+  struct view_completion final : completion_base<Handler> {
+    view_completion(Handler h, const net::executor& fallback, reply& o)
+        : completion_base<Handler>(std::move(h), fallback), out(&o) {}
+    void complete(boost::system::error_code ec, response r) override {
+      if (!ec && r.size() == 1) *out = std::move(r.front());
+      this->resume(ec);
+    }
+    void complete_one(reply&& r) override {
+      *out = std::move(r);
+      this->resume(boost::system::error_code{});
+    }
+    reply* out;
+  };
+
+  // Cancellation slot handler (emplaced, so the slot reuses its memory).
+  struct canceller {
+    std::weak_ptr<connection> conn;
+    std::uint64_t id;
+    canceller(std::weak_ptr<connection> c, std::uint64_t i) : conn(std::move(c)), id(i) {}
+    void operator()(boost::asio::cancellation_type) const {
+      if (auto c = conn.lock()) c->cancel(id);
+    }
+  };
+
+  // A request handed over by a caller, waiting in the inbox for the strand.
+  struct submission {
+    request req;
+    command_view view;  // non-empty args: a view command, `req` unused
+    std::uint64_t id = 0;
+    std::unique_ptr<request_sink> sink;
+  };
+
   static std::uint64_t next_request_id() noexcept;
-  void submit(request req, std::uint64_t id, std::unique_ptr<request_sink> done);
+  void submit(request req, command_view view, std::uint64_t id, std::unique_ptr<request_sink> done);
+  void drain_inbox();
   void cancel(std::uint64_t id);
   net::awaitable<void> run();
   net::awaitable<boost::system::error_code> serve() override;
@@ -154,11 +254,20 @@ class connection : public std::enable_shared_from_this<connection>, private io::
   net::awaitable<boost::system::error_code> writer();
   net::awaitable<boost::system::error_code> watchdog();
 
-  boost::asio::strand<net::executor> strand_;
+  // net::make_strand: on an io_context the strand is stored inline in the any_io_executor, and
+  // Asio's per-handler "may it run inline?" query on the strand's inner executor needs no heap
+  // allocation (it does on a strand over any_io_executor; docs/redis.md "Performance").
+  net::executor strand_;
   connection_options opts_;
   io::supervisor sup_;
   multiplexer mux_;
   boost::asio::steady_timer writer_cv_;  ///< cancelled to wake the writer
+  // Callers append here and post one drain per batch instead of one handler per request.
+  std::mutex inbox_mutex_;
+  std::vector<submission> inbox_;     ///< guarded by inbox_mutex_
+  std::vector<submission> draining_;  ///< strand only
+  std::atomic<std::uint64_t> writes_{0};
+  std::atomic<std::uint64_t> commands_written_{0};
   std::atomic<connection_state> state_{connection_state::connecting};
   bool stopped_ = false;
 };

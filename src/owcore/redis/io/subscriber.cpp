@@ -37,7 +37,7 @@ io::supervisor_options supervisor_options_of(const subscriber_options& o) {
 }  // namespace
 
 subscriber::subscriber(net::executor ex, subscriber_options opts)
-    : strand_(asio::make_strand(ex)),
+    : strand_(net::make_strand(ex)),
       opts_(std::move(opts)),
       sup_(strand_, supervisor_options_of(opts_)),
       writer_cv_(strand_) {}

@@ -96,7 +96,7 @@ class subscriber : public std::enable_shared_from_this<subscriber>, private io::
   bool handle(reply r);
   void mark_subscribed();
 
-  boost::asio::strand<net::executor> strand_;
+  net::executor strand_;  ///< net::make_strand
   subscriber_options opts_;
   io::supervisor sup_;
   subscription_tracker tracker_;

@@ -11,7 +11,7 @@ namespace owcore::redis::io {
 using boost::system::error_code;
 using clock = std::chrono::steady_clock;
 
-supervisor::supervisor(const boost::asio::strand<net::executor>& strand, supervisor_options opts)
+supervisor::supervisor(const net::executor& strand, supervisor_options opts)
     : opts_(std::move(opts)), stream_(strand), parser_(opts_.max_reply_bytes), sleep_(strand) {
   read_buf_.resize(64 * 1024);
 }

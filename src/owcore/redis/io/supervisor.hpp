@@ -74,7 +74,9 @@ class supervised {
 /// strand given at construction.
 class supervisor {
  public:
-  supervisor(const boost::asio::strand<net::executor>& strand, supervisor_options opts);
+  /// `strand` is the shell's strand (from net::make_strand, so that the socket's executor stores it
+  /// inline: no heap allocation per I/O operation).
+  supervisor(const net::executor& strand, supervisor_options opts);
 
   /// Runs resolve -> connect -> TLS -> set-up -> serve -> back off until stop(). The caller keeps
   /// `s` (and itself) alive until it returns.

@@ -18,50 +18,77 @@ void multiplexer::finish(entry& e, error_code ec) {
   sink->complete(ec, std::move(e.replies));
 }
 
-bool multiplexer::add(request req, std::uint64_t id, std::unique_ptr<request_sink> sink,
-                      clock::time_point now) {
+// Completes the request at once (and returns false) when it cannot be queued.
+bool multiplexer::admit(request_sink& sink, bool empty) {
   if (stopped_) {
-    sink->complete(error::stopped, {});
+    sink.complete(error::stopped, {});
     return false;
   }
-  if (req.empty()) {
-    sink->complete({}, {});
+  if (empty) {
+    sink.complete({}, {});
     return false;
   }
   if (queued_.size() + in_flight_.size() >= opts_.max_queued) {
-    sink->complete(error::queue_full, {});
+    sink.complete(error::queue_full, {});
     return false;
   }
+  return true;
+}
+
+bool multiplexer::enqueue(entry&& e) {
   const bool was_empty = queued_.empty();
-  auto& e = queued_.emplace_back();
+  queued_.push_back(std::move(e));
+  return was_empty;
+}
+
+bool multiplexer::add(request req, std::uint64_t id, std::unique_ptr<request_sink> sink,
+                      clock::time_point now) {
+  if (!admit(*sink, req.empty())) return false;
+  entry e;
   e.expected = req.size();
+  e.policy = req.policy();
   e.req = std::move(req);
   e.sink = std::move(sink);
   e.id = id;
   e.enqueued = now;
-  return was_empty;
+  return enqueue(std::move(e));
+}
+
+bool multiplexer::add(command_view cmd, std::uint64_t id, std::unique_ptr<request_sink> sink,
+                      clock::time_point now) {
+  if (!admit(*sink, cmd.args.empty())) return false;
+  entry e;
+  e.expected = 1;
+  e.policy = cmd.policy;
+  e.view = cmd;
+  e.sink = std::move(sink);
+  e.id = id;
+  e.enqueued = now;
+  return enqueue(std::move(e));
 }
 
 bool multiplexer::add_ping(clock::time_point now) {
   if (stopped_ || ping_pending_) return false;
   const bool was_empty = queued_.empty();
-  auto& e = queued_.emplace_back();
+  entry e;
   e.req.push("PING");
   e.expected = 1;
   e.internal = true;
   e.enqueued = now;
+  queued_.push_back(std::move(e));
   ping_pending_ = true;
   return was_empty;
 }
 
 bool multiplexer::cancel(std::uint64_t id, error_code why) {
-  for (auto it = queued_.begin(); it != queued_.end(); ++it) {
-    if (it->id != id || it->internal) continue;
-    finish(*it, why);
-    queued_.erase(it);
+  for (std::size_t i = 0; i < queued_.size(); ++i) {
+    if (queued_[i].id != id || queued_[i].internal) continue;
+    finish(queued_[i], why);
+    queued_.erase_at(i);
     return true;
   }
-  for (auto& e : in_flight_) {
+  for (std::size_t i = 0; i < in_flight_.size(); ++i) {
+    auto& e = in_flight_[i];
     if (e.id != id || e.internal || !e.sink) continue;
     // Written: its reply will still come and must be consumed in order.
     finish(e, why);
@@ -73,9 +100,12 @@ bool multiplexer::cancel(std::uint64_t id, error_code why) {
 std::string_view multiplexer::prepare_write(clock::time_point now) {
   write_buf_.clear();
   staged_ = 0;
+  staged_commands_ = 0;
   while (!queued_.empty() && (staged_ == 0 || write_buf_.size() < opts_.max_write_batch)) {
     auto& e = queued_.front();
-    e.req.encode(write_buf_);
+    if (!e.view.args.empty()) encode_command(write_buf_, e.view.args);
+    else e.req.encode(write_buf_);
+    staged_commands_ += e.expected;
     ++e.attempts;
     e.written_at = now;
     in_flight_.push_back(std::move(e));
@@ -87,14 +117,28 @@ std::string_view multiplexer::prepare_write(clock::time_point now) {
 
 void multiplexer::commit_write(clock::time_point now) {
   const auto n = std::min(staged_, in_flight_.size());
-  for (auto it = in_flight_.end() - static_cast<std::ptrdiff_t>(n); it != in_flight_.end(); ++it)
-    it->written_at = now;
+  for (std::size_t i = in_flight_.size() - n; i < in_flight_.size(); ++i)
+    in_flight_[i].written_at = now;
+  if (n > 0) {
+    ++writes_;
+    commands_written_ += staged_commands_;
+  }
   staged_ = 0;
+  staged_commands_ = 0;
 }
 
-multiplexer::reply_result multiplexer::on_reply(reply r) {
+multiplexer::reply_result multiplexer::on_reply(reply&& r) {
   if (in_flight_.empty()) return reply_result::unsolicited;
   auto& front = in_flight_.front();
+  if (front.expected == 1) {
+    // One-command request: hand the reply over without a response vector.
+    auto sink = std::move(front.sink);
+    if (front.internal) ping_pending_ = false;
+    in_flight_.pop_front();
+    if (staged_ > in_flight_.size()) staged_ = in_flight_.size();
+    if (sink) sink->complete_one(std::move(r));
+    return reply_result::completed;
+  }
   front.replies.push_back(std::move(r));
   if (front.replies.size() < front.expected) return reply_result::consumed;
   auto done = std::move(front);
@@ -108,14 +152,14 @@ multiplexer::reply_result multiplexer::on_reply(reply r) {
 multiplexer::lost_summary multiplexer::on_connection_lost() {
   lost_summary sum;
   // Newest first to the head of the queue, so the oldest ends up first again.
-  for (auto it = in_flight_.rbegin(); it != in_flight_.rend(); ++it) {
-    auto& e = *it;
+  for (std::size_t i = in_flight_.size(); i-- > 0;) {
+    auto& e = in_flight_[i];
     if (e.internal || !e.sink) {
       ++sum.dropped;
       continue;
     }
-    const bool resend = !stopped_ && e.req.policy() == retry_policy::idempotent &&
-                        e.attempts < opts_.max_attempts;
+    const bool resend =
+        !stopped_ && e.policy == retry_policy::idempotent && e.attempts < opts_.max_attempts;
     if (resend) {
       e.replies.clear();
       queued_.push_front(std::move(e));
@@ -127,17 +171,16 @@ multiplexer::lost_summary multiplexer::on_connection_lost() {
   }
   in_flight_.clear();
   staged_ = 0;
+  staged_commands_ = 0;
   // A queued health-check PING is useless on the next connection.
-  const auto before = queued_.size();
-  std::erase_if(queued_, [](const entry& e) { return e.internal; });
-  sum.dropped += before - queued_.size();
+  sum.dropped += queued_.erase_if([](const entry& e) { return e.internal; });
   ping_pending_ = false;
   return sum;
 }
 
 void multiplexer::stop() {
   stopped_ = true;
-  for (auto& e : queued_) finish(e, error::stopped);
+  for (std::size_t i = 0; i < queued_.size(); ++i) finish(queued_[i], error::stopped);
   queued_.clear();
   on_connection_lost();
 }
@@ -145,7 +188,7 @@ void multiplexer::stop() {
 std::size_t multiplexer::expire_queued(clock::time_point now, clock::duration timeout,
                                        error_code why) {
   std::size_t n = 0;
-  std::erase_if(queued_, [&](entry& e) {
+  queued_.erase_if([&](entry& e) {
     if (now - e.enqueued < timeout) return false;
     if (e.internal) ping_pending_ = false;
     finish(e, why);

@@ -12,13 +12,13 @@
 
 #include "owcore/redis/protocol/request.hpp"
 #include "owcore/redis/protocol/resp.hpp"
+#include "owcore/redis/protocol/ring.hpp"
 
 #include <boost/system/error_code.hpp>
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,6 +31,13 @@ namespace owcore::redis {
 struct request_sink {
   virtual ~request_sink() = default;
   virtual void complete(boost::system::error_code ec, response replies) = 0;
+  /// The success of a one-command request: its only reply. The default hands it to complete()
+  /// as a one-element response; sinks that want no response vector override it.
+  virtual void complete_one(reply&& r) {
+    response replies;
+    replies.push_back(std::move(r));
+    complete({}, std::move(replies));
+  }
 };
 
 /// Limits of one multiplexer.
@@ -56,6 +63,11 @@ class multiplexer {
   /// max_queued (error::queue_full). Returns true when the queue was empty before: the writer
   /// must be woken.
   bool add(request req, std::uint64_t id, std::unique_ptr<request_sink> sink,
+           clock::time_point now);
+
+  /// Queues one command given as views (command_view: nothing copied, the views must outlive the
+  /// request); otherwise as add(request). Its success completes through sink->complete_one().
+  bool add(command_view cmd, std::uint64_t id, std::unique_ptr<request_sink> sink,
            clock::time_point now);
 
   /// Queues a health-check PING nobody waits for, unless one is queued or in flight. Returns true
@@ -84,7 +96,7 @@ class multiplexer {
   };
 
   /// Matches one reply to the oldest in-flight request (replies come in request order).
-  reply_result on_reply(reply r);
+  reply_result on_reply(reply&& r);
 
   /// Counts of what on_connection_lost() did.
   struct lost_summary {
@@ -108,6 +120,11 @@ class multiplexer {
   std::size_t expire_queued(clock::time_point now, clock::duration timeout,
                             boost::system::error_code why);
 
+  /// Counters for benchmarks and metrics: buffers committed (one per write), and the commands
+  /// they carried. Their ratio shows how many queued requests shared one write.
+  std::uint64_t writes() const noexcept { return writes_; }
+  std::uint64_t commands_written() const noexcept { return commands_written_; }
+
   std::size_t queued() const noexcept { return queued_.size(); }
   std::size_t in_flight() const noexcept { return in_flight_.size(); }
   bool idle() const noexcept { return queued_.empty() && in_flight_.empty(); }
@@ -118,7 +135,9 @@ class multiplexer {
 
  private:
   struct entry {
-    request req;
+    request req;        // empty for a view entry
+    command_view view;  // non-empty args: a view entry (one command)
+    retry_policy policy = retry_policy::never_after_write;
     response replies;
     std::unique_ptr<request_sink> sink;  // null: cancelled, or an internal PING
     std::uint64_t id = 0;
@@ -130,12 +149,17 @@ class multiplexer {
   };
 
   static void finish(entry& e, boost::system::error_code ec);
+  bool admit(request_sink& sink, bool empty);
+  bool enqueue(entry&& e);
 
   multiplexer_options opts_;
-  std::deque<entry> queued_;
-  std::deque<entry> in_flight_;
+  detail::ring<entry> queued_;
+  detail::ring<entry> in_flight_;
   std::string write_buf_;
   std::size_t staged_ = 0;  // entries at the tail of in_flight_ from the last prepare_write()
+  std::size_t staged_commands_ = 0;
+  std::uint64_t writes_ = 0;
+  std::uint64_t commands_written_ = 0;
   bool stopped_ = false;
   bool ping_pending_ = false;
 };

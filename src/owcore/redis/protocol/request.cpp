@@ -26,11 +26,17 @@ std::vector<std::string_view> request::keys() const {
 }
 
 void request::encode(std::string& out) const {
-  std::vector<std::string_view> views;
-  for (const auto& c : cmds_) {
-    views.assign(c.args.begin(), c.args.end());
-    encode_command(out, views);
-  }
+  for (const auto& c : cmds_) encode_command(out, std::span<const std::string>(c.args));
+}
+
+request request::from(const command_view& cmd) {
+  request r;
+  command c;
+  c.args.assign(cmd.args.begin(), cmd.args.end());
+  if (cmd.key_index > 0 && cmd.key_index < c.args.size()) c.key_indexes.push_back(cmd.key_index);
+  r.push(std::move(c));
+  r.idempotent(cmd.policy == retry_policy::idempotent);
+  return r;
 }
 
 }  // namespace owcore::redis

@@ -5,6 +5,7 @@
 #include "owcore/redis/protocol/resp.hpp"
 
 #include <cstddef>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -35,6 +36,15 @@ enum class retry_policy {
   never_after_write,
   /// The request may be sent again (reads, idempotent writes such as SET of a fixed value).
   idempotent,
+};
+
+/// One command as views into the caller's storage: the allocation-free form of a one-command
+/// request (client::exec_view, docs/redis.md "Performance"). Nothing is copied: `args` (and the
+/// bytes they view) must stay valid until the command completes or is cancelled.
+struct command_view {
+  std::span<const std::string_view> args;  ///< the command name first
+  std::size_t key_index = 0;               ///< index of the key in `args`; 0 = keyless
+  retry_policy policy = retry_policy::never_after_write;
 };
 
 /// A pipeline of commands executed in order on one node, answered by one reply per command.
@@ -78,6 +88,9 @@ class request {
 
   /// Appends the RESP encoding of every command to `out`.
   void encode(std::string& out) const;
+
+  /// A request holding a copy of `cmd` (for paths that need an owning request).
+  static request from(const command_view& cmd);
 
  private:
   static void append(command& c, key k) {

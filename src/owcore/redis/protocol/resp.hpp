@@ -34,14 +34,19 @@ struct reply {
 };
 
 /// Appends one command, encoded as a RESP array of bulk strings, to `out`. Binary-safe.
+/// Allocates only when `out` must grow.
 void encode_command(std::string& out, std::span<const std::string_view> args);
+void encode_command(std::string& out, std::span<const std::string> args);
 
 /// Convenience overload: `encode_command(out, {"SET", key, value})`.
 inline void encode_command(std::string& out, std::initializer_list<std::string_view> args) {
   encode_command(out, std::span<const std::string_view>(args.begin(), args.size()));
 }
 
-/// Incremental RESP2 parser (the hiredis 0.14 reader, owned with RAII).
+/// Incremental RESP2 parser (the hiredis 0.14 reader, owned with RAII). A top-level status,
+/// error, integer or bulk string reply that is complete in the buffer is decoded in place, without
+/// hiredis's reply objects, exactly as hiredis would decode it (docs/redis.md "Performance");
+/// everything else (arrays, partial or unusual replies) goes through hiredis.
 /// Not thread-safe; one per connection. Memory is bounded by `max_buffered`: if more unparsed bytes
 /// than that accumulate (one reply larger than the limit), `next()` fails with reply_too_large.
 /// An array header announcing more than `max_buffered / 4` elements (each takes at least 4 bytes
