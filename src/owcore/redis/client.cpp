@@ -52,7 +52,7 @@ connection_options node_options(const client_options& o, const std::string& log_
   c.max_queued = o.max_queued;
   c.log = o.log;
   c.log_name = log_name;
-  c.metrics = &metrics().clients.slot(o.name);
+  c.metrics = &metrics_of(o);
   return c;
 }
 
@@ -66,7 +66,7 @@ subscriber_options sub_options(const client_options& o, message_handler on_messa
   s.on_message = std::move(on_message);
   s.log = o.log;
   s.log_name = std::move(log_name);
-  s.metrics = &metrics().clients.slot(o.name);
+  s.metrics = &metrics_of(o);
   return s;
 }
 
@@ -75,7 +75,7 @@ class standalone_client final : public client {
   standalone_client(net::executor ex, client_options opts)
       : ex_(std::move(ex)), opts_(std::move(opts)),
         conn_(std::make_shared<connection>(ex_, node_options(opts_, opts_.name))),
-        node_(metrics().clients.slot(opts_.name)) {}
+        node_(metrics_of(opts_)) {}
 
   void start() override { conn_->start(); }
   void stop() override {
@@ -114,7 +114,7 @@ class standalone_client final : public client {
 class sentinel_client final : public client, public std::enable_shared_from_this<sentinel_client> {
  public:
   sentinel_client(net::executor ex, client_options opts)
-      : ex_(std::move(ex)), opts_(std::move(opts)), metrics_(metrics().clients.slot(opts_.name)),
+      : ex_(std::move(ex)), opts_(std::move(opts)), metrics_(metrics_of(opts_)),
         node_(metrics_) {
     sentinels_ = opts_.sentinels;
   }

@@ -36,7 +36,7 @@ constexpr auto min_refresh_gap = std::chrono::milliseconds(100);
 class cluster_client final : public client, public std::enable_shared_from_this<cluster_client> {
  public:
   cluster_client(net::executor ex, client_options opts)
-      : ex_(std::move(ex)), opts_(std::move(opts)), metrics_(metrics().clients.slot(opts_.name)) {
+      : ex_(std::move(ex)), opts_(std::move(opts)), metrics_(metrics_of(opts_)) {
     if (!opts_.node.connect.host.empty())
       seeds_.push_back(address{opts_.node.connect.host, opts_.node.connect.port});
     for (auto& s : opts_.extra_seeds) seeds_.push_back(s);

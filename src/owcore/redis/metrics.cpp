@@ -1,5 +1,6 @@
 #include "owcore/redis/metrics.hpp"
 
+#include "owcore/redis/client.hpp"
 #include "owcore/redis/io/connection.hpp"
 
 namespace owcore::redis {
@@ -20,6 +21,10 @@ void node_metrics::record(std::size_t command_count, std::chrono::steady_clock::
 metrics_registry& metrics() {
   static metrics_registry registry;
   return registry;
+}
+
+client_metrics& metrics_of(const client_options& o) {
+  return metrics().clients.slot(o.metrics_label.empty() ? o.name : o.metrics_label);
 }
 
 node_metrics& node_tracker::current(const connection& c) {

@@ -59,6 +59,11 @@ struct metrics_registry {
 /// The process-wide registry (a function-local static; thread-safe).
 metrics_registry& metrics();
 
+struct client_options;
+/// The counters of the client `o` describes (its metrics_label, else its name). Takes the
+/// registry's mutex the first time a label is seen: call once per client or connection.
+client_metrics& metrics_of(const client_options& o);
+
 /// The node a standalone or Sentinel client currently talks to, re-read only when the
 /// connection's connect count changes (one relaxed load per request otherwise). Thread-safe.
 class node_tracker {
