@@ -49,7 +49,8 @@ http_response request(int port, const std::string& head_and_body) {
 }
 
 http_response post(int port, const std::string& target, const std::string& body) {
-  return request(port, "POST " + target + " HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain;charset=UTF-8\r\n" +
+  return request(port, "POST " + target +
+                           " HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain;charset=UTF-8\r\n" +
                            "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
 }
 
@@ -66,12 +67,15 @@ boost::json::object parse_with_prometheus_client(const std::string& text, const 
   const auto in = dir.path() / "metrics.txt";
   const auto out = dir.path() / "samples.json";
   std::ofstream(in) << text;
-  process py({"/usr/bin/python3", std::string(OWCORE_SOURCE_DIR) + "/tests/integration/python/check_metrics.py",
+  process py({"/usr/bin/python3",
+              std::string(OWCORE_SOURCE_DIR) + "/tests/integration/python/check_metrics.py",
               in.string(), out.string()},
              dir.path() / "check_metrics.log");
   const auto status = py.wait_for_exit(60s);
   if (!status || !WIFEXITED(*status) || WEXITSTATUS(*status) != 0) {
-    ADD_FAILURE() << "prometheus_client rejected /metrics:\n" << py.log_tail() << "\n--- body:\n" << text;
+    ADD_FAILURE() << "prometheus_client rejected /metrics:\n"
+                  << py.log_tail() << "\n--- body:\n"
+                  << text;
     return {};
   }
   return boost::json::parse(read_all(out)).as_object();
@@ -87,8 +91,9 @@ double sample(const boost::json::object& s, const std::string& key) {
 
 TEST(Metrics, ServedTextParsesAndCountsTheTraffic) {
   standalone_topology redis;
+  // ENABLE_WEBSOCKET_SUPPORT=false: Open WebUI's polling-only mode, driven here with raw HTTP.
   owcore_server s({"REDIS_URL=" + redis.url(), "WEBSOCKET_MANAGER=redis",
-                   "OWCORE_SOCKETIO_PROFILE=testing"});
+                   "OWCORE_SOCKETIO_PROFILE=testing", "ENABLE_WEBSOCKET_SUPPORT=false"});
 
   for (int i = 0; i < 3; ++i) ASSERT_EQ(http_get(s.port, "/health")->status, 200);
   ASSERT_EQ(http_get(s.port, "/ready")->status, 200);  // a PING on the App Redis
@@ -107,7 +112,8 @@ TEST(Metrics, ServedTextParsesAndCountsTheTraffic) {
   auto connected = request(s.port, "GET " + session + " HTTP/1.1\r\nHost: x\r\n\r\n");
   ASSERT_NE(connected.body.find("40{\"sid\":"), std::string::npos) << connected.body;
   ASSERT_EQ(post(s.port, session,
-                 "42[\"join\",{\"room\":\"r\"}]\x1e" "42[\"heartbeat\",{}]\x1e"
+                 "42[\"join\",{\"room\":\"r\"}]\x1e"
+                 "42[\"heartbeat\",{}]\x1e"
                  "42[\"broadcast\",{\"room\":\"r\",\"payload\":1}]")
                 .status,
             200);
@@ -116,13 +122,16 @@ TEST(Metrics, ServedTextParsesAndCountsTheTraffic) {
   boost::json::object samples;
   std::string text;
   // The events are handled asynchronously: scrape until the broadcast has been published.
-  const bool settled = poll_until(deadline_after(20s), [&] {
-    auto r = http_get(s.port, "/metrics");
-    if (!r || r->status != 200) return false;
-    text = r->body;
-    return text.find("owcore_pubsub_messages_published_total 0") == std::string::npos &&
-           text.find("owcore_socketio_deliveries_total 0") == std::string::npos;
-  }, 100ms);
+  const bool settled = poll_until(
+      deadline_after(20s),
+      [&] {
+        auto r = http_get(s.port, "/metrics");
+        if (!r || r->status != 200) return false;
+        text = r->body;
+        return text.find("\nowcore_pubsub_messages_published_total 0\n") == std::string::npos &&
+               text.find("\nowcore_socketio_deliveries_total 0\n") == std::string::npos;
+      },
+      100ms);
   ASSERT_TRUE(settled) << text << "\n" << s.proc->log_tail();
   auto res = http_get(s.port, "/metrics");
   ASSERT_TRUE(res);
@@ -138,18 +147,24 @@ TEST(Metrics, ServedTextParsesAndCountsTheTraffic) {
   EXPECT_GE(sample(samples, "owcore_engineio_sessions{transport=polling}"), 1);
   EXPECT_GE(sample(samples, "owcore_socketio_connects_total{}"), 1);
   EXPECT_GE(sample(samples, "owcore_socketio_events_received_total{event=heartbeat}"), 1);
-  EXPECT_GE(sample(samples, "owcore_socketio_events_received_total{event=other}"), 2);  // join, broadcast
-  EXPECT_GE(sample(samples, "owcore_socketio_events_sent_total{event=other}"), 1);      // deliver
+  EXPECT_GE(sample(samples, "owcore_socketio_events_received_total{event=other}"),
+            2);  // join, broadcast
+  EXPECT_GE(sample(samples, "owcore_socketio_events_sent_total{event=other}"), 1);  // deliver
   EXPECT_GE(sample(samples, "owcore_socketio_broadcasts_total{}"), 1);
   EXPECT_GE(sample(samples, "owcore_socketio_deliveries_total{}"), 1);
   EXPECT_GE(sample(samples, "owcore_pubsub_messages_published_total{}"), 1);
   EXPECT_GE(sample(samples, "owcore_redis_commands_total{client=app,node=" + redis_node + "}"), 1);
-  EXPECT_GE(sample(samples, "owcore_redis_request_duration_seconds_count{client=app,node=" + redis_node + "}"), 1);
-  EXPECT_EQ(sample(samples, "owcore_redis_request_failures_total{client=app,node=" + redis_node + "}"), 0);
+  EXPECT_GE(sample(samples, "owcore_redis_request_duration_seconds_count{client=app,node=" +
+                                redis_node + "}"),
+            1);
+  EXPECT_EQ(
+      sample(samples, "owcore_redis_request_failures_total{client=app,node=" + redis_node + "}"),
+      0);
   EXPECT_GE(sample(samples, "owcore_db_queries_total{dialect=sqlite}"), 1);
   int build_info = 0;
   for (const auto& [k, v] : samples)
-    if (k.starts_with("owcore_build_info{version=")) build_info += v.to_number<double>() == 1 ? 1 : 100;
+    if (k.starts_with("owcore_build_info{version="))
+      build_info += v.to_number<double>() == 1 ? 1 : 100;
   EXPECT_EQ(build_info, 1);
   EXPECT_EQ(sample(samples, "owcore_tasks_running{}"), 0);
 }

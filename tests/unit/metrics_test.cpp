@@ -3,8 +3,8 @@
 // app/metrics.cpp (families and values; the full format is checked by an independent parser in
 // tests/integration/metrics_test.cpp).
 
-#include "../support/io_runner.hpp"
 #include "owcore/app/metrics.hpp"
+#include "../support/io_runner.hpp"
 #include "owcore/base/metrics.hpp"
 #include "owcore/db/database.hpp"
 #include "owcore/db/metrics.hpp"
@@ -52,18 +52,19 @@ TEST(Metrics, CounterAndGaugeAreExactUnderConcurrency) {
 TEST(Metrics, HistogramBucketsAreInclusiveUpperBounds) {
   bm::histogram h;
   h.observe(0ns);
-  h.observe(-5ms);              // a clock step backwards counts as zero
-  h.observe(100us);             // exactly on the first bound: first bucket
-  h.observe(100us + 1ns);       // just above: second bucket
-  h.observe(1s);                // exactly 1 s: the 1 s bucket
-  h.observe(10s);               // the last finite bound
-  h.observe(10s + 1ns);         // +Inf
+  h.observe(-5ms);         // a clock step backwards counts as zero
+  h.observe(100us);        // exactly on the first bound: first bucket
+  h.observe(100us + 1ns);  // just above: second bucket
+  h.observe(1s);           // exactly 1 s: the 1 s bucket
+  h.observe(10s);          // the last finite bound
+  h.observe(10s + 1ns);    // +Inf
   h.observe(std::chrono::hours(1));
   const auto s = h.snapshot();
   EXPECT_EQ(s.counts[0], 3u);
   EXPECT_EQ(s.counts[1], 1u);
-  const auto one_second = std::find(bm::latency_bounds_us.begin(), bm::latency_bounds_us.end(),
-                                    1'000'000u) - bm::latency_bounds_us.begin();
+  const auto one_second =
+      std::find(bm::latency_bounds_us.begin(), bm::latency_bounds_us.end(), 1'000'000u) -
+      bm::latency_bounds_us.begin();
   EXPECT_EQ(s.counts[static_cast<std::size_t>(one_second)], 1u);
   EXPECT_EQ(s.counts[bm::latency_bounds_us.size() - 1], 1u);
   EXPECT_EQ(s.counts[bm::histogram::buckets - 1], 2u);
@@ -98,7 +99,8 @@ TEST(Metrics, BoundedSlotsKeepTheLabelSetBounded) {
   c.inc(2);
   d.inc(3);
   std::vector<std::pair<std::string, std::uint64_t>> seen;
-  slots.for_each([&](std::string_view name, const bm::counter& v) { seen.emplace_back(name, v.value()); });
+  slots.for_each(
+      [&](std::string_view name, const bm::counter& v) { seen.emplace_back(name, v.value()); });
   ASSERT_EQ(seen.size(), 3u);
   EXPECT_EQ(seen[0], (std::pair<std::string, std::uint64_t>{"a", 1}));
   EXPECT_EQ(seen[1], (std::pair<std::string, std::uint64_t>{"b", 0}));
@@ -181,8 +183,8 @@ TEST(Metrics, RouterCountsByRouteAndStatus) {
 TEST(Metrics, DatabaseStatementsAreCounted) {
   namespace db = owcore::db;
   owcore::test::io_runner io;
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("owcore-metrics-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("owcore-metrics-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   db::options o;
   o.kind = db::dialect::sqlite;

@@ -106,19 +106,23 @@ void collect_realtime(std::vector<MetricFamily>& out) {
   auto opened = family("owcore_engineio_sessions_opened_total",
                        "Engine.IO sessions opened, by initial transport", MetricType::Counter);
   for (std::size_t i = 0; i < realtime::transport_labels.size(); ++i) {
-    add_gauge(sessions, m.engineio.sessions[i].value(), label("transport", realtime::transport_labels[i]));
-    add_counter(opened, m.engineio.opened[i].value(), label("transport", realtime::transport_labels[i]));
+    add_gauge(sessions, m.engineio.sessions[i].value(),
+              label("transport", realtime::transport_labels[i]));
+    add_counter(opened, m.engineio.opened[i].value(),
+                label("transport", realtime::transport_labels[i]));
   }
   out.push_back(std::move(sessions));
   out.push_back(std::move(opened));
-  auto upgrades = family("owcore_engineio_upgrades_total",
-                         "Engine.IO sessions upgraded from polling to WebSocket", MetricType::Counter);
+  auto upgrades =
+      family("owcore_engineio_upgrades_total",
+             "Engine.IO sessions upgraded from polling to WebSocket", MetricType::Counter);
   add_counter(upgrades, m.engineio.upgrades.value());
   out.push_back(std::move(upgrades));
-  auto closed = family("owcore_engineio_sessions_closed_total", "Engine.IO sessions closed, by reason",
-                       MetricType::Counter);
+  auto closed = family("owcore_engineio_sessions_closed_total",
+                       "Engine.IO sessions closed, by reason", MetricType::Counter);
   for (std::size_t i = 0; i < realtime::close_reason_labels.size(); ++i)
-    add_counter(closed, m.engineio.closed[i].value(), label("reason", realtime::close_reason_labels[i]));
+    add_counter(closed, m.engineio.closed[i].value(),
+                label("reason", realtime::close_reason_labels[i]));
   out.push_back(std::move(closed));
   auto overflows = family("owcore_engineio_queue_overflows_total",
                           "Engine.IO sessions closed because their outbound queue passed its limit",
@@ -134,7 +138,8 @@ void collect_realtime(std::vector<MetricFamily>& out) {
                      "Socket.IO events sent to local sockets (one per recipient), by event name",
                      MetricType::Counter);
   for (std::size_t i = 0; i <= realtime::event_labels.size(); ++i) {
-    const auto name = i < realtime::event_labels.size() ? realtime::event_labels[i] : std::string_view("other");
+    const auto name =
+        i < realtime::event_labels.size() ? realtime::event_labels[i] : std::string_view("other");
     add_counter(in, m.socketio.events_in[i].value(), label("event", name));
     add_counter(sent, m.socketio.events_out[i].value(), label("event", name));
   }
@@ -152,8 +157,8 @@ void collect_realtime(std::vector<MetricFamily>& out) {
          m.socketio.broadcasts);
   simple("owcore_socketio_deliveries_total", "Local sockets reached by those broadcasts",
          m.socketio.deliveries);
-  auto disc = family("owcore_socketio_disconnects_total", "Socket.IO namespace disconnections, by reason",
-                     MetricType::Counter);
+  auto disc = family("owcore_socketio_disconnects_total",
+                     "Socket.IO namespace disconnections, by reason", MetricType::Counter);
   for (std::size_t i = 0; i < realtime::disconnect_reason_labels.size(); ++i)
     add_counter(disc, m.socketio.disconnects[i].value(),
                 label("reason", realtime::disconnect_reason_labels[i]));
@@ -191,14 +196,17 @@ void collect_redis(std::vector<MetricFamily>& out) {
   auto reconnects = family("owcore_redis_reconnects_total",
                            "Redis connections (commands and subscribers) set up again after a loss",
                            MetricType::Counter);
-  auto connect_failures = family("owcore_redis_connect_failures_total",
-                                 "Redis connect or set-up attempts that failed", MetricType::Counter);
-  auto failovers = family("owcore_redis_failovers_seen_total",
-                          "Failovers noticed: Sentinel +switch-master and READONLY replies, Cluster "
-                          "slot maps whose set of masters changed",
-                          MetricType::Counter);
-  auto redirects = family("owcore_redis_cluster_redirects_total",
-                          "Redis Cluster redirects followed, by kind (moved, ask)", MetricType::Counter);
+  auto connect_failures =
+      family("owcore_redis_connect_failures_total", "Redis connect or set-up attempts that failed",
+             MetricType::Counter);
+  auto failovers =
+      family("owcore_redis_failovers_seen_total",
+             "Failovers noticed: Sentinel +switch-master and READONLY replies, Cluster "
+             "slot maps whose set of masters changed",
+             MetricType::Counter);
+  auto redirects =
+      family("owcore_redis_cluster_redirects_total",
+             "Redis Cluster redirects followed, by kind (moved, ask)", MetricType::Counter);
   auto drops = family("owcore_redis_subscriber_drops_total", "Redis subscriber connections lost",
                       MetricType::Counter);
   auto recoveries = family("owcore_redis_subscriber_recoveries_total",
@@ -242,20 +250,24 @@ void collect_coord_db(std::vector<MetricFamily>& out) {
   simple("owcore_tasks_finished_total", "Tasks ended (completed, failed or cancelled)",
          c.tasks.finished);
   simple("owcore_tasks_stopped_total",
-         "Tasks of this process cancelled by a stop (from this or another instance)", c.tasks.stopped);
+         "Tasks of this process cancelled by a stop (from this or another instance)",
+         c.tasks.stopped);
   simple("owcore_ydoc_appends_total", "Yjs updates stored", c.ydoc.appends);
   simple("owcore_ydoc_appends_rejected_total",
          "Yjs updates refused (invalid, too large, over a limit)", c.ydoc.appends_rejected);
   simple("owcore_ydoc_compactions_total", "Yjs document compactions that replaced stored updates",
          c.ydoc.compactions);
   simple("owcore_ydoc_compaction_rejected_updates_total",
-         "Stored Yjs updates found invalid and set aside by a compaction", c.ydoc.compacted_rejected);
+         "Stored Yjs updates found invalid and set aside by a compaction",
+         c.ydoc.compacted_rejected);
 
-  auto queries = family("owcore_db_queries_total", "SQL statements run, by dialect", MetricType::Counter);
-  auto errors = family("owcore_db_errors_total", "SQL statements that ended in an error, by dialect",
-                       MetricType::Counter);
-  auto latency = family("owcore_db_query_duration_seconds",
-                        "SQL statement durations (queueing included), by dialect", MetricType::Histogram);
+  auto queries =
+      family("owcore_db_queries_total", "SQL statements run, by dialect", MetricType::Counter);
+  auto errors = family("owcore_db_errors_total",
+                       "SQL statements that ended in an error, by dialect", MetricType::Counter);
+  auto latency =
+      family("owcore_db_query_duration_seconds",
+             "SQL statement durations (queueing included), by dialect", MetricType::Histogram);
   const auto& d = db::metrics();
   for (std::size_t i = 0; i < db::dialect_labels.size(); ++i) {
     const auto l = label("dialect", db::dialect_labels[i]);

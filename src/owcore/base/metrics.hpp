@@ -44,8 +44,8 @@ class gauge {
 /// The upper bounds (inclusive) of every latency histogram, in microseconds: 100 µs to 10 s.
 /// Observations above the last bound land in the +Inf bucket.
 inline constexpr std::array<std::uint64_t, 16> latency_bounds_us{
-    100, 250, 500, 1'000, 2'500, 5'000, 10'000, 25'000, 50'000, 100'000, 250'000, 500'000,
-    1'000'000, 2'500'000, 5'000'000, 10'000'000};
+    100,    250,     500,     1'000,   2'500,     5'000,     10'000,    25'000,
+    50'000, 100'000, 250'000, 500'000, 1'000'000, 2'500'000, 5'000'000, 10'000'000};
 
 /// A latency histogram over `latency_bounds_us`. observe() costs a scan of at most 16 integers
 /// and two relaxed atomic adds; it is thread-safe and lock-free. Memory: 18 words.
@@ -75,7 +75,8 @@ class histogram {
   };
   snapshot_t snapshot() const noexcept {
     snapshot_t s;
-    for (std::size_t i = 0; i < buckets; ++i) s.counts[i] = counts_[i].load(std::memory_order_relaxed);
+    for (std::size_t i = 0; i < buckets; ++i)
+      s.counts[i] = counts_[i].load(std::memory_order_relaxed);
     s.sum_ns = sum_ns_.load(std::memory_order_relaxed);
     return s;
   }

@@ -11,7 +11,8 @@ struct task_metrics {
   base::metrics::gauge running;     ///< started and not yet finished
   base::metrics::counter started;   ///< task bodies started
   base::metrics::counter finished;  ///< task bodies ended (completed, failed or cancelled)
-  base::metrics::counter stopped;   ///< local tasks cancelled by a stop (local or from another instance)
+  base::metrics::counter
+      stopped;  ///< local tasks cancelled by a stop (local or from another instance)
 };
 
 /// The Yjs document store (memory and Redis backends alike).
@@ -19,7 +20,8 @@ struct ydoc_metrics {
   base::metrics::counter appends;           ///< updates stored
   base::metrics::counter appends_rejected;  ///< appends refused (invalid update, too large, limits)
   base::metrics::counter compactions;       ///< compactions that replaced stored updates
-  base::metrics::counter compacted_rejected;  ///< stored updates found invalid and set aside by a compaction
+  base::metrics::counter
+      compacted_rejected;  ///< stored updates found invalid and set aside by a compaction
 };
 
 struct metrics_registry {

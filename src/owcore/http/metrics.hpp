@@ -13,9 +13,9 @@
 namespace owcore::http {
 
 /// The status codes counted under their own label; any other code counts as "other".
-inline constexpr std::array<unsigned, 24> labelled_statuses{
-    101, 200, 201, 204, 206, 301, 302, 304, 307, 308, 400, 401,
-    403, 404, 405, 408, 409, 413, 422, 429, 431, 500, 503, 504};
+inline constexpr std::array<unsigned, 24> labelled_statuses{101, 200, 201, 204, 206, 301, 302, 304,
+                                                            307, 308, 400, 401, 403, 404, 405, 408,
+                                                            409, 413, 422, 429, 431, 500, 503, 504};
 
 /// The index of `status` in labelled_statuses, or labelled_statuses.size() for "other".
 constexpr std::size_t status_index(unsigned status) noexcept {

@@ -8,7 +8,8 @@
 namespace owcore::realtime {
 
 // The label tables are indexed by the enums' values.
-static_assert(static_cast<std::size_t>(engineio::transport_kind::websocket) + 1 == transport_labels.size());
+static_assert(static_cast<std::size_t>(engineio::transport_kind::websocket) + 1 ==
+              transport_labels.size());
 static_assert(static_cast<std::size_t>(engineio::close_reason::queue_overflow) + 1 ==
               close_reason_labels.size());
 static_assert(static_cast<std::size_t>(socketio::disconnect_reason::server_shutdown) + 1 ==

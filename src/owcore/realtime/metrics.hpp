@@ -31,14 +31,27 @@ inline constexpr std::array<std::string_view, 6> disconnect_reason_labels{
 
 /// The event names counted under their own label (docs/openwebui-events.md, both directions);
 /// any other name counts as "other", so a client cannot grow the label set.
-inline constexpr std::array<std::string_view, 21> event_labels{
-    "user-join",           "join-channels",         "join-note",
-    "heartbeat",           "usage",                 "user-list",
-    "events",              "events:channel",        "events:chat",
-    "chat-events",         "channel-events",        "ydoc:document:join",
-    "ydoc:document:state", "ydoc:document:update",  "ydoc:document:leave",
-    "ydoc:awareness:update", "ydoc:user:joined",    "ydoc:user:left",
-    "execute:python",      "execute:tool",          "error"};
+inline constexpr std::array<std::string_view, 21> event_labels{"user-join",
+                                                               "join-channels",
+                                                               "join-note",
+                                                               "heartbeat",
+                                                               "usage",
+                                                               "user-list",
+                                                               "events",
+                                                               "events:channel",
+                                                               "events:chat",
+                                                               "chat-events",
+                                                               "channel-events",
+                                                               "ydoc:document:join",
+                                                               "ydoc:document:state",
+                                                               "ydoc:document:update",
+                                                               "ydoc:document:leave",
+                                                               "ydoc:awareness:update",
+                                                               "ydoc:user:joined",
+                                                               "ydoc:user:left",
+                                                               "execute:python",
+                                                               "execute:tool",
+                                                               "error"};
 
 /// The index of `event` in event_labels, or event_labels.size() for "other". A scan of at most
 /// 21 short strings; no allocation.
@@ -47,18 +60,18 @@ std::size_t event_index(std::string_view event) noexcept;
 std::size_t event_index_of(const socketio::packet& p) noexcept;
 
 struct engineio_metrics {
-  std::array<base::metrics::gauge, 2> sessions;   ///< open sessions by current transport
-  std::array<base::metrics::counter, 2> opened;   ///< sessions opened by initial transport
-  base::metrics::counter upgrades;                ///< polling -> WebSocket upgrades completed
+  std::array<base::metrics::gauge, 2> sessions;  ///< open sessions by current transport
+  std::array<base::metrics::counter, 2> opened;  ///< sessions opened by initial transport
+  base::metrics::counter upgrades;               ///< polling -> WebSocket upgrades completed
   std::array<base::metrics::counter, close_reason_labels.size()> closed;  ///< by reason
 };
 
 struct socketio_metrics {
   std::array<base::metrics::counter, event_labels.size() + 1> events_in;   ///< received
   std::array<base::metrics::counter, event_labels.size() + 1> events_out;  ///< sent to a socket
-  base::metrics::counter connects;     ///< namespace connections accepted
-  base::metrics::counter broadcasts;   ///< broadcasts applied on this instance (local or remote)
-  base::metrics::counter deliveries;   ///< sockets reached by those broadcasts
+  base::metrics::counter connects;    ///< namespace connections accepted
+  base::metrics::counter broadcasts;  ///< broadcasts applied on this instance (local or remote)
+  base::metrics::counter deliveries;  ///< sockets reached by those broadcasts
   std::array<base::metrics::counter, disconnect_reason_labels.size()> disconnects;  ///< by reason
 };
 

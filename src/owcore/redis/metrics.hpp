@@ -37,12 +37,12 @@ inline constexpr std::size_t max_labelled_nodes = 16;
 /// One client's counters. Thread-safe; every update is lock-free.
 struct client_metrics {
   base::metrics::bounded_slots<node_metrics, max_labelled_nodes> nodes;
-  base::metrics::counter reconnects;        ///< node connections set up again after a loss
-  base::metrics::counter connect_failures;  ///< connect / set-up attempts that failed
-  base::metrics::counter failovers_seen;    ///< Sentinel +switch-master and READONLY; Cluster
-                                            ///< slot maps whose master set changed
-  base::metrics::counter moved;             ///< Cluster MOVED redirects followed
-  base::metrics::counter ask;               ///< Cluster ASK redirects followed
+  base::metrics::counter reconnects;             ///< node connections set up again after a loss
+  base::metrics::counter connect_failures;       ///< connect / set-up attempts that failed
+  base::metrics::counter failovers_seen;         ///< Sentinel +switch-master and READONLY; Cluster
+                                                 ///< slot maps whose master set changed
+  base::metrics::counter moved;                  ///< Cluster MOVED redirects followed
+  base::metrics::counter ask;                    ///< Cluster ASK redirects followed
   base::metrics::counter subscriber_drops;       ///< subscriber connections lost
   base::metrics::counter subscriber_recoveries;  ///< subscribers subscribed again after a drop
   base::metrics::counter pubsub_messages;        ///< pub/sub messages received by subscribers
