@@ -21,6 +21,7 @@ ALLOWED = {
 }
 ASIO = re.compile(r'^\s*#\s*include\s*[<"]boost/(asio|beast)[/.]')
 PROMETHEUS = re.compile(r'^\s*#\s*include\s*[<"]prometheus/')
+TESTBED = re.compile(r'^\s*#\s*include\s*[<"]testbed/')
 INCLUDE = re.compile(r'^\s*#\s*include\s*[<"]owcore/([a-z_]+)/([^">]*)[">]')
 
 
@@ -41,6 +42,8 @@ def main() -> int:
                 problems.append(f"{rel}:{n}: redis/protocol includes Asio ({line.strip()})")
             if layer != "app" and PROMETHEUS.match(line):
                 problems.append(f"{rel}:{n}: only app may include prometheus-cpp ({line.strip()})")
+            if TESTBED.match(line):
+                problems.append(f"{rel}:{n}: production code includes src/testbed ({line.strip()})")
             m = INCLUDE.match(line)
             if not m:
                 continue
