@@ -29,12 +29,12 @@ struct owcore_server {
   int port = free_port();
   std::optional<process> proc;
 
-  explicit owcore_server(std::vector<std::string> env) {
+  explicit owcore_server(std::vector<std::string> env, const char* binary = OWCORE_BINARY) {
     std::vector<std::string> argv{"env", "-i", "PATH=/usr/bin:/bin"};
     for (auto& e : env) argv.push_back(std::move(e));
     argv.push_back("PORT=" + std::to_string(port));
     argv.push_back("DATA_DIR=" + (dir.path() / "data").string());
-    argv.push_back(OWCORE_BINARY);
+    argv.push_back(binary);
     argv.push_back("serve");
     proc.emplace(std::move(argv), dir.path() / "owcore.log");
     if (!wait_for_http(port, "/health", 15s))
@@ -91,13 +91,19 @@ double sample(const boost::json::object& s, const std::string& key) {
 
 TEST(Metrics, ServedTextParsesAndCountsTheTraffic) {
   standalone_topology redis;
-  // ENABLE_WEBSOCKET_SUPPORT=false: Open WebUI's polling-only mode, driven here with raw HTTP.
+  // The testbed binary (owcore plus the `testing` Socket.IO profile: join, broadcast) in Open
+  // WebUI's polling-only mode (ENABLE_WEBSOCKET_SUPPORT=false), driven here with raw HTTP.
   owcore_server s({"REDIS_URL=" + redis.url(), "WEBSOCKET_MANAGER=redis",
-                   "OWCORE_SOCKETIO_PROFILE=testing", "ENABLE_WEBSOCKET_SUPPORT=false"});
+                   "OWCORE_SOCKETIO_PROFILE=testing", "ENABLE_WEBSOCKET_SUPPORT=false"},
+                  OWCORE_TESTBED_BINARY);
 
-  for (int i = 0; i < 3; ++i) ASSERT_EQ(http_get(s.port, "/health")->status, 200);
-  ASSERT_EQ(http_get(s.port, "/ready")->status, 200);  // a PING on the App Redis
-  ASSERT_EQ(http_get(s.port, "/no-such-path")->status, 404);
+  auto status_of = [&](const std::string& path) {
+    auto r = http_get(s.port, path);
+    return r ? r->status : -1;
+  };
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(status_of("/health"), 200);
+  ASSERT_EQ(status_of("/ready"), 200);  // a PING on the App Redis
+  ASSERT_EQ(status_of("/no-such-path"), 404);
 
   // Engine.IO polling handshake, a Socket.IO connect and three events: a join, an Open WebUI
   // event name without a handler in this profile, and a broadcast to the joined room.
