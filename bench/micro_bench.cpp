@@ -1,7 +1,10 @@
 // Micro-benchmarks of the sans-io cores: RESP encoding/parsing and URL parsing.
+#include "owcore/base/metrics.hpp"
+#include "owcore/realtime/engineio/sid.hpp"
+#include "owcore/realtime/metrics.hpp"
+#include "owcore/redis/metrics.hpp"
 #include "owcore/redis/protocol/resp.hpp"
 #include "owcore/redis/url.hpp"
-#include "owcore/realtime/engineio/sid.hpp"
 
 #include <benchmark/benchmark.h>
 
@@ -49,5 +52,33 @@ void sid_generate(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(g.next());
 }
 BENCHMARK(sid_generate);
+
+// The cost of counting (docs/metrics.md): what one Redis request adds on the client's path.
+void metrics_counter_inc(benchmark::State& state) {
+  static owcore::base::metrics::counter c;
+  for (auto _ : state) c.inc();
+}
+BENCHMARK(metrics_counter_inc)->Threads(1)->Threads(2);
+
+void metrics_histogram_observe(benchmark::State& state) {
+  static owcore::base::metrics::histogram h;
+  const auto d = std::chrono::microseconds(state.range(0));
+  for (auto _ : state) h.observe(d);
+}
+BENCHMARK(metrics_histogram_observe)->Arg(80)->Arg(30000);
+
+void metrics_redis_request(benchmark::State& state) {
+  auto& node = owcore::redis::metrics().clients.slot("bench").nodes.slot("127.0.0.1:6379");
+  const owcore::redis::response replies(1);
+  for (auto _ : state)
+    node.record(1, std::chrono::steady_clock::now(), boost::system::error_code{}, replies);
+}
+BENCHMARK(metrics_redis_request);
+
+void metrics_event_index(benchmark::State& state) {
+  for (auto _ : state)
+    benchmark::DoNotOptimize(owcore::realtime::event_index("ydoc:awareness:update"));
+}
+BENCHMARK(metrics_event_index);
 
 }  // namespace

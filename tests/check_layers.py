@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Fails when a file under src/owcore includes a layer above its own (docs/architecture.md), when
 realtime/engineio includes realtime/socketio, or when the sans-io redis/protocol includes Asio or
-redis/io (docs/redis.md). Usage: check_layers.py <repo root>."""
+redis/io (docs/redis.md), or when a layer below app includes prometheus-cpp (docs/metrics.md).
+Usage: check_layers.py <repo root>."""
 import pathlib
 import re
 import sys
@@ -19,6 +20,7 @@ ALLOWED = {
     "app": {"base", "net", "redis", "db", "yjs", "coord", "realtime", "http", "app"},
 }
 ASIO = re.compile(r'^\s*#\s*include\s*[<"]boost/(asio|beast)[/.]')
+PROMETHEUS = re.compile(r'^\s*#\s*include\s*[<"]prometheus/')
 TESTBED = re.compile(r'^\s*#\s*include\s*[<"]testbed/')
 INCLUDE = re.compile(r'^\s*#\s*include\s*[<"]owcore/([a-z_]+)/([^">]*)[">]')
 
@@ -38,6 +40,8 @@ def main() -> int:
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if sans_io and ASIO.match(line):
                 problems.append(f"{rel}:{n}: redis/protocol includes Asio ({line.strip()})")
+            if layer != "app" and PROMETHEUS.match(line):
+                problems.append(f"{rel}:{n}: only app may include prometheus-cpp ({line.strip()})")
             if TESTBED.match(line):
                 problems.append(f"{rel}:{n}: production code includes src/testbed ({line.strip()})")
             m = INCLUDE.match(line)

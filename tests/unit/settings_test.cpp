@@ -1126,4 +1126,14 @@ TEST(settings_owcore, realtime_lease_and_any_document) {
   EXPECT_EQ(to_json(s).at("OWCORE_REALTIME_LEASE_TTL").as_double(), 2.5);
 }
 
+TEST(settings_owcore, metrics_flag) {
+  EXPECT_TRUE(load({}).metrics);  // /metrics is served unless turned off
+  EXPECT_FALSE(load({{"OWCORE_METRICS", "false"}}).metrics);
+  EXPECT_TRUE(load({{"OWCORE_METRICS", "TRUE"}}).metrics);
+  auto odd = load({{"OWCORE_METRICS", "0"}});
+  EXPECT_FALSE(odd.metrics);  // any value but "true" reads as false, with a warning
+  EXPECT_THAT(odd.warnings, Contains(Field(&setting_issue::variable, "OWCORE_METRICS")));
+  EXPECT_EQ(to_json(load({})).at("OWCORE_METRICS").as_bool(), true);
+}
+
 }  // namespace

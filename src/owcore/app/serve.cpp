@@ -3,6 +3,7 @@
 #include "owcore/app/cli.hpp"
 #include "owcore/app/database_wiring.hpp"
 #include "owcore/app/logging.hpp"
+#include "owcore/app/metrics.hpp"
 #include "owcore/app/openwebui_wiring.hpp"
 #include "owcore/app/realtime_wiring.hpp"
 #include "owcore/app/secret_key.hpp"
@@ -163,6 +164,7 @@ int serve(const realtime::profiles::registry& profiles) {
       add_realtime_routes(*routes, realtime_cfg, ioc.get_executor(), ws_redis, {}, owui.services);
 
   http::add_session_routes(*routes, svc.sessions);
+  if (s.metrics) http::add_metrics_route(*routes, render_metrics);
 
   auto opts = http_options(s);
   opts.access_log = get_logger("access");

@@ -432,6 +432,7 @@ void load_owcore(loader& in, settings& s) {
     s.realtime_lease_ttl_s = 30;
   }
   s.ydoc_any_document = in.flag("OWCORE_YDOC_ANY_DOCUMENT", "False");
+  s.metrics = in.flag("OWCORE_METRICS", "True");
 }
 
 void load_database(loader& in, settings& s) {

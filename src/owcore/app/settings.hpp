@@ -169,6 +169,9 @@ struct settings {
   /// OWCORE_YDOC_ANY_DOCUMENT (default false): the openwebui profile also accepts Yjs documents
   /// other than `note:<id>` (never authorised, as in Python).
   bool ydoc_any_document = false;
+  /// OWCORE_METRICS (default true): serve GET /metrics in the Prometheus text format
+  /// (docs/metrics.md); false answers it with 404 like any unknown path.
+  bool metrics = true;
 
   /// Non-fatal findings (a bad number replaced by its default, ...); logged at warning level.
   std::vector<setting_issue> warnings;

@@ -210,6 +210,7 @@ boost::json::object to_json(const settings& s) {
   j["OWCORE_TASK_REAPER_PERIOD"] = number(s.task_reaper_period_s);
   j["OWCORE_REALTIME_LEASE_TTL"] = number(s.realtime_lease_ttl_s);
   j["OWCORE_YDOC_ANY_DOCUMENT"] = s.ydoc_any_document;
+  j["OWCORE_METRICS"] = s.metrics;
   j["OWCORE_TASK_REAP_FOREIGN_AFTER"] =
       s.task_reap_foreign_after_s ? boost::json::value(number(*s.task_reap_foreign_after_s))
                                   : nullptr;

@@ -17,6 +17,7 @@ std::variant<redis_target, startup_error> plan_client(const settings& s,
   redis_target t;
   auto& o = t.options;
   o.name = std::move(name);
+  o.metrics_label = o.name.substr(0, o.name.find(' '));  // "app redis" -> client="app"
   if (!c.sentinels.empty()) {
     if (c.url.empty())
       return startup_error{c.url_variable,

@@ -1,5 +1,7 @@
 #include "owcore/db/database.hpp"
 
+#include "owcore/db/metrics.hpp"
+
 #include <boost/throw_exception.hpp>
 
 #include <cctype>
@@ -62,8 +64,11 @@ std::string sqlite_placeholders(std::string_view sql) {
 }
 
 net::awaitable<result<std::shared_ptr<database>>> open(net::executor ex, options opts) {
-  if (opts.kind == dialect::sqlite) co_return co_await open_sqlite(std::move(ex), std::move(opts));
-  co_return co_await open_postgres(std::move(ex), std::move(opts));
+  result<std::shared_ptr<database>> r = fail(error::stopped);
+  if (opts.kind == dialect::sqlite) r = co_await open_sqlite(std::move(ex), std::move(opts));
+  else r = co_await open_postgres(std::move(ex), std::move(opts));
+  if (!r) co_return r;
+  co_return instrument(std::move(*r));  // counted in db/metrics.hpp
 }
 
 }  // namespace owcore::db

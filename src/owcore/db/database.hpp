@@ -149,7 +149,7 @@ class database {
   virtual std::uint64_t statements_run() const noexcept = 0;
 };
 
-/// Opens a database: connects once (PostgreSQL: one pooled connection; SQLite: opens the file and
+/// Opens a database (wrapped so its statements are counted, db/metrics.hpp): connects once (PostgreSQL: one pooled connection; SQLite: opens the file and
 /// applies the PRAGMAs) so that a wrong path, host or password is reported now. `ex` is where
 /// PostgreSQL sockets are serviced.
 net::awaitable<result<std::shared_ptr<database>>> open(net::executor ex, options opts);

@@ -5,6 +5,11 @@
 
 namespace owcore::http {
 
+metrics_registry& metrics() {
+  static metrics_registry registry;
+  return registry;
+}
+
 response json_response(const request& req, bhttp::status status, std::string body) {
   response res{status, req.version()};
   res.set(bhttp::field::content_type, "application/json");
@@ -17,21 +22,32 @@ std::string_view target_path(std::string_view target) noexcept {
 }
 
 void router::add(bhttp::verb method, std::string path, handler h) {
-  routes_[std::move(path)][method] = std::move(h);
+  auto& r = routes_[path];
+  if (!r.counters) r.counters = &metrics().routes.slot(path);
+  r.methods[method] = std::move(h);
 }
 
-void router::add_upgrade(std::string prefix, upgrade_handler h) { upgrades_[std::move(prefix)] = std::move(h); }
+void router::add_upgrade(std::string prefix, upgrade_handler h) {
+  auto& u = upgrades_[prefix];
+  u.counters = &metrics().routes.slot(prefix);
+  u.take = std::move(h);
+}
 
-const upgrade_handler* router::find_upgrade(const request& req) const {
+const upgrade_handler* router::find_upgrade(const request& req, route_metrics** counters) const {
   if (!boost::beast::websocket::is_upgrade(req)) return nullptr;
   const auto path = target_path(req.target());
-  for (const auto& [prefix, h] : upgrades_)
-    if (path.starts_with(prefix)) return &h;
+  for (const auto& [prefix, u] : upgrades_) {
+    if (!path.starts_with(prefix)) continue;
+    if (counters) *counters = u.counters;
+    return &u.take;
+  }
   return nullptr;
 }
 
 void router::add_prefix(bhttp::verb method, std::string prefix, handler h) {
-  prefixes_[std::move(prefix)][method] = std::move(h);
+  auto& r = prefixes_[prefix];
+  if (!r.counters) r.counters = &metrics().routes.slot(prefix + "*");
+  r.methods[method] = std::move(h);
 }
 
 std::optional<std::string> path_param(const request& req, std::string_view prefix) {
@@ -62,19 +78,23 @@ std::optional<std::string> path_param(const request& req, std::string_view prefi
 
 net::awaitable<response> router::dispatch(const request& req) const {
   const auto path = target_path(req.target());
-  const std::map<bhttp::verb, handler>* methods = nullptr;
+  const route* matched = nullptr;
   if (auto it = routes_.find(path); it != routes_.end()) {
-    methods = &it->second;
+    matched = &it->second;
   } else {
-    for (const auto& [prefix, m] : prefixes_) {
+    for (const auto& [prefix, r] : prefixes_) {
       if (path.size() > prefix.size() && path.starts_with(prefix) &&
           path.find('/', prefix.size()) == std::string_view::npos) {
-        methods = &m;
+        matched = &r;
         break;
       }
     }
   }
-  if (!methods) co_return json_response(req, bhttp::status::not_found, R"({"detail":"Not Found"})");
+  if (!matched) {
+    unmatched_->count(404);
+    co_return json_response(req, bhttp::status::not_found, R"({"detail":"Not Found"})");
+  }
+  const auto* methods = &matched->methods;
   auto method = req.method();
   if (method == bhttp::verb::head && !methods->contains(bhttp::verb::head))
     method = bhttp::verb::get;
@@ -86,9 +106,18 @@ net::awaitable<response> router::dispatch(const request& req) const {
     for (const auto& [verb, _] : *methods)
       allow += (allow.empty() ? "" : ", ") + std::string(bhttp::to_string(verb));
     res.set(bhttp::field::allow, allow);
+    matched->counters->count(405);
     co_return res;
   }
-  co_return co_await h->second(req);
+  response res;
+  try {
+    res = co_await h->second(req);
+  } catch (...) {
+    matched->counters->count(500);  // the server answers 500 for a handler's exception
+    throw;
+  }
+  matched->counters->count(res.result_int());
+  co_return res;
 }
 
 }  // namespace owcore::http

@@ -1,6 +1,7 @@
 #pragma once
 // Routing of HTTP requests to coroutine handlers by method and exact path.
 
+#include "owcore/http/metrics.hpp"
 #include "owcore/net/executor.hpp"
 
 #include <boost/beast/core/flat_buffer.hpp>
@@ -54,17 +55,28 @@ class router {
   /// starts with `prefix`. Non-upgrade requests to the same path go through the normal routes.
   void add_upgrade(std::string prefix, upgrade_handler h);
 
-  /// The upgrade handler for `req`, or null when `req` is not an upgrade or none matches.
-  const upgrade_handler* find_upgrade(const request& req) const;
+  /// The upgrade handler for `req`, or null when `req` is not an upgrade or none matches. When
+  /// found and `counters` is given, it receives the upgrade route's counters (http/metrics.hpp).
+  const upgrade_handler* find_upgrade(const request& req, route_metrics** counters = nullptr) const;
 
   /// Calls the matching handler. Unknown path: 404 JSON; known path, other method: 405 with an
-  /// Allow header. HEAD is served by the GET handler with the body dropped.
+  /// Allow header. HEAD is served by the GET handler with the body dropped. Counts the response
+  /// under the route's label (a handler's exception as 500, then rethrown).
   net::awaitable<response> dispatch(const request& req) const;
 
  private:
-  std::map<std::string, std::map<bhttp::verb, handler>, std::less<>> routes_;
-  std::map<std::string, std::map<bhttp::verb, handler>, std::greater<>> prefixes_;  // longest first
-  std::map<std::string, upgrade_handler, std::greater<>> upgrades_;
+  struct route {
+    std::map<bhttp::verb, handler> methods;
+    route_metrics* counters = nullptr;  ///< this route's slot, resolved once at registration
+  };
+  struct upgrade_route {
+    upgrade_handler take;
+    route_metrics* counters = nullptr;
+  };
+  std::map<std::string, route, std::less<>> routes_;
+  std::map<std::string, route, std::greater<>> prefixes_;  // longest first
+  std::map<std::string, upgrade_route, std::greater<>> upgrades_;
+  route_metrics* unmatched_ = &metrics().routes.slot("unmatched");
 };
 
 /// The path of a request target without its query string.

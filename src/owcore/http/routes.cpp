@@ -19,4 +19,14 @@ void add_health_routes(router& r, std::shared_ptr<coord::readiness> ready) {
         });
 }
 
+void add_metrics_route(router& r, metrics_renderer render) {
+  r.add(bhttp::verb::get, "/metrics",
+        [render = std::move(render)](const request& req) -> net::awaitable<response> {
+          response res{bhttp::status::ok, req.version()};
+          res.set(bhttp::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+          res.body() = render();
+          co_return res;
+        });
+}
+
 }  // namespace owcore::http

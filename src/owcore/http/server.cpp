@@ -104,6 +104,7 @@ class server::connection : public std::enable_shared_from_this<connection> {
                  rec != bhttp::error::end_of_stream && rec != bhttp::error::partial_message)
           status = bhttp::status::bad_request;
         else co_return;
+        metrics().routes.slot("unparsed").count(static_cast<unsigned>(status));
         request dummy;
         auto res = json_response(dummy, status,
                                  std::string(R"({"detail":")") + std::string(bhttp::obsolete_reason(status)) + "\"}");
@@ -113,7 +114,10 @@ class server::connection : public std::enable_shared_from_this<connection> {
       }
 
       request req = parser.release();
-      if (auto* take = srv_->routes_->find_upgrade(req)) {
+      route_metrics* upgrade_counters = nullptr;
+      if (auto* take = srv_->routes_->find_upgrade(req, &upgrade_counters)) {
+        // Counted as taken over (101); the taker may still answer an error and close.
+        if (upgrade_counters) upgrade_counters->count(101);
         if (opts.access_log)
           opts.access_log->info("{} \"{} {}\" 101 upgrade", remote_, req.method_string(), target_path(req.target()));
         stream_.expires_never();

@@ -7,6 +7,7 @@
 #include "owcore/redis/io/sentinel_query.hpp"
 #include "owcore/redis/io/subscriber_set.hpp"
 #include "owcore/redis/protocol/sentinel.hpp"
+#include "owcore/redis/metrics.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -58,6 +59,7 @@ connection_options node_options(const client_options& o, const std::string& log_
   c.max_queued = o.max_queued;
   c.log = o.log;
   c.log_name = log_name;
+  c.metrics = &metrics_of(o);
   return c;
 }
 
@@ -71,6 +73,7 @@ subscriber_options sub_options(const client_options& o, message_handler on_messa
   s.on_message = std::move(on_message);
   s.log = o.log;
   s.log_name = std::move(log_name);
+  s.metrics = &metrics_of(o);
   return s;
 }
 
@@ -78,7 +81,8 @@ class standalone_client final : public client {
  public:
   standalone_client(net::executor ex, client_options opts)
       : ex_(std::move(ex)), opts_(std::move(opts)),
-        conn_(std::make_shared<connection>(ex_, node_options(opts_, opts_.name))) {}
+        conn_(std::make_shared<connection>(ex_, node_options(opts_, opts_.name))),
+        node_(metrics_of(opts_)) {}
 
   void start() override { conn_->start(); }
   void stop() override {
@@ -86,10 +90,16 @@ class standalone_client final : public client {
     subs_.for_each([](subscriber& s) { s.stop(); });
   }
   net::awaitable<std::pair<error_code, response>> exec(request req) override {
-    co_return co_await conn_->exec(std::move(req));
+    const auto start = std::chrono::steady_clock::now();
+    const auto commands = req.size();
+    auto r = co_await conn_->exec(std::move(req));
+    node_.current(*conn_).record(commands, start, r.first, r.second);
+    co_return r;
   }
   net::awaitable<error_code> exec_view(command_view cmd, reply& out) override {
+    const auto start = latency_sample();
     auto [ec] = co_await conn_->async_exec_view(cmd, out, net::use_tuple);
+    node_.current(*conn_).record_one(start, ec, out);
     co_return ec;
   }
   std::shared_ptr<subscriber> make_subscriber(message_handler on_message, std::string log_name,
@@ -112,6 +122,7 @@ class standalone_client final : public client {
   net::executor ex_;
   client_options opts_;
   std::shared_ptr<connection> conn_;
+  node_tracker node_;
   detail::subscriber_set subs_;
 };
 
@@ -120,7 +131,9 @@ class standalone_client final : public client {
 // the new master without waiting for an error.
 class sentinel_client final : public client, public std::enable_shared_from_this<sentinel_client> {
  public:
-  sentinel_client(net::executor ex, client_options opts) : ex_(std::move(ex)), opts_(std::move(opts)) {
+  sentinel_client(net::executor ex, client_options opts)
+      : ex_(std::move(ex)), opts_(std::move(opts)), metrics_(metrics_of(opts_)),
+        node_(metrics_) {
     sentinels_ = opts_.sentinels;
   }
 
@@ -168,14 +181,19 @@ class sentinel_client final : public client, public std::enable_shared_from_this
     const int attempts = std::max(1, opts_.max_attempts);
     std::pair<error_code, response> last;
     for (int attempt = 1;; ++attempt) {
+      const auto start = std::chrono::steady_clock::now();
       last = co_await conn_->exec(req);
+      node_.current(*conn_).record(req.size(), start, last.first, last.second);
       const auto verdict = judge_sentinel_attempt(last.first, last.second, attempt, attempts);
       if (verdict == sentinel_verdict::done) break;
       const bool readonly = verdict == sentinel_verdict::reconnect_and_retry;
       if (opts_.log)
         opts_.log->debug("{}: attempt {}/{} failed ({}); retrying", opts_.name, attempt, attempts,
                          readonly ? std::string("READONLY") : last.first.message());
-      if (readonly) conn_->reconnect_now();
+      if (readonly) {
+        metrics_.failovers_seen.inc();  // the master we talk to was demoted
+        conn_->reconnect_now();
+      }
       if (opts_.retry_delay > std::chrono::steady_clock::duration::zero()) {
         boost::asio::steady_timer t(co_await boost::asio::this_coro::executor, opts_.retry_delay);
         co_await t.async_wait(net::use_tuple);
@@ -223,6 +241,7 @@ class sentinel_client final : public client, public std::enable_shared_from_this
     if (opts_.log)
       opts_.log->warn("{}: sentinel reports failover of '{}': {} -> {}; reconnecting", opts_.name,
                       m->name, m->from.to_string(), m->to.to_string());
+    metrics_.failovers_seen.inc();
     conn_->reconnect_now();
     subs_.for_each([](subscriber& s) { s.reconnect_now(); });
   }
@@ -234,6 +253,8 @@ class sentinel_client final : public client, public std::enable_shared_from_this
   mutable std::mutex mutex_;
   std::vector<address> sentinels_;
   std::size_t watcher_index_ = 0;
+  client_metrics& metrics_;
+  node_tracker node_;
   detail::subscriber_set subs_;
 };
 

@@ -58,6 +58,9 @@ struct client_options {
 
   std::shared_ptr<spdlog::logger> log;
   std::string name = "redis";           ///< "app" or "ws": prefixes log lines
+  /// The `client` label of this client's metrics (redis/metrics.hpp); empty = `name`. Clients
+  /// with the same label share counters (bounded: see max_labelled_clients).
+  std::string metrics_label;
 };
 
 /// What a client knows about one node right now (for `owcore doctor` and logs).

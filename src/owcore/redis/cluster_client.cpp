@@ -7,6 +7,7 @@
 #include "owcore/redis/io/subscriber_set.hpp"
 #include "owcore/redis/protocol/cluster_exec_fsm.hpp"
 #include "owcore/redis/protocol/cluster_slots.hpp"
+#include "owcore/redis/metrics.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -14,6 +15,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <spdlog/logger.h>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <unordered_map>
@@ -34,7 +36,8 @@ constexpr auto min_refresh_gap = std::chrono::milliseconds(100);
 
 class cluster_client final : public client, public std::enable_shared_from_this<cluster_client> {
  public:
-  cluster_client(net::executor ex, client_options opts) : ex_(std::move(ex)), opts_(std::move(opts)) {
+  cluster_client(net::executor ex, client_options opts)
+      : ex_(std::move(ex)), opts_(std::move(opts)), metrics_(metrics_of(opts_)) {
     if (!opts_.node.connect.host.empty())
       seeds_.push_back(address{opts_.node.connect.host, opts_.node.connect.port});
     for (auto& s : opts_.extra_seeds) seeds_.push_back(s);
@@ -85,9 +88,12 @@ class cluster_client final : public client, public std::enable_shared_from_this<
     std::string target;
     if (opts_.queue_timeout > clock::duration::zero()) target = route(slot);
     if (target.empty()) co_return co_await client::exec_view(cmd, out);  // nothing sent yet
-    auto conn = connection_for(target);
+    node_metrics* node = nullptr;
+    auto conn = connection_for(target, node);
     if (!conn) co_return make_error_code(error::stopped);
+    const auto start = latency_sample();
     auto [ec] = co_await conn->async_exec_view(cmd, out, net::use_tuple);
+    node->record_one(start, ec, out);
     if (!ec && !(out.is_error() && classify_error(out.str).type != redirect::kind::none))
       co_return ec;
     co_return co_await judge_view(cmd, out, slot, deadline, ec, std::move(target));
@@ -138,14 +144,18 @@ class cluster_client final : public client, public std::enable_shared_from_this<
             ev.type = cluster_event::kind::no_route;
             break;
           }
-          auto conn = connection_for(target);
+          node_metrics* node = nullptr;
+          auto conn = connection_for(target, node);
           if (!conn) co_return std::pair{make_error_code(error::stopped), response{}};
+          const auto start = clock::now();
           if (act.asking) {
+            metrics_.ask.inc();
             last = co_await conn->exec(cluster_exec_fsm::with_asking(req));
             if (!last.first) last.second = cluster_exec_fsm::strip_asking(std::move(last.second));
           } else {
             last = co_await conn->exec(req);
           }
+          node->record(req.size(), start, last.first, last.second);
           ev.type = cluster_event::kind::replied;
           ev.ec = last.first;
           ev.replies = &last.second;
@@ -162,6 +172,7 @@ class cluster_client final : public client, public std::enable_shared_from_this<
             std::lock_guard lock(mutex_);
             map_.update(act.slot, act.target);
           }
+          metrics_.moved.inc();
           spawn_refresh();
           ev.type = cluster_event::kind::updated;
           break;
@@ -190,6 +201,7 @@ class cluster_client final : public client, public std::enable_shared_from_this<
     o.on_message = std::move(on_message);
     o.log = opts_.log;
     o.log_name = std::move(log_name);
+    o.metrics = &metrics_;
     o.resolve = [weak = weak_from_this(), shard_channel,
                  turn = std::make_shared<std::size_t>(0)]() -> net::awaitable<std::pair<error_info, address>> {
       auto self = weak.lock();
@@ -257,9 +269,13 @@ class cluster_client final : public client, public std::enable_shared_from_this<
     return masters[keyless_turn_++ % masters.size()];
   }
 
-  std::shared_ptr<connection> connection_for(const std::string& addr) {
+  // The connection to `addr` (made on first use) and, in `node`, its counters.
+  std::shared_ptr<connection> connection_for(const std::string& addr, node_metrics*& node) {
     std::lock_guard lock(mutex_);
     if (stopped_) return nullptr;
+    auto& labelled = node_metrics_[addr];
+    if (!labelled) labelled = &metrics_.nodes.slot(addr);  // once per address
+    node = labelled;
     if (auto it = conns_.find(addr); it != conns_.end()) return it->second;
     auto hp = address::parse(addr);
     connection_options c;
@@ -279,6 +295,7 @@ class cluster_client final : public client, public std::enable_shared_from_this<
     c.max_queued = opts_.max_queued;
     c.log = opts_.log;
     c.log_name = opts_.name + " " + addr;
+    c.metrics = &metrics_;
     auto conn = std::make_shared<connection>(ex_, std::move(c));
     conn->start();
     conns_.emplace(addr, conn);
@@ -369,6 +386,11 @@ class cluster_client final : public client, public std::enable_shared_from_this<
         opts_.log->warn("{}: cannot read the cluster slot map: {}", opts_.name, failures);
       last_refresh_failure_ = fresh ? std::string{} : failures;
       if (fresh) {
+        // A master set that changed under us: a failover (not a resharding between masters).
+        auto before = map_.masters(), after = fresh->masters();
+        std::sort(before.begin(), before.end());
+        std::sort(after.begin(), after.end());
+        if (!before.empty() && before != after) metrics_.failovers_seen.inc();
         map_ = std::move(*fresh);
         const auto masters = map_.masters();
         for (auto it = conns_.begin(); it != conns_.end();) {
@@ -392,6 +414,9 @@ class cluster_client final : public client, public std::enable_shared_from_this<
   mutable std::mutex mutex_;
   slot_map map_;
   std::unordered_map<std::string, std::shared_ptr<connection>> conns_;
+  client_metrics& metrics_;
+  std::unordered_map<std::string, node_metrics*> node_metrics_;  ///< guarded by mutex_; at most
+                                                                  ///< the addresses ever routed to
   detail::subscriber_set subs_;
   std::shared_ptr<asio::steady_timer> refresh_timer_;
   clock::time_point last_refresh_{};

@@ -2,6 +2,7 @@
 
 #include "owcore/base/pyjson.hpp"
 #include "owcore/base/uuid.hpp"
+#include "owcore/coord/metrics.hpp"
 #include "owcore/coord/auth/authenticator.hpp"
 #include "owcore/coord/tasks/task_registry.hpp"
 
@@ -83,6 +84,8 @@ class service final : public task_service,
       signal = local_[task_id].signal;
       strand = local_[task_id].strand;
     }
+    metrics().tasks.started.inc();
+    metrics().tasks.running.add();
     asio::co_spawn(*strand, run(shared_from_this(), task_id, item_id, std::move(body)),
                    asio::bind_cancellation_slot(signal->slot(), asio::detached));
     co_return task_id;
@@ -146,6 +149,7 @@ class service final : public task_service,
       if (it == local_.end()) return false;
       if (it->second.cancel_requested) return true;
       it->second.cancel_requested = true;
+      metrics().tasks.stopped.inc();
       signal = it->second.signal;
       strand = it->second.strand;
     }
@@ -178,6 +182,8 @@ class service final : public task_service,
         if (self->opts_.log) self->opts_.log->debug("task {} ended: {}", id, e.what());
       }
     }
+    metrics().tasks.running.sub();
+    metrics().tasks.finished.inc();
     // Cleanup must run even though the coroutine was cancelled.
     co_await asio::this_coro::reset_cancellation_state();
     co_await self->registry_->remove(id, item);

@@ -1,5 +1,6 @@
 #include "owcore/coord/ydoc/document_store.hpp"
 
+#include "owcore/coord/metrics.hpp"
 #include "owcore/coord/ydoc/store_common.hpp"
 
 #include "owcore/yjs/cli_merge.hpp"
@@ -113,9 +114,12 @@ void sort_invalid(std::vector<invalid_element>& v) {
 
 // Size and codec checks before anything is stored.
 boost::system::error_code check_update(const yjs::byte_buffer& update, const store_options& opts) {
-  if (update.size() > opts.max_update_bytes) return make_error_code(error::update_too_large);
-  if (!yjs::decode_update(update)) return make_error_code(error::invalid_update);
-  return {};
+  error e{};
+  if (update.size() > opts.max_update_bytes) e = error::update_too_large;
+  else if (!yjs::decode_update(update)) e = error::invalid_update;
+  else return {};
+  coord::metrics().ydoc.appends_rejected.inc();  // both backends refuse here, before storing
+  return make_error_code(e);
 }
 
 }  // namespace detail

@@ -1,6 +1,8 @@
 // The memory backend of document_store.hpp: one process, the same merge and compaction rules as
 // the Redis backend (docs/wire.md, "Yjs documents").
 #include "owcore/coord/ydoc/document_store.hpp"
+
+#include "owcore/coord/metrics.hpp"
 #include "owcore/coord/ydoc/keys.hpp"
 #include "owcore/coord/ydoc/store_common.hpp"
 #include "owcore/yjs/merge.hpp"
@@ -36,6 +38,7 @@ class memory_store final : public document_store {
       it->second.updates.push_back(std::move(update));
       n = it->second.updates.size();
     }
+    coord::metrics().ydoc.appends.inc();
     if (n >= threshold_of(opts_)) {
       auto c = co_await compact(doc);
       if (!c && opts_.log)
@@ -161,6 +164,8 @@ class memory_store final : public document_store {
     u.front() = std::move(*snapshot);
     it->second.epoch = ++next_epoch_;
     rep.replaced = true;
+    coord::metrics().ydoc.compactions.inc();
+    coord::metrics().ydoc.compacted_rejected.inc(rep.rejected);
     if (opts_.log)
       opts_.log->info(
           "ydoc {}: compacted the oldest {} of {} updates into one of {} bytes; {} appended "

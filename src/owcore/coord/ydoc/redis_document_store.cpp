@@ -1,6 +1,8 @@
 // The Redis backend of document_store.hpp: Open WebUI's update lists and user sets, and the
 // compaction that replaces a merged prefix atomically (docs/wire.md, "Yjs documents").
 #include "owcore/coord/ydoc/document_store.hpp"
+
+#include "owcore/coord/metrics.hpp"
 #include "owcore/coord/ydoc/store_common.hpp"
 #include "owcore/yjs/merge.hpp"
 #include "owcore/yjs/update.hpp"
@@ -74,6 +76,7 @@ class redis_store final : public document_store {
     if (r.type != redis::reply::kind::integer || r.integer < 1)
       co_return make_error_code(error::unexpected_reply);
     const auto n = static_cast<std::size_t>(r.integer);
+    coord::metrics().ydoc.appends.inc();
     if (n >= threshold_of(opts_)) {
       auto c = co_await compact_list(doc, n);
       if (!c && opts_.log)
@@ -316,6 +319,8 @@ class redis_store final : public document_store {
     if (!r) co_return r.error();
     rep.replaced = *r > 0;
     if (rep.replaced) {
+      coord::metrics().ydoc.compactions.inc();
+      coord::metrics().ydoc.compacted_rejected.inc(rep.rejected);
       // Before the script the list held (new length - 1 + k) elements; the trigger saw n.
       const auto before = static_cast<std::size_t>(*r) - 1 + k;
       rep.appended_meanwhile = before > n ? before - n : 0;

@@ -1,5 +1,7 @@
 #include "owcore/realtime/adapter/memory_adapter.hpp"
 
+#include "owcore/realtime/metrics.hpp"
+
 #include <algorithm>
 
 namespace owcore::realtime::adapter {
@@ -93,6 +95,10 @@ std::size_t memory_adapter::deliver_local(const socketio::packet& p, const broad
   copy.nsp = to.nsp;
   auto frames = std::make_shared<const socketio::encoded_packet>(socketio::encode(copy));
   for (const auto& t : targets) t->deliver(frames);
+  auto& m = metrics().socketio;
+  m.broadcasts.inc();
+  m.deliveries.inc(targets.size());
+  m.events_out[event_index_of(p)].inc(targets.size());
   return targets.size();
 }
 

@@ -2,6 +2,7 @@
 
 #include "owcore/net/error.hpp"
 #include "owcore/net/timeout.hpp"
+#include "owcore/realtime/metrics.hpp"
 #include "owcore/redis/error.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -184,6 +185,7 @@ void redis_channel::stop() {
   }
   if (sub) sub->stop();
   publish_failed_ += dropped;
+  metrics().pubsub.publish_failed.inc(dropped);
   if (dropped && opts_.log) opts_.log->warn("socketio pubsub: stopped with {} unpublished messages", dropped);
   asio::post(strand_, [self = shared_from_this()] {
     self->writer_cv_.cancel();
@@ -217,6 +219,7 @@ redis_channel_stats redis_channel::stats() const noexcept {
 error_code redis_channel::publish(rp::message m) {
   auto refuse = [this](error_code ec) {
     ++rejected_;
+    metrics().pubsub.rejected_out.inc();
     return ec;
   };
   if (rp::host_id_of(m).empty() && !std::holds_alternative<rp::callback_message>(m)) rp::host_id_of(m) = host_id_;
@@ -249,6 +252,7 @@ void redis_channel::on_payload(const redis::message& m) {
     // members here (every instance receives every room's traffic through the pattern).
     if (!room_mode_ || m.pattern != pattern() || !m.channel.starts_with(opts_.channel + "#")) return;
     ++received_;
+    metrics().pubsub.received.inc();
     const std::string_view rest = std::string_view(m.channel).substr(opts_.channel.size() + 1);
     const auto hash = rest.find('#');
     if (hash == std::string_view::npos ||
@@ -260,10 +264,12 @@ void redis_channel::on_payload(const redis::message& m) {
     return;
   } else {
     ++received_;
+    metrics().pubsub.received.inc();
   }
   auto decoded = rp::decode(m.payload, opts_.limits);
   if (auto* err = std::get_if<rp::decode_error>(&decoded)) {
     ++malformed_;
+    metrics().pubsub.rejected_in.inc();
     std::uint64_t suppressed = 0;
     if (opts_.log && malformed_log_.allow(suppressed))
       opts_.log->warn("socketio pubsub: dropped a malformed message ({} at {}; {} bytes: '{}'){}", err->code.message(),
@@ -369,12 +375,15 @@ net::awaitable<void> redis_channel::send_batch(std::vector<outgoing> batch) {
         // Refused, so never delivered: sending them on the shared channel cannot duplicate.
         fall_back("PUBLISH on a room channel refused: NOPERM");
         published_ += n - refused - to_shared.size();
+        metrics().pubsub.published.inc(n - refused - to_shared.size());
         co_await send_batch(std::move(to_shared));
       } else {
         published_ += n - refused;
+        metrics().pubsub.published.inc(n - refused);
       }
       if (refused) {
         publish_failed_ += refused;
+        metrics().pubsub.publish_failed.inc(refused);
         std::uint64_t suppressed = 0;
         if (opts_.log && drop_log_.allow(suppressed))
           opts_.log->error("socketio pubsub: Redis refused {} PUBLISH(es): {}{}", refused, first_error,
@@ -389,6 +398,7 @@ net::awaitable<void> redis_channel::send_batch(std::vector<outgoing> batch) {
     if (stopping()) break;
   }
   publish_failed_ += n;
+  metrics().pubsub.publish_failed.inc(n);
   log_drop("publish failed, messages dropped", n, ec);
 }
 

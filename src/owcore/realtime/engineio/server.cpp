@@ -3,6 +3,7 @@
 #include "owcore/realtime/engineio/error.hpp"
 #include "owcore/realtime/engineio/handshake.hpp"
 #include "owcore/realtime/engineio/websocket.hpp"
+#include "owcore/realtime/metrics.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -128,12 +129,20 @@ std::string server::make_open_packet(const std::string& sid, transport_kind t) c
 bool server::try_register(const std::shared_ptr<session>& s) {
   std::lock_guard lock(mutex_);
   if (stopping_ || sessions_.size() >= opts_.max_sessions) return false;
-  return sessions_.emplace(s->id(), s).second;
+  if (!sessions_.emplace(s->id(), s).second) return false;
+  auto& m = metrics().engineio;
+  const auto t = static_cast<std::size_t>(s->transport());
+  m.opened[t].inc();
+  m.sessions[t].add();
+  return true;
 }
 
-void server::unregister(const std::string& sid) {
+void server::unregister(const std::string& sid, transport_kind current, close_reason why) {
   std::lock_guard lock(mutex_);
-  sessions_.erase(sid);
+  if (sessions_.erase(sid) == 0) return;  // never registered (refused at the limit)
+  auto& m = metrics().engineio;
+  m.sessions[static_cast<std::size_t>(current)].sub();
+  m.closed[static_cast<std::size_t>(why)].inc();
 }
 
 std::size_t server::session_count() const {

@@ -103,7 +103,7 @@ class server : public std::enable_shared_from_this<server> {
   session_config make_session_config(transport_kind t) const;
   std::string make_open_packet(const std::string& sid, transport_kind t) const;
   bool try_register(const std::shared_ptr<session>& s);
-  void unregister(const std::string& sid);
+  void unregister(const std::string& sid, transport_kind current, close_reason why);
   std::shared_ptr<session_listener> opened(const std::shared_ptr<session>& s);
   http_response error_response(const http_request& req, error e) const;
   void add_cors(const http_request& req, http_response& res) const;

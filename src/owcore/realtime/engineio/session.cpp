@@ -3,6 +3,7 @@
 #include "owcore/realtime/engineio/server.hpp"
 
 #include "owcore/realtime/engineio/websocket.hpp"
+#include "owcore/realtime/metrics.hpp"
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/defer.hpp>
@@ -164,7 +165,8 @@ void session::after_change() {
 
 void session::finish() {
   finished_ = true;
-  if (auto srv = srv_.lock()) srv->unregister(sid_);
+  if (auto srv = srv_.lock())
+    srv->unregister(sid_, fsm_.transport(), fsm_.reason().value_or(close_reason::server_close));
   timer_.cancel();
   // A writer stuck in a write to a slow peer would never get to the close frame: cut it off.
   // An idle connection sends the close frame itself (wake() scheduled its flush).
@@ -408,6 +410,10 @@ bool session::on_ws_message(const ws_ptr& c, std::string data, bool binary) {
         fsm_.complete_upgrade()) {
       candidate_ws_.reset();
       active_ws_ = c;
+      auto& m = metrics().engineio;
+      m.upgrades.inc();
+      m.sessions[static_cast<std::size_t>(transport_kind::polling)].sub();
+      m.sessions[static_cast<std::size_t>(transport_kind::websocket)].add();
       if (cfg_.trace) cfg_.trace->info("engine.io {}: upgraded to websocket", sid_);
       wake();  // the pending long-poll (if any) ends with `noop`; queued packets go out here
       return true;

@@ -2,6 +2,7 @@
 
 #include "owcore/realtime/socketio/error.hpp"
 #include "owcore/realtime/socketio/server.hpp"
+#include "owcore/realtime/metrics.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -120,6 +121,7 @@ void client::dispatch_event(const std::shared_ptr<socket>& s, packet p) {
     fail(error::reserved_event);
     return;
   }
+  metrics().socketio.events_in[event_index(name)].inc();
   payload args;
   args.args.reserve(arr.size() - 1);
   for (std::size_t i = 1; i < arr.size(); ++i) args.args.push_back(std::move(arr[i]));
@@ -192,6 +194,7 @@ void client::finish_connect(const std::shared_ptr<socket>& s, const namespace_ha
     server_->log()->info("socket.io {}: connected to {} as {}", s->eio_sid(), s->nsp(), s->sid());
   sockets_[s->nsp()] = s;
   s->mark_connected();
+  metrics().socketio.connects.inc();
   server_->get_adapter().add_socket(s->nsp(), s->sid(), s);
   packet ok;
   ok.type = packet_type::connect;

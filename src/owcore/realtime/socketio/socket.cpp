@@ -3,6 +3,7 @@
 #include "owcore/realtime/socketio/client.hpp"
 #include "owcore/realtime/socketio/error.hpp"
 #include "owcore/realtime/socketio/server.hpp"
+#include "owcore/realtime/metrics.hpp"
 
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
@@ -81,6 +82,7 @@ void socket::deliver(const std::shared_ptr<const encoded_packet>& frames) {
 
 void socket::emit(std::string_view event, payload args) {
   if (!connected()) return;
+  metrics().socketio.events_out[event_index(event)].inc();
   send_packet(make_event(nsp_, event, std::move(args)));
 }
 
@@ -123,6 +125,7 @@ void socket::start_call(packet event, std::chrono::milliseconds timeout, ack_cal
   });
   event.nsp = nsp_;
   event.id = id;
+  metrics().socketio.events_out[event_index_of(event)].inc();
   send_packet(event);
 }
 
@@ -184,6 +187,7 @@ void socket::on_disconnected(disconnect_reason reason) {
     call.on_ack(error::disconnected);
   }
   if (!was_connected) return;  // refused or still authorizing: the namespace never saw it
+  metrics().socketio.disconnects[static_cast<std::size_t>(reason)].inc();
   if (server_->options().trace && server_->log())
     server_->log()->info("socket.io {} {}: disconnected ({})", nsp_, sid_, to_string(reason));
   server_->get_adapter().remove_socket(nsp_, sid_);

@@ -31,6 +31,7 @@ io::supervisor_options supervisor_options_of(const connection_options& o) {
   s.backoff_cap = o.backoff_cap;
   s.max_reply_bytes = o.max_reply_bytes;
   s.log = o.log;
+  s.metrics = o.metrics;
   s.log_name = o.log_name;
   return s;
 }

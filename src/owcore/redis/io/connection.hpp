@@ -63,6 +63,7 @@ struct connection_options {
   std::size_t max_reply_bytes = reply_parser::default_max_buffered;
   std::shared_ptr<spdlog::logger> log;      ///< null = silent
   std::string log_name = "redis";           ///< prefix of log lines ("app", "ws", node address)
+  client_metrics* metrics = nullptr;        ///< the owning client's counters (reconnects); may be null
 };
 
 /// A connection's observable state.

@@ -2,6 +2,7 @@
 
 #include "owcore/net/error.hpp"
 #include "owcore/redis/error.hpp"
+#include "owcore/redis/metrics.hpp"
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -31,6 +32,7 @@ io::supervisor_options supervisor_options_of(const subscriber_options& o) {
   s.max_reply_bytes = o.max_reply_bytes;
   s.log = o.log;
   s.log_name = o.log_name;
+  s.metrics = o.metrics;
   return s;
 }
 
@@ -106,11 +108,15 @@ net::awaitable<void> subscriber::run() {
 void subscriber::on_lost(error_code) {
   connected_ = false;
   subscribed_ = false;
-  if (!stopped_) ++drops_;
+  if (!stopped_) {
+    ++drops_;
+    if (opts_.metrics) opts_.metrics->subscriber_drops.inc();
+  }
 }
 
 void subscriber::mark_subscribed() {
   subscribed_ = true;
+  if (opts_.metrics && drops_ > 0) opts_.metrics->subscriber_recoveries.inc();
   if (opts_.log && drops_ > 0 && !resubscribe_logged_) {
     resubscribe_logged_ = true;
     opts_.log->info("{}: re-subscribed on {} after {} drop(s)", opts_.log_name, sup_.peer(),
@@ -186,6 +192,7 @@ bool subscriber::handle(reply r) {
   auto ev = tracker_.classify(std::move(r));
   switch (ev.type) {
     case push_event::kind::message:
+      if (opts_.metrics) opts_.metrics->pubsub_messages.inc();
       if (opts_.on_message) opts_.on_message(ev.msg);
       return true;
     case push_event::kind::subscribed:

@@ -50,6 +50,7 @@ struct subscriber_options {
   std::function<bool(const std::string& error)> on_error;
   std::shared_ptr<spdlog::logger> log;
   std::string log_name = "redis subscriber";
+  client_metrics* metrics = nullptr;  ///< the owning client's counters; null = none
 };
 
 /// A supervised subscriber. Create with make_shared, add subscriptions, `start()`. Thread-safe:

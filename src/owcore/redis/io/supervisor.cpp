@@ -1,6 +1,7 @@
 #include "owcore/redis/io/supervisor.hpp"
 
 #include "owcore/redis/io/node_setup.hpp"
+#include "owcore/redis/metrics.hpp"
 #include "owcore/redis/protocol/backoff.hpp"
 
 #include <boost/asio/buffer.hpp>
@@ -73,6 +74,7 @@ net::awaitable<void> supervisor::run(supervised& s) {
         opts_.log->warn("{}: {} (retrying with backoff)", opts_.log_name, err.detail);
       last_error = err.detail;
       outage = true;
+      if (opts_.metrics) opts_.metrics->connect_failures.inc();
       s.on_connect_failed(err);
       sleep_.expires_after(bo.next());
       co_await sleep_.async_wait(net::use_tuple);
@@ -88,6 +90,7 @@ net::awaitable<void> supervisor::run(supervised& s) {
     bo.reset();
     last_error.clear();
     outage = false;
+    if (opts_.metrics && connects_.load() > 0) opts_.metrics->reconnects.inc();
     ++connects_;
     last_read_ = clock::now();
     s.on_connected();

@@ -32,6 +32,8 @@ class logger;
 
 namespace owcore::redis {
 
+struct client_metrics;
+
 /// Finds the node to connect to before each (re)connect (Sentinel master discovery, Cluster
 /// node choice). Returns the address, or an error (logged with its detail; the loop backs off and
 /// asks again).
@@ -51,6 +53,7 @@ struct supervisor_options {
   std::size_t max_reply_bytes = reply_parser::default_max_buffered;
   std::shared_ptr<spdlog::logger> log;  ///< null = silent
   std::string log_name = "redis";
+  client_metrics* metrics = nullptr;  ///< counts reconnects and failed attempts; null = none
 };
 
 /// What a shell plugs into the loop. Every hook runs on the supervisor's strand.
