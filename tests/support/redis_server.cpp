@@ -41,6 +41,7 @@ redis_server::redis_server(const std::filesystem::path& parent_dir, std::string 
   for (int attempt = 1; attempt <= std::max(options_.start_attempts, 1); ++attempt) {
     port_ = free_port();
     bus_port_ = options_.cluster ? free_port() : 0;
+    tls_port_ = options_.tls ? free_port() : 0;
     write_config();
     auto failure = launch();
     if (!failure) return;
@@ -79,6 +80,16 @@ void redis_server::write_config() const {
     if (options_.replica_of_port)
       out << "replicaof 127.0.0.1 " << *options_.replica_of_port << "\n";
   }
+  if (options_.tls) {
+    const auto& t = *options_.tls;
+    out << "tls-port " << tls_port_ << "\n"
+        << "tls-cert-file " << quote(t.cert_file.string()) << "\n"
+        << "tls-key-file " << quote(t.key_file.string()) << "\n"
+        << "tls-ca-cert-file " << quote(t.ca_file.string()) << "\n"
+        << "tls-auth-clients " << (t.auth_clients ? "yes" : "no") << "\n"
+        << "tls-replication yes\n";
+    if (options_.cluster) out << "tls-cluster yes\n";
+  }
   for (const auto& line : options_.extra_config) out << line << "\n";
   out.flush();
   if (!out) throw std::runtime_error(name_ + ": cannot write " + config_file_.string());
@@ -111,6 +122,10 @@ std::optional<std::string> redis_server::launch() {
 }
 
 std::string redis_server::address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+std::string redis_server::tls_address() const {
+  return tls_port_ == 0 ? std::string() : "127.0.0.1:" + std::to_string(tls_port_);
+}
 
 std::string redis_server::url() const {
   const std::string auth = options_.password.empty() ? "" : ":" + options_.password + "@";

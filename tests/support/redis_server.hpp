@@ -15,6 +15,16 @@
 
 namespace owcore::test {
 
+/// TLS for one server or sentinel (Redis's tls-* settings). The plain `port` stays open beside the
+/// TLS port, so the test helpers (redis_client.hpp speaks plain TCP) keep working; Redis reports
+/// the TLS ports to TLS clients (CLUSTER SLOTS/NODES, MOVED) and the plain ones to plain clients.
+struct redis_tls_config {
+  std::filesystem::path cert_file;  ///< tls-cert-file (also the client certificate of its links)
+  std::filesystem::path key_file;   ///< tls-key-file
+  std::filesystem::path ca_file;    ///< tls-ca-cert-file
+  bool auth_clients = true;         ///< tls-auth-clients yes|no (Redis's default: yes)
+};
+
 /// How to configure and start one server. The defaults give a plain, empty, non-persistent
 /// redis-server that only listens on 127.0.0.1.
 struct redis_server_options {
@@ -34,6 +44,10 @@ struct redis_server_options {
 
   /// Set: `replicaof 127.0.0.1 <port>`.
   std::optional<int> replica_of_port;
+
+  /// Set: also `tls-port` (another free port) with these files, and `tls-replication yes` (a
+  /// replica's link, a sentinel's links), and for cluster nodes `tls-cluster yes`.
+  std::optional<redis_tls_config> tls{};
 
   /// Raw config lines appended after the generated ones (later lines win in Redis configs).
   std::vector<std::string> extra_config;
@@ -80,6 +94,12 @@ class redis_server {
 
   /// The client port. Fixed after construction, also across restart().
   int port() const noexcept { return port_; }
+
+  /// The TLS client port, or 0 without TLS. Fixed after construction, also across restart().
+  int tls_port() const noexcept { return tls_port_; }
+
+  /// "127.0.0.1:TLS_PORT" (empty without TLS).
+  std::string tls_address() const;
 
   /// The cluster bus port, or 0 if this isn't a cluster node.
   int cluster_bus_port() const noexcept { return bus_port_; }
@@ -160,6 +180,7 @@ class redis_server {
   std::filesystem::path config_file_;
   std::filesystem::path log_file_;
   int port_ = 0;
+  int tls_port_ = 0;
   int bus_port_ = 0;
   std::optional<process> process_;
 };

@@ -70,6 +70,7 @@ standalone_topology::standalone_topology(standalone_options options) : dir_("owc
   redis_server_options server_options;
   server_options.password = std::move(options.password);
   server_options.extra_config = std::move(options.extra_config);
+  server_options.tls = std::move(options.tls);
   server_ = std::make_unique<redis_server>(dir_.path(), "node-0", std::move(server_options));
 }
 
@@ -85,9 +86,13 @@ std::vector<pid_t> standalone_topology::pids() const { return {server_->pid()}; 
 sentinel_topology::sentinel_topology(sentinel_options options)
     : options_(std::move(options)), dir_("owcore-topo-") {
   const deadline until = deadline_after(options_.ready_timeout);
-  nodes_.push_back(std::make_unique<redis_server>(dir_.path(), "node-0"));
+  redis_server_options master_options;
+  master_options.tls = options_.tls;
+  nodes_.push_back(std::make_unique<redis_server>(dir_.path(), "node-0", master_options));
   redis_server_options replica_options;
-  replica_options.replica_of_port = nodes_[0]->port();
+  replica_options.tls = options_.tls;
+  // With TLS the replica links to the TLS port (tls-replication yes).
+  replica_options.replica_of_port = options_.tls ? nodes_[0]->tls_port() : nodes_[0]->port();
   nodes_.push_back(std::make_unique<redis_server>(dir_.path(), "node-1", replica_options));
 
   // Sentinels find the replica through the master's INFO, so let the link come up first.
@@ -104,7 +109,9 @@ sentinel_topology::sentinel_topology(sentinel_options options)
   for (int i = 0; i < 3; ++i) {
     redis_server_options sentinel;
     sentinel.sentinel = true;
-    sentinel.extra_config = sentinel_monitor_config(nodes_[0]->port());
+    sentinel.tls = options_.tls;
+    sentinel.extra_config =
+        sentinel_monitor_config(options_.tls ? nodes_[0]->tls_port() : nodes_[0]->port());
     sentinels_.push_back(
         std::make_unique<redis_server>(dir_.path(), "sentinel-" + std::to_string(i), sentinel));
   }
@@ -169,6 +176,13 @@ std::vector<std::string> sentinel_topology::sentinels() const {
   return out;
 }
 
+std::vector<std::string> sentinel_topology::tls_sentinels() const {
+  std::vector<std::string> out;
+  if (!options_.tls) return out;
+  for (const auto& s : sentinels_) out.push_back(s->tls_address());
+  return out;
+}
+
 std::string sentinel_topology::sentinel_hosts_csv() const {
   std::string out;
   for (std::size_t i = 0; i < sentinels_.size(); ++i) out += i == 0 ? "127.0.0.1" : ",127.0.0.1";
@@ -217,7 +231,7 @@ std::string sentinel_topology::master_address() {
 redis_server& sentinel_topology::node_at(const std::string& address) {
   const int port = split_address(address).second;
   for (const auto& n : nodes_) {
-    if (n->port() == port) return *n;
+    if (n->port() == port || (n->tls_port() != 0 && n->tls_port() == port)) return *n;
   }
   throw std::runtime_error("sentinel_topology: " + address + " is not one of our nodes");
 }
@@ -384,6 +398,7 @@ cluster_topology::cluster_topology(cluster_options options)
   redis_server_options node_options;
   node_options.cluster = true;
   node_options.cluster_node_timeout = options_.node_timeout;
+  node_options.tls = options_.tls;
   for (int i = 0; i < count; ++i) {
     nodes_.push_back(
         std::make_unique<redis_server>(dir_.path(), "node-" + std::to_string(i), node_options));
@@ -500,6 +515,8 @@ redis_server& cluster_topology::node_for_key(const std::string& key) {
 }
 
 std::string cluster_topology::seed_url() const { return nodes_.front()->url(); }
+
+std::string cluster_topology::seed_tls_address() const { return nodes_.front()->tls_address(); }
 
 void cluster_topology::kill(redis_server& node) { own(node).kill(); }
 void cluster_topology::pause(redis_server& node) { own(node).pause(); }

@@ -50,6 +50,8 @@ struct topology_problem {
 struct standalone_options {
   std::string password;                   ///< non-empty: requirepass (url() carries it)
   std::vector<std::string> extra_config;  ///< raw redis.conf lines
+  /// Set: the server also listens with TLS on tls_port() (see redis_tls_config).
+  std::optional<redis_tls_config> tls{};
 };
 
 /// One redis-server.
@@ -65,6 +67,8 @@ class standalone_topology {
   redis_server& server() noexcept { return *server_; }
   /// The server's port; fixed for the topology's lifetime.
   int port() const noexcept { return server_->port(); }
+  /// The server's TLS port (0 without standalone_options::tls).
+  int tls_port() const noexcept { return server_->tls_port(); }
   /// "redis://127.0.0.1:PORT/0" (with the password if one is set).
   std::string url() const { return server_->url(); }
   /// The PIDs of every process this topology started (current or last incarnation).
@@ -86,6 +90,10 @@ struct sentinel_options {
   std::chrono::milliseconds down_after{1000};        ///< down-after-milliseconds
   std::chrono::milliseconds failover_timeout{5000};  ///< failover-timeout
   std::chrono::milliseconds ready_timeout{std::chrono::seconds(30)};  ///< start-up bound
+  /// Set: every data node and sentinel also listens with TLS (redis_tls_config), the replica
+  /// replicates over TLS and the sentinels monitor the master's TLS port and talk TLS to the
+  /// nodes and to each other, so every address a sentinel reports is a TLS port.
+  std::optional<redis_tls_config> tls{};
 };
 
 /// One master, one replica (`replicaof`) and three redis-sentinel processes (quorum 2).
@@ -113,6 +121,8 @@ class sentinel_topology {
   std::vector<int> sentinel_ports() const;
   /// "127.0.0.1:PORT" for each sentinel.
   std::vector<std::string> sentinels() const;
+  /// With sentinel_options::tls: "127.0.0.1:TLS_PORT" for each sentinel (else empty).
+  std::vector<std::string> tls_sentinels() const;
   /// "127.0.0.1,127.0.0.1,127.0.0.1": hosts only, see the class comment for why that's limited.
   std::string sentinel_hosts_csv() const;
   /// The sentinel processes, in start order.
@@ -122,7 +132,8 @@ class sentinel_topology {
   std::vector<redis_server*> nodes();
 
   /// "127.0.0.1:PORT" of the current master, from SENTINEL GET-MASTER-ADDR-BY-NAME on the first
-  /// running, unpaused sentinel that answers. Throws if none answers.
+  /// running, unpaused sentinel that answers (the TLS port with sentinel_options::tls). Throws if
+  /// none answers.
   std::string master_address();
   /// The node at master_address().
   redis_server& master();
@@ -168,6 +179,10 @@ struct cluster_options {
   int replicas_per_master = 1;                   ///< `--cluster-replicas`
   std::chrono::milliseconds node_timeout{2000};  ///< cluster-node-timeout
   std::chrono::milliseconds ready_timeout{std::chrono::seconds(60)};  ///< start-up bound
+  /// Set: every node also listens with TLS, with `tls-cluster yes` (the bus) and
+  /// `tls-replication yes`; TLS clients are then told TLS ports (CLUSTER SLOTS, MOVED), while
+  /// the helpers here keep using the plain ports.
+  std::optional<redis_tls_config> tls{};
 };
 
 /// One line of CLUSTER NODES, parsed.
@@ -221,6 +236,8 @@ class cluster_topology {
 
   /// "redis://127.0.0.1:PORT/0" of the first node: a client's seed.
   std::string seed_url() const;
+  /// With cluster_options::tls: "127.0.0.1:TLS_PORT" of the first node (else empty).
+  std::string seed_tls_address() const;
 
   /// Process control for one of this topology's nodes (throws std::invalid_argument for a node
   /// from elsewhere). They don't wait; call wait_until_ok() to wait for the cluster to heal.

@@ -63,6 +63,48 @@ TEST(RedisUrl, TlsOptions) {
   EXPECT_TRUE(ok("rediss://h").connect.tls.verify_peer);
 }
 
+TEST(RedisUrl, ClientCertificateOptions) {
+  // Percent-encoded paths and a pass phrase, as an operator writes them into REDIS_URL.
+  auto c =
+      ok("rediss://:pw@h:6390/0?ssl_certfile=%2Fetc%2Fowcore%2Fclient.pem"
+         "&ssl_keyfile=/etc/owcore/client.key&ssl_password=s%26cret&ssl_ca_path=/etc/ssl/certs"
+         "&ssl_ca_certs=/etc/owcore/ca.pem");
+  EXPECT_EQ(c.connect.tls.cert_file, "/etc/owcore/client.pem");
+  EXPECT_EQ(c.connect.tls.key_file, "/etc/owcore/client.key");
+  EXPECT_EQ(c.connect.tls.key_password, "s&cret");
+  EXPECT_EQ(c.connect.tls.ca_path, "/etc/ssl/certs");
+  EXPECT_EQ(c.connect.tls.ca_file, "/etc/owcore/ca.pem");
+  EXPECT_EQ(c.auth.password, "pw");
+  EXPECT_TRUE(c.connect.tls.verify_peer);
+  // The certificate file alone: Python's load_cert_chain then reads the key from it.
+  auto combined = ok("rediss://h?ssl_certfile=/both.pem");
+  EXPECT_EQ(combined.connect.tls.cert_file, "/both.pem");
+  EXPECT_EQ(combined.connect.tls.key_file, "");
+  // The Sentinel form: the host is the service name, the TLS options apply to every connection.
+  auto s = ok("rediss://mymaster/0?ssl_certfile=/c.pem&ssl_keyfile=/k.pem&ssl_ca_certs=/ca.pem");
+  EXPECT_EQ(s.host, "mymaster");
+  EXPECT_EQ(s.connect.tls.key_file, "/k.pem");
+  // redis-py's option spellings for ssl_cert_reqs.
+  EXPECT_TRUE(ok("rediss://h?ssl_cert_reqs=required").connect.tls.verify_peer);
+  EXPECT_TRUE(ok("rediss://h?ssl_cert_reqs=optional").connect.tls.verify_peer);
+  EXPECT_FALSE(ok("rediss://h?ssl_cert_reqs=CERT_NONE").connect.tls.verify_peer);
+}
+
+TEST(RedisUrl, RejectsClientKeyWithoutCertificate) {
+  EXPECT_NE(err("rediss://h?ssl_keyfile=/k.pem").find("ssl_certfile"), std::string::npos);
+  EXPECT_NE(err("rediss://h?ssl_password=x").find("ssl_certfile"), std::string::npos);
+  EXPECT_NE(err("redis://h?ssl_certfile=/c.pem").find("rediss"), std::string::npos);
+  EXPECT_NE(err("redis://h?ssl_password=x").find("rediss"), std::string::npos);
+  // OCSP validation is not implemented; a URL asking for it is refused, not silently weakened.
+  EXPECT_NE(err("rediss://h?ssl_validate_ocsp=true").find("ssl_validate_ocsp"), std::string::npos);
+}
+
+TEST(RedisUrl, ErrorsNeverContainTheKeyPassPhrase) {
+  EXPECT_EQ(err("rediss://h?ssl_password=hunter2").find("hunter2"), std::string::npos);
+  EXPECT_EQ(err("rediss://h?ssl_password=hunter2&ssl_certfile=/c&x=1").find("hunter2"),
+            std::string::npos);
+}
+
 TEST(RedisUrl, UnixSocket) {
   auto c = ok("unix:///run/redis/redis.sock?db=2");
   EXPECT_EQ(c.connect.unix_path, "/run/redis/redis.sock");

@@ -129,3 +129,30 @@ TEST(Setup, ConnectFailureWordingIsTheStartUpLine) {
   const auto e = connect_failure("127.0.0.1:1", make_error_code(boost::system::errc::connection_refused));
   EXPECT_EQ(e.detail, "cannot connect to 127.0.0.1:1: Connection refused");
 }
+
+TEST(Setup, ConfirmSendsPingOnlyWhenNothingElseIsSent) {
+  setup_options o;
+  o.confirm = true;
+  const auto s = compose_setup_request(o);
+  ASSERT_EQ(s.steps.size(), 1u);
+  EXPECT_EQ(s.steps[0], setup_step::ping);
+  EXPECT_EQ(wire(s.req), "*1\r\n$4\r\nPING\r\n");
+  EXPECT_FALSE(check_setup(s, {status("PONG")}, "h:1"));
+
+  // AUTH already makes the round trip.
+  o.auth.password = "pw";
+  const auto with_auth = compose_setup_request(o);
+  ASSERT_EQ(with_auth.steps.size(), 1u);
+  EXPECT_EQ(with_auth.steps[0], setup_step::auth);
+}
+
+TEST(Setup, RefusedConfirmingPingNamesThePeer) {
+  setup_options o;
+  o.confirm = true;
+  const auto s = compose_setup_request(o);
+  const auto noauth = check_setup(s, {err("NOAUTH Authentication required.")}, "h:7");
+  EXPECT_EQ(noauth.ec, make_error_code(error::auth_failed));
+  EXPECT_EQ(noauth.detail, "PING to h:7 refused: NOAUTH Authentication required.");
+  const auto other = check_setup(s, {err("LOADING Redis is loading")}, "h:7");
+  EXPECT_EQ(other.ec, make_error_code(error::server_error));
+}

@@ -26,10 +26,20 @@ struct tls_options {
   bool enabled = false;          ///< use TLS at all
   bool verify_peer = true;       ///< ssl_cert_reqs=required (the default) vs none
   bool check_hostname = false;   ///< ssl_check_hostname: verify the certificate names the host
-  std::string ca_file;           ///< ssl_ca_certs; empty = system default paths
-  std::string cert_file;         ///< ssl_certfile (client certificate)
-  std::string key_file;          ///< ssl_keyfile
+  std::string ca_file;           ///< ssl_ca_certs (PEM file); with ca_path empty too = system CAs
+  std::string ca_path;           ///< ssl_ca_path: a directory of hashed PEM CA certificates
+  std::string cert_file;         ///< ssl_certfile (client certificate chain, PEM)
+  std::string key_file;          ///< ssl_keyfile; empty = the key is in cert_file (as Python)
+  std::string key_password;      ///< ssl_password: decrypts an encrypted private key
 };
+
+/// Words for an operator on why a TLS connection failed, naming the setting to check (redis-py's
+/// URL option names: ssl_ca_certs, ssl_certfile, ...), or "" when `ec` says nothing about TLS.
+/// `after_handshake`: the failure came on a connection whose handshake had completed (a TLS 1.3
+/// server refuses a client certificate only then, so the client sees a reset or an alert on its
+/// first read). Pure function; thread-safe.
+std::string tls_failure_hint(const boost::system::error_code& ec, const tls_options& tls,
+                             bool after_handshake);
 
 /// Where and how to connect. Exactly one of `unix_path` or `host` is used (unix_path wins).
 struct connect_options {
@@ -71,6 +81,10 @@ class stream {
   /// "host:port" or "unix:<path>" of the last connect, for log lines.
   const std::string& peer() const noexcept { return peer_; }
 
+  /// What the last connect's TLS step found, beyond its error code: the file that could not be
+  /// loaded, or why the server's certificate did not verify. Empty when there is nothing to add.
+  const std::string& tls_detail() const noexcept { return tls_detail_; }
+
   executor get_executor() const noexcept { return ex_; }
 
  private:
@@ -79,11 +93,14 @@ class stream {
   using unix_socket = boost::asio::local::stream_protocol::socket;
 
   awaitable<boost::system::error_code> connect_steps(const connect_options& opts);
+  boost::system::error_code make_tls_context(const tls_options& tls);
 
   executor ex_;
   std::shared_ptr<boost::asio::ssl::context> tls_ctx_;
   std::variant<std::monostate, tcp_socket, tls_stream, unix_socket> s_;
   std::string peer_;
+  std::string tls_detail_;
+  bool tls_handshaking_ = false;  // a deadline that passes now means "no TLS answer"
 };
 
 }  // namespace owcore::net

@@ -117,6 +117,12 @@ std::variant<url_config, url_error> parse_url(std::string_view text) {
     } else if (key == "ssl_keyfile") {
       any_ssl_option = true;
       cfg.connect.tls.key_file = value;
+    } else if (key == "ssl_ca_path") {
+      any_ssl_option = true;
+      cfg.connect.tls.ca_path = value;
+    } else if (key == "ssl_password") {
+      any_ssl_option = true;
+      cfg.connect.tls.key_password = value;
     } else if (key == "ssl_check_hostname") {
       any_ssl_option = true;
       auto b = parse_bool(value);
@@ -128,6 +134,10 @@ std::variant<url_config, url_error> parse_url(std::string_view text) {
   }
   if (any_ssl_option && !cfg.connect.tls.enabled)
     return url_error{"ssl_* options need the rediss:// scheme"};
+  // Python's load_cert_chain needs the certificate; the key alone is refused there too.
+  const auto& tls = cfg.connect.tls;
+  if (tls.cert_file.empty() && (!tls.key_file.empty() || !tls.key_password.empty()))
+    return url_error{"ssl_keyfile and ssl_password need ssl_certfile (the client certificate)"};
   return cfg;
 }
 

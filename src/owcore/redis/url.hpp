@@ -32,8 +32,9 @@ struct url_error {
 };
 
 /// Parses `url`. Accepted: `redis://[[user][:password]@]host[:port][/db][?opts]`, `rediss://...`
-/// (TLS; `ssl_cert_reqs=none|optional|required`, `ssl_ca_certs`, `ssl_certfile`, `ssl_keyfile`,
-/// `ssl_check_hostname=true|false`), and `unix://[[user][:password]@]/path?db=N`. Unknown query
+/// (TLS; `ssl_cert_reqs=none|optional|required`, `ssl_ca_certs`, `ssl_ca_path`, `ssl_certfile`,
+/// `ssl_keyfile`, `ssl_password`, `ssl_check_hostname=true|false`; ssl_keyfile and ssl_password
+/// need ssl_certfile, whose file then also holds the key when ssl_keyfile is absent), and `unix://[[user][:password]@]/path?db=N`. Unknown query
 /// options are errors, as they are in redis-py (which passes them to the connection and fails).
 /// Pure function; thread-safe.
 std::variant<url_config, url_error> parse_url(std::string_view url);

@@ -34,13 +34,30 @@ net::awaitable<error_code> round_trip(net::stream& s, reply_parser& parser, std:
   co_return error_code{};
 }
 
+namespace {
+
+// Adds what the stream and net::tls_failure_hint know about a TLS failure to `e`'s detail.
+error_info with_tls_words(error_info e, const net::stream& s, const net::connect_options& target,
+                          bool after_handshake) {
+  if (!target.tls.enabled) return e;
+  if (!s.tls_detail().empty()) e.detail += " (" + s.tls_detail() + ")";
+  const auto hint = net::tls_failure_hint(e.ec, target.tls, after_handshake);
+  if (!hint.empty()) e.detail += ": " + hint;
+  return e;
+}
+
+}  // namespace
+
 net::awaitable<error_info> open_node(net::stream& s, reply_parser& parser, std::string& read_buf,
                                      const net::connect_options& target,
                                      const setup_options& setup,
                                      std::chrono::steady_clock::duration timeout) {
   const auto peer = peer_name(target);
-  if (auto ec = co_await s.connect(target)) co_return connect_failure(peer, ec);
-  const auto plan = compose_setup_request(setup);
+  if (auto ec = co_await s.connect(target))
+    co_return with_tls_words(connect_failure(peer, ec), s, target, false);
+  setup_options steps = setup;
+  steps.confirm = steps.confirm || target.tls.enabled;
+  const auto plan = compose_setup_request(steps);
   if (plan.empty()) co_return error_info{};
   std::string bytes;
   plan.req.encode(bytes);
@@ -48,7 +65,7 @@ net::awaitable<error_info> open_node(net::stream& s, reply_parser& parser, std::
   auto exchange = round_trip(s, parser, read_buf, bytes, plan.steps.size(), replies);
   if (auto ec = co_await net::with_timeout(std::move(exchange), timeout)) {
     s.close();
-    co_return setup_transport_failure(peer, ec);
+    co_return with_tls_words(setup_transport_failure(peer, ec), s, target, true);
   }
   co_return check_setup(plan, replies, peer);
 }

@@ -1,5 +1,7 @@
 #include "owcore/redis/protocol/backoff.hpp"
 
+#include "owcore/base/random.hpp"
+
 #include <algorithm>
 #include <cstdint>
 #include <random>
@@ -7,7 +9,8 @@
 namespace owcore::redis {
 
 std::chrono::milliseconds backoff::next() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
+  // Jitter needs no secrecy, only a seed that differs per thread and process: base's CSPRNG.
+  thread_local std::mt19937_64 rng{base::random_u64()};
   const auto shift = std::min(attempt_, 20u);
   ++attempt_;
   auto d = initial_ * (std::int64_t{1} << shift);

@@ -1,5 +1,7 @@
 #include "owcore/redis/protocol/cluster_slots.hpp"
 
+#include "owcore/base/hex.hpp"
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -69,7 +71,6 @@ void for_each_key(const request& req, F&& f) {
 
 void append_quoted(std::string& out, std::string_view key) {
   constexpr std::size_t max_shown = 64;
-  static constexpr char hex[] = "0123456789abcdef";
   out += '"';
   for (char c : key.substr(0, max_shown)) {
     const auto b = static_cast<unsigned char>(c);
@@ -80,8 +81,7 @@ void append_quoted(std::string& out, std::string_view key) {
       out += c;
     } else {
       out += "\\x";
-      out += hex[b >> 4];
-      out += hex[b & 0xf];
+      out += base::hex_encode(std::string_view(&c, 1));
     }
   }
   if (key.size() > max_shown) out += "...";

@@ -24,6 +24,10 @@ setup_request compose_setup_request(const setup_options& opts) {
     s.req.push("ROLE");
     s.steps.push_back(setup_step::role);
   }
+  if (opts.confirm && s.steps.empty()) {
+    s.req.push("PING");
+    s.steps.push_back(setup_step::ping);
+  }
   // The set-up runs before any caller's request and is re-run after every reconnect.
   s.req.idempotent();
   return s;
@@ -60,6 +64,12 @@ error_info check_setup(const setup_request& setup, const response& replies,
                   "node " + at + " named by the sentinels is not a master (ROLE)"};
         break;
       }
+      case setup_step::ping:
+        if (r.is_error())
+          return {make_error_code(r.str.starts_with("NOAUTH") ? error::auth_failed
+                                                              : error::server_error),
+                  "PING to " + at + " refused: " + r.str};
+        break;
     }
   }
   return {};

@@ -4,8 +4,8 @@
 // (docs/redis.md). Sans-io: options in, a request out; replies in, an error_info out.
 //
 // The steps are pipelined in one write: AUTH (when a password is set), SELECT (db != 0),
-// CLIENT SETNAME (when a name is set), ROLE (when a master is required). The first failing step
-// decides; later steps fail only as a consequence (NOAUTH after a refused AUTH).
+// CLIENT SETNAME (when a name is set), ROLE (when a master is required), and PING when asked to
+// confirm the connection and nothing else is sent. The first failing step decides; later steps fail only as a consequence (NOAUTH after a refused AUTH).
 
 #include "owcore/redis/error.hpp"
 #include "owcore/redis/protocol/request.hpp"
@@ -31,10 +31,14 @@ struct setup_options {
   int db = 0;                   ///< SELECT db when non-zero (pass 0 for Cluster and pub/sub)
   std::string client_name;      ///< CLIENT SETNAME when non-empty
   bool require_master = false;  ///< ROLE must say "master" (Sentinel: the answer may be stale)
+  /// Make at least one round trip (PING when no other step is sent). TLS connections set it: a
+  /// TLS 1.3 server refuses a client certificate only after the handshake, so the refusal should
+  /// show here, worded as a connect failure, not on the first caller's request.
+  bool confirm = false;
 };
 
 /// One step of the set-up pipeline.
-enum class setup_step { auth, select, set_name, role };
+enum class setup_step { auth, select, set_name, role, ping };
 
 /// The composed set-up: the request to write (possibly empty: nothing to do) and which step each
 /// of its commands is. A value type.
@@ -53,6 +57,7 @@ setup_request compose_setup_request(const setup_options& opts);
 ///   auth_failed    "AUTH to <peer> refused: <server text>"
 ///   server_error   "SELECT <db> on <peer> refused: ..." / "CLIENT SETNAME on <peer> refused: ..."
 ///   not_master     "node <peer> named by the sentinels is not a master (ROLE)"
+///   auth_failed    "PING to <peer> refused: NOAUTH ..." (a confirming PING without credentials)
 ///   protocol_error when the number of replies does not match.
 /// Pure, thread-safe.
 error_info check_setup(const setup_request& setup, const response& replies,
