@@ -2,6 +2,7 @@
 // severity and its advice, without any Redis.
 #include "owcore/app/doctor_judge.hpp"
 #include "owcore/redis/error.hpp"
+#include "owcore/redis/protocol/acl.hpp"
 
 #include "redis_replies.hpp"
 
@@ -524,4 +525,75 @@ TEST(DoctorJudgeConfig, SettingsErrorsReplaceThePlanErrorOfTheirVariable) {
   EXPECT_EQ(d.app.problems[0].text, "REDIS_URL: is not a Redis URL");
   ASSERT_EQ(d.problems.size(), 1u);
   EXPECT_EQ(d.problems[0].text, "PORT: is not a port");
+}
+
+namespace {
+
+// Standalone facts whose dry run (for prefix "p") answered `refusals` (index in the dry run ->
+// error reply) and QUEUED for everything else.
+redis::topology_facts dry_run_facts(std::map<std::string, std::string> refusals_by_command) {
+  redis::topology_facts t;
+  t.topo = redis::topology::standalone;
+  t.username = "owcore";
+  t.key_prefix = "p";
+  auto node = master_node();
+  for (const auto& c : redis::acl::dry_run("p", false)) {
+    const auto key = c.args[0] + (c.args.size() > 1 ? " " + c.args[1] : "");
+    auto it = refusals_by_command.find(key);
+    node.dry_run_errors.push_back(it == refusals_by_command.end() ? "" : it->second);
+  }
+  t.standalone = node;
+  return t;
+}
+
+}  // namespace
+
+TEST(DoctorJudgeAcl, AllQueuedMeansNoFinding) {
+  auto rep = judged(dry_run_facts({}));
+  EXPECT_EQ(rep.status(), severity::healthy);
+  EXPECT_TRUE(rep.notes.empty());
+}
+
+TEST(DoctorJudgeAcl, EachMissingPermissionIsMisconfiguredAndNamesTheGrant) {
+  auto rep = judged(dry_run_facts(
+      {{"EVAL return 0", "NOPERM this user has no permissions to run the 'eval' command"},
+       {"GET p:owcore:doctor",
+        "NOPERM this user has no permissions to access one of the keys used as arguments"},
+       {"HGET p:owcore:doctor",
+        "NOPERM this user has no permissions to access one of the keys used as arguments"},
+       {"SUBSCRIBE socketio",
+        "NOPERM this user has no permissions to access one of the channels used as arguments"},
+       {"PING", "ERR something else"}}));
+  EXPECT_EQ(rep.status(), severity::misconfigured);
+  ASSERT_EQ(rep.problems.size(), 3u);  // the key refusal once, the non-NOPERM error ignored
+  std::vector<std::string> texts;
+  for (const auto& p : rep.problems) {
+    EXPECT_EQ(p.level, severity::misconfigured);
+    texts.push_back(p.text);
+  }
+  EXPECT_TRUE(has(texts,
+                  "the Redis user 'owcore' may not run 'eval' on 10.0.0.1:6379 (NOPERM this "
+                  "user has no permissions to run the 'eval' command), which owcore needs: "
+                  "add +eval (ACL SETUSER owcore +eval)"));
+  EXPECT_TRUE(has(texts, "may not access the key p:owcore:doctor"));
+  EXPECT_TRUE(has(texts, "add ~p:* (ACL SETUSER owcore ~p:*)"));
+  EXPECT_TRUE(has(texts, "may not subscribe to socketio"));
+  EXPECT_TRUE(has(texts, "add &socketio (ACL SETUSER owcore &socketio)"));
+  EXPECT_TRUE(has(rep.notes,
+                  "the whole rule owcore needs (docs/redis.md, Restricted credentials): "
+                  "ACL SETUSER owcore on >PASSWORD resetkeys resetchannels -@all ~p:*"));
+}
+
+TEST(DoctorJudgeAcl, RefusedMultiIsANoteAndUnfinishedRunsAreIgnored) {
+  auto t = dry_run_facts({});
+  t.standalone->dry_run_errors.clear();
+  t.standalone->dry_run_refused = "NOPERM this user has no permissions to run the 'multi' command";
+  auto rep = judged(t);
+  EXPECT_EQ(rep.status(), severity::healthy);
+  EXPECT_TRUE(has(rep.notes, "were not checked on 10.0.0.1:6379: MULTI is refused"));
+
+  auto partial =
+      dry_run_facts({{"EVAL return 0", "NOPERM no permissions to run the 'eval' command"}});
+  partial.standalone->dry_run_errors.pop_back();  // the connection dropped mid-way
+  EXPECT_EQ(judged(partial).status(), severity::healthy);
 }

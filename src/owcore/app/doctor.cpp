@@ -64,6 +64,7 @@ struct client_input {
   client_report base;  // identity and configuration, filled in before any I/O
   std::optional<redis_target> target;
   client_vars vars;
+  std::string key_prefix;  // for the ACL dry run (docs/redis.md, Restricted credentials)
 };
 
 redis::topology configured_topology(const redis_client_settings& c) {
@@ -82,6 +83,7 @@ client_input plan_client(const settings& s, bool app) {
 
   client_input in;
   in.vars = vars_of(c);
+  in.key_prefix = s.key_prefix;
   auto& rep = in.base;
   rep.name = app ? "app" : "ws";
   rep.configured = app ? (c.configured() || c.cluster) : s.redis_manager();
@@ -119,8 +121,11 @@ client_input plan_client(const settings& s, bool app) {
 
 net::awaitable<client_report> check_client(client_input in) {
   if (!in.target || !in.base.problems.empty()) co_return std::move(in.base);
-  // The start-up probe's options (app/startup.cpp): the same deployment, seen in more detail.
-  auto facts = co_await redis::inspect(probe_options_for(*in.target));
+  // The start-up probe's options (app/startup.cpp): the same deployment, seen in more detail,
+  // plus the ACL dry run for the key prefix.
+  auto opts = probe_options_for(*in.target);
+  opts.key_prefix = in.key_prefix;
+  auto facts = co_await redis::inspect(std::move(opts));
   judge_client(in.base, facts, in.vars);
   co_return std::move(in.base);
 }

@@ -474,6 +474,7 @@ void judge_client(client_report& rep, const redis::topology_facts& facts, const 
   if (facts.standalone) judge_standalone(rep, *facts.standalone, v);
   if (facts.sentinel) judge_sentinel(rep, *facts.sentinel, v);
   if (facts.cluster) judge_cluster(rep, *facts.cluster, v);
+  judge_permissions(rep, facts);
 }
 
 }  // namespace owcore::app

@@ -112,6 +112,12 @@ struct diagnosis {
 /// filled in). `facts.topo` picks the judgement; `v` names the variables in advice.
 void judge_client(client_report& rep, const redis::topology_facts& facts, const client_vars& v);
 
+/// Judges the ACL dry run of every data node in `facts` (docs/redis.md, "Restricted
+/// credentials"): one misconfigured finding per missing permission owcore needs, naming the
+/// command, key or channel and the grant to add, then a note with the whole rule. Called by
+/// judge_client.
+void judge_permissions(client_report& rep, const redis::topology_facts& facts);
+
 /// Checks of the WS client that need only the settings, before any I/O.
 void precheck_ws(client_report& ws, const settings& s);
 

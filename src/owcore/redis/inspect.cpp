@@ -3,6 +3,7 @@
 #include "owcore/redis/inspect_detail.hpp"
 #include "owcore/redis/io/gather.hpp"
 #include "owcore/redis/io/node_setup.hpp"
+#include "owcore/redis/protocol/acl.hpp"
 #include "owcore/redis/protocol/info.hpp"
 #include "owcore/redis/protocol/sentinel.hpp"
 
@@ -50,6 +51,26 @@ net::connect_options at(const net::connect_options& base, const address& a) {
   where.host = a.host;
   where.port = a.port;
   return where;
+}
+
+// MULTI, each command (QUEUED or refused at once), DISCARD. A transport failure leaves the
+// answers empty: the dry run is a check of its own, not a reason to call the node unreachable.
+net::awaitable<void> dry_run(basic_connection& conn, const node_inspection& what, node_facts& f) {
+  auto [ec, multi] = co_await conn.exec(cmd("MULTI"), what.timeout);
+  if (ec) co_return;
+  if (multi.is_error()) {
+    f.dry_run_refused = multi.str;
+    co_return;
+  }
+  std::vector<std::string> errors;
+  for (const auto& c : what.dry_run) {
+    auto [qec, queued] = co_await conn.exec(c, what.timeout);
+    if (qec) co_return;
+    errors.push_back(queued.is_error() ? queued.str : std::string());
+  }
+  auto [dec, discarded] = co_await conn.exec(cmd("DISCARD"), what.timeout);
+  if (dec) co_return;
+  f.dry_run_errors = std::move(errors);
 }
 
 net::awaitable<node_facts> inspect_on(basic_connection& conn, node_inspection what) {
@@ -104,6 +125,7 @@ net::awaitable<node_facts> inspect_on(basic_connection& conn, node_inspection wh
     }
     if (r.type == reply::kind::string) f.info = std::move(r.str);
   }
+  if (!what.dry_run.empty()) co_await dry_run(conn, what, f);
   co_return f;
 }
 
@@ -126,6 +148,9 @@ node_inspection data_node(const inspect_options& o, net::connect_options where, 
   n.pings = pings;
   n.role = true;
   n.info = info;
+  if (!o.key_prefix.empty())
+    for (auto& c : acl::dry_run(o.key_prefix, o.topo == topology::cluster))
+      n.dry_run.push_back(std::move(c.args));
   return n;
 }
 
@@ -213,6 +238,8 @@ net::awaitable<cluster_facts> inspect_cluster(const inspect_options& o) {
 net::awaitable<topology_facts> inspect(inspect_options opts) {
   topology_facts t;
   t.topo = opts.topo;
+  t.username = opts.node.auth.username.empty() ? "default" : opts.node.auth.username;
+  t.key_prefix = opts.key_prefix;
   switch (opts.topo) {
     case topology::standalone:
       t.standalone =

@@ -30,6 +30,9 @@ struct inspect_options {
   std::string service_name = "mymaster";
   credentials sentinel_auth;
   std::chrono::steady_clock::duration timeout = std::chrono::seconds(5);  ///< per step
+  /// Non-empty: every data node also gets the ACL dry run of protocol/acl.hpp for this key prefix
+  /// (`owcore doctor`); empty: no dry run (the start-up probe).
+  std::string key_prefix;
 };
 
 /// Where talking to a node stopped.
@@ -55,6 +58,10 @@ struct node_facts {
   std::string role;        ///< ROLE's first element ("master", "slave", "sentinel"); "" if none
   std::string replica_of;  ///< for "slave": its master's address
   std::string info;        ///< the INFO text; "" when INFO was not asked or is unavailable
+  /// The dry run's answers, one per queued command: "" when queued, else the error reply (NOPERM
+  /// ...). Empty when no dry run was asked or it could not finish.
+  std::vector<std::string> dry_run_errors;
+  std::string dry_run_refused;  ///< MULTI's own error reply, when it was refused
 };
 
 /// How much to ask one node: connect and set up (AUTH, SELECT `db`, and ROLE must say master when
@@ -68,6 +75,9 @@ struct node_inspection {
   int pings = 1;
   bool role = false;
   bool info = false;
+  /// Commands to queue between MULTI and DISCARD (never executed: Redis checks the user's ACL as
+  /// it queues each one), after everything else.
+  std::vector<std::vector<std::string>> dry_run;
 };
 
 /// Inspects one node as `what` says. Never throws for network failures: they are facts.
@@ -134,6 +144,8 @@ struct cluster_facts {
 /// The facts of one deployment: exactly the member of `topo` is set.
 struct topology_facts {
   topology topo = topology::standalone;
+  std::string username;    ///< the data nodes' ACL user ("default" when the URL names none)
+  std::string key_prefix;  ///< as in inspect_options: the dry run's prefix ("" when none ran)
   std::optional<node_facts> standalone;  ///< 5 PINGs, ROLE, INFO of the server
   std::optional<sentinel_facts> sentinel;
   std::optional<cluster_facts> cluster;

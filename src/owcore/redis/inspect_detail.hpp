@@ -30,7 +30,7 @@ net::awaitable<node_facts> inspect_on(basic_connection& conn, node_inspection wh
 net::connect_options at(const net::connect_options& base, const address& a);
 
 /// The inspection of a data node of `o` at `where`: its credentials, `db`, `pings` PINGs, ROLE,
-/// and INFO when `info`.
+/// INFO when `info`, and the ACL dry run when `o.key_prefix` is set.
 node_inspection data_node(const inspect_options& o, net::connect_options where, int db, int pings,
                           bool info);
 
