@@ -227,8 +227,10 @@ TEST(RedisAcl, RestrictedUserWorksOnSentinel) {
   for (const auto& s : topo.sentinels()) o.sentinels.push_back(*redis::address::parse(s));
   exercise_shared(o);
   // Sentinels keep their default user (docs/redis.md): REDIS_SENTINEL_USERNAME/PASSWORD unset.
-  exercise_serve(dir, {"REDIS_URL=" + url, "REDIS_SENTINEL_HOSTS=127.0.0.1",
-                       "REDIS_SENTINEL_PORT=" + std::to_string(topo.sentinel_ports().at(0))});
+  const auto port = std::to_string(topo.sentinel_ports().at(0));
+  exercise_serve(
+      dir, {"REDIS_URL=" + url, "REDIS_SENTINEL_HOSTS=127.0.0.1", "REDIS_SENTINEL_PORT=" + port,
+            "WEBSOCKET_SENTINEL_HOSTS=127.0.0.1", "WEBSOCKET_SENTINEL_PORT=" + port});
 }
 
 TEST(RedisAcl, RestrictedUserWorksOnCluster) {
@@ -261,7 +263,7 @@ TEST(RedisAcl, DoctorNamesTheMissingPermissions) {
   for (const auto& p : app.at("problems").as_array()) problems += std::string(p.as_string()) + "\n";
   EXPECT_NE(problems.find("may not run 'eval'"), std::string::npos) << problems;
   EXPECT_NE(problems.find("add +eval (ACL SETUSER owcore +eval)"), std::string::npos) << problems;
-  EXPECT_NE(problems.find("may not subscribe to socketio"), std::string::npos) << problems;
+  EXPECT_NE(problems.find("may not publish on socketio on"), std::string::npos) << problems;
   EXPECT_NE(problems.find("add &socketio (ACL SETUSER owcore &socketio)"), std::string::npos)
       << problems;
   // The room channels stay allowed: nothing else is reported.

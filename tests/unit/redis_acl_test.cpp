@@ -44,9 +44,11 @@ TEST(RedisAcl, DryRunChecksEveryCommandKeyAndChannel) {
   for (const auto& c : plain) {
     ASSERT_FALSE(c.args.empty());
     names.push_back(c.args[0]);
-    for (std::size_t i = 1; i < c.args.size(); ++i)
-      if (c.args[i].find(':') != std::string::npos && c.args[0] != "EVAL")
+    for (std::size_t i = 1; i < c.args.size(); ++i) {
+      if (c.args[i].find(':') != std::string::npos && c.args[0] != "EVAL") {
         EXPECT_TRUE(c.args[i].starts_with("p:")) << c.args[0] << " " << c.args[i];
+      }
+    }
   }
   for (const auto* want : {"EVAL", "GET", "HSET", "HSCAN", "LPUSH", "PEXPIRE", "PING", "ROLE",
                            "INFO", "PUBLISH", "SUBSCRIBE", "PSUBSCRIBE", "UNSUBSCRIBE"})
