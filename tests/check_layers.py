@@ -19,6 +19,7 @@ ALLOWED = {
     "app": {"base", "net", "redis", "db", "yjs", "coord", "realtime", "http", "app"},
 }
 ASIO = re.compile(r'^\s*#\s*include\s*[<"]boost/(asio|beast)[/.]')
+TESTBED = re.compile(r'^\s*#\s*include\s*[<"]testbed/')
 INCLUDE = re.compile(r'^\s*#\s*include\s*[<"]owcore/([a-z_]+)/([^">]*)[">]')
 
 
@@ -37,6 +38,8 @@ def main() -> int:
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if sans_io and ASIO.match(line):
                 problems.append(f"{rel}:{n}: redis/protocol includes Asio ({line.strip()})")
+            if TESTBED.match(line):
+                problems.append(f"{rel}:{n}: production code includes src/testbed ({line.strip()})")
             m = INCLUDE.match(line)
             if not m:
                 continue

@@ -1,6 +1,7 @@
 # Realtime (issue 5): the project's own Engine.IO / Socket.IO protocol tests, driven by npm's
-# socket.io-client (tests/js, installed by `npm ci` there) against `owcore conformance-server
-# --profile testing` on a free port. The unit tests (tests/unit/engineio_*, socketio_*) are picked
+# socket.io-client (tests/js, installed by `npm ci` there) against `owcore-testbed
+# conformance-server --profile testing` on a free port (the testing profile lives in
+# src/testbed, outside the production binary). The unit tests (tests/unit/engineio_*, socketio_*) are picked
 # up by the unit glob. The official conformance suites of socketio/engine.io-protocol and
 # socketio/socket.io-protocol are run by hand beside the project (how: the comment at the top of
 # src/owcore/app/conformance_server.hpp), never from here.
@@ -13,7 +14,7 @@ if(OWCORE_NODE)
     add_test(NAME socketio_${suite}
              COMMAND ${OWCORE_NODE} --experimental-websocket --test-reporter=spec
                      ${CMAKE_CURRENT_SOURCE_DIR}/js/socketio_${suite}.mjs
-                     --server $<TARGET_FILE:owcore>)
+                     --server $<TARGET_FILE:owcore-testbed>)
     # 77: tests/js/node_modules is missing (npm ci not run).
     set_tests_properties(socketio_${suite} PROPERTIES LABELS integration TIMEOUT 300)
     if(OWCORE_JS_SKIP_CODE)

@@ -3,7 +3,7 @@ add_executable(owcore_yjs_tool ${CMAKE_CURRENT_SOURCE_DIR}/yjs_tool.cpp)
 target_link_libraries(owcore_yjs_tool PRIVATE owcore_yjs)
 
 # Property test against npm yjs (tests/js, installed by scripts/setup): ~2,000 seeded random
-# multi-client histories, byte-for-byte against Y.mergeUpdates plus semantic checks (YJS.md §9).
+# multi-client histories, byte-for-byte against Y.mergeUpdates plus semantic checks (docs/yjs.md).
 find_program(OWCORE_NODE node)
 if(OWCORE_REQUIRE_JS AND NOT OWCORE_NODE)
   message(FATAL_ERROR "OWCORE_REQUIRE_JS: node is not installed (scripts/setup installs it)")

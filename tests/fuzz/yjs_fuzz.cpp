@@ -1,5 +1,5 @@
-// libFuzzer target over the Yjs v1 decoder, encoder and merge (YJS.md §9.3 O5).
-// Any crash, sanitizer report or violated invariant (trap) is a finding.
+// libFuzzer target over the Yjs v1 decoder, encoder and merge (docs/yjs.md, "How the merge is
+// checked"). Any crash, sanitizer report or violated invariant (trap) is a finding.
 //   - the input as one update: decode; when valid, merge it with [0,0] and compact it, then check
 //     that the merge output decodes and is (after one normalisation) a fixed point of merging
 //     with itself and of decode + encode;

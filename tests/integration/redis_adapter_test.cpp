@@ -1,5 +1,5 @@
-// The Socket.IO Redis adapter across real owcore processes (SPEC §5.3), through the `socketio`
-// pub/sub channel of a real Redis. The clients are npm socket.io-client (tests/js):
+// The Socket.IO Redis adapter across real owcore processes (docs/wire.md, "Pub/sub"), through the
+// `socketio` pub/sub channel of a real Redis. The clients are npm socket.io-client (tests/js):
 //
 // - redis_adapter_check.mjs: a room broadcast from a client of instance A reaches the room's
 //   members on A and on B (standalone, Sentinel, Cluster);
@@ -56,7 +56,7 @@ struct instance {
                                   "WEBSOCKET_MANAGER=redis",
                                   "OWCORE_SOCKETIO_PROFILE=" + profile};
     argv.insert(argv.end(), redis_env.begin(), redis_env.end());
-    argv.push_back(OWCORE_BINARY);
+    argv.push_back(OWCORE_TESTBED_BINARY);
     argv.push_back("serve");
     proc.emplace(std::move(argv), dir.path() / (name + ".log"));
     if (!wait_for_http(port, "/health", 15s)) throw std::runtime_error("owcore did not start:\n" + proc->log_tail());
@@ -114,7 +114,7 @@ TEST(RedisAdapter, BroadcastReachesClientsOnBothInstancesStandalone) {
 TEST(RedisAdapter, BroadcastReachesClientsOnBothInstancesSentinel) {
   sentinel_topology topo;
   const auto port = std::to_string(topo.sentinel_ports()[0]);
-  // WEBSOCKET_SENTINEL_HOSTS does not inherit REDIS_SENTINEL_HOSTS (SPEC §1): set both.
+  // WEBSOCKET_SENTINEL_HOSTS does not inherit REDIS_SENTINEL_HOSTS: set both.
   broadcast_across({"REDIS_URL=redis://" + topo.service_name() + "/0", "REDIS_SENTINEL_HOSTS=127.0.0.1",
                     "REDIS_SENTINEL_PORT=" + port, "WEBSOCKET_SENTINEL_HOSTS=127.0.0.1",
                     "WEBSOCKET_SENTINEL_PORT=" + port});

@@ -1,8 +1,8 @@
-// The python-socketio pub/sub channel on a real Redis (SPEC §5.3): two owcore hosts exchange
-// every message type and filter their own, malformed publishes are dropped without harming later
-// ones, the publish queue is bounded and never blocks, a dead Redis costs at most the publish
-// timeout, and Python (stdlib json + Debian's redis module, building messages as python-socketio
-// 5.16.2 does) and owcore read each other's messages.
+// The python-socketio pub/sub channel on a real Redis (docs/wire.md, "The socketio channel"): two
+// owcore hosts exchange every message type and filter their own, malformed publishes are dropped
+// without harming later ones, the publish queue is bounded and never blocks, a dead Redis costs at
+// most the publish timeout, and Python (stdlib json + Debian's redis module, building messages as
+// python-socketio 5.16.2 does) and owcore read each other's messages.
 #include "owcore/realtime/adapter/redis_channel.hpp"
 #include "owcore/redis/client.hpp"
 #include "support/test_log.hpp"

@@ -252,7 +252,7 @@ struct instance {
                                   "PORT=" + std::to_string(port), "DATA_DIR=" + (dir.path() / name).string(),
                                   "WEBSOCKET_MANAGER=redis", "OWCORE_SOCKETIO_PROFILE=testing"};
     argv.insert(argv.end(), env.begin(), env.end());
-    argv.push_back(OWCORE_BINARY);
+    argv.push_back(OWCORE_TESTBED_BINARY);
     argv.push_back("serve");
     proc.emplace(std::move(argv), dir.path() / (name + ".log"));
     if (!test::wait_for_http(port, "/health", 15s)) throw std::runtime_error("owcore did not start:\n" + proc->log_tail());

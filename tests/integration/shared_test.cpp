@@ -1,5 +1,5 @@
-// Shared dicts and locks (SPEC §6) on every backend: the same behavioural tests run against the
-// memory backend, a standalone Redis and a Redis Cluster; then Redis-only checks of the stored
+// Shared dicts and locks (docs/wire.md) on every backend: the same behavioural tests run against
+// the memory backend, a standalone Redis and a Redis Cluster; then Redis-only checks of the stored
 // text, and interop with Python Open WebUI's exact RedisDict/RedisLock operations
 // (tests/integration/python/shared_interop.py, run with Debian's python3 and python3-redis).
 #include "owcore/coord/shared/keys.hpp"
@@ -279,7 +279,7 @@ TEST_P(SharedBackends, ReplaceAllNeverEmptiesAndComparesWithWhatIsStored) {
   // Another instance with a partial view overwrites the dict...
   ok(io(), other->replace_all(json::object{{"b", json::object{{"v", 2}}}}));
   // ...and the same full mapping from the first instance restores it (no "my last digest" skip,
-  // SPEC §8.2.7): only the missing field is written.
+  // docs/wire.md, "Models overwritten from a partial view"): only the missing field is written.
   st = ok(io(), d->replace_all(next));
   EXPECT_EQ(st.written, 1u);
   EXPECT_EQ(st.deleted, 0u);
@@ -337,7 +337,8 @@ TEST_P(SharedBackends, UsagePoolTouchRemovePrune) {
   EXPECT_EQ(*ok(io(), d->get("m3")), sid_map({{"a", 5}}));
 }
 
-// The race Python loses (SPEC §8.2.1): HGET + HSET of the whole map from many writers.
+// The race Python loses (docs/wire.md, "Lost pool updates"): HGET + HSET of the whole map from many
+// writers.
 TEST_P(SharedBackends, TwentyConcurrentTouchesFromTwoInstancesKeepEverySid) {
   auto a = env().dict(prefix, shared::keys::usage_pool, 0);
   auto b = env().dict(prefix, shared::keys::usage_pool, 1);

@@ -1,6 +1,6 @@
 // The Yjs document store on every backend: memory, Redis standalone and Redis Cluster run the
-// same behaviours (SPEC §7.1, §7.2); concurrent appends while compactions run lose nothing
-// (SPEC §8.2.3); Python's stdlib-JSON elements and invalid elements (SPEC §8.5); interop with
+// same behaviours (docs/wire.md, "Yjs documents"); concurrent appends while compactions run lose
+// nothing; Python's stdlib-JSON elements and invalid elements; interop with
 // YdocManager's exact operations in Python; and `owcore ydoc show`.
 #include "owcore/app/ydoc_show.hpp"
 #include "owcore/coord/ydoc/document_store.hpp"
@@ -61,7 +61,7 @@ struct io_runner : owcore::test::io_runner {
   io_runner() : owcore::test::io_runner(std::chrono::seconds(120)) {}
 };
 
-// --- Valid v1 updates (YJS.md §3) --------------------------------------------------------------
+// --- Valid v1 updates (docs/yjs.md) ------------------------------------------------------------
 
 void var_uint(byte_buffer& out, std::uint64_t v) {
   while (v >= 0x80) {
@@ -438,7 +438,8 @@ TEST_P(YdocStore, ConcurrentAppendsDuringCompactionLoseNothing) {
 }
 
 // Elements written the way Python writes them ("[1, 2, 3]"), orjson's form, and invalid ones
-// (SPEC §8.5): state skips the invalid ones, compaction moves them aside and drops them.
+// (docs/wire.md, "Trust and isolation"): state skips the invalid ones, compaction moves them aside
+// and drops them.
 TEST_P(YdocRedisStore, PythonStdlibElementsAndInvalidElements) {
   backend b(GetParam());
   auto s = b.store();

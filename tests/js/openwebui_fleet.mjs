@@ -186,9 +186,9 @@ test("two editors on two instances: [0, 0], 2 sessions, updates both ways, debou
   Y.applyUpdate(docB, Uint8Array.from(m1.update));
   assert.equal(docB.getText("t").toString(), "hello");
 
-  // A pending save registered by a Python instance (SPEC §4: P:tasks + P:tasks:item:note:<id>)
-  // is stopped by the next update that carries `data`: the stop command Python listens for is
-  // published, and the registry entry is cleaned as Python's stop_task does.
+  // A pending save registered by a Python instance (docs/wire.md, "Tasks": P:tasks +
+  // P:tasks:item:note:<id>) is stopped by the next update that carries `data`: the stop command
+  // Python listens for is published, and the registry entry is cleaned as Python's stop_task does.
   redis("HSET", `${P}:tasks`, "py-save-1", "note:n-shared");
   redis("SADD", `${P}:tasks:item:note:n-shared`, "py-save-1");
   const sub = track(spawn("redis-cli", ["-p", String(redisPort), "--raw", "SUBSCRIBE", `${P}:tasks:commands`],

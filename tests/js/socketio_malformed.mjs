@@ -6,7 +6,7 @@
 // client is closed (or its request refused), the server survives, healthy socket.io-client
 // connections keep working, and memory and session counts stay bounded.
 //
-//   node --experimental-websocket tests/js/socketio_malformed.mjs --server build/owcore
+//   node --experimental-websocket tests/js/socketio_malformed.mjs --server build/owcore-testbed
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import http from "node:http";

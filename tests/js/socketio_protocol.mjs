@@ -1,9 +1,9 @@
 // Protocol tests of owcore's Engine.IO / Socket.IO server with npm's official socket.io-client:
 // WebSocket and long-polling, upgrade, reconnection, acknowledgements both ways, binary,
-// namespaces, rooms and disconnects. The server is `owcore conformance-server --profile testing`
-// on a free port (see src/owcore/realtime/profiles/profiles.hpp for its events).
+// namespaces, rooms and disconnects. The server is `owcore-testbed conformance-server --profile
+// testing` on a free port (see src/testbed/testbed_profiles.hpp for its events).
 //
-//   node --experimental-websocket tests/js/socketio_protocol.mjs --server build/owcore
+//   node --experimental-websocket tests/js/socketio_protocol.mjs --server build/owcore-testbed
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 

@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-// Property test of owcore's Yjs v1 codec against npm yjs (YJS.md §9).
+// Property test of owcore's Yjs v1 codec against npm yjs (docs/yjs.md, "How the merge is checked").
 //
 // Generates seeded random multi-client histories with yjs + fast-check, turns each into a list
 // of v1 updates (batches, nested merges, snapshots, diffs, shuffles, drops, duplicates, [0,0]),
 // and checks through owcore_yjs_tool (one long-lived process, a line protocol):
 //   O1 bytes:     merge(L) == Y.mergeUpdates(L), byte for byte (lists of one: unchanged input,
 //                 and merge([u, [0,0]]) == Y.mergeUpdates([u, [0,0]])); GC/Item ties at one id
-//                 are excluded (YJS.md §7.4) and counted.
+//                 are excluded (docs/yjs.md, "Merging") and counted.
 //   O2 semantics: a fresh doc with merge(L) applied equals one with L applied in order (state
 //                 vector, content of every root, delete set); pending state is checked by
 //                 completion: apply the dropped updates to both, require nothing pending and
@@ -132,7 +132,7 @@ const untag = v => {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Generators (YJS.md §9.2). Values are generated tagged; ops untag them when applied.
+// Generators. Values are generated tagged; ops untag them when applied.
 
 const chars = ['a', 'b', 'c', ' ', 'é', 'e\u0301', '字', '😀', '👍🏽', '\uFFFD', '\uFEFF', '\n', '𝄞']
 const arbText = fc.array(fc.constantFrom(...chars), { minLength: 1, maxLength: 6 }).map(a => a.join(''))
@@ -320,7 +320,7 @@ function runHistory (h) {
   return { docs, items }
 }
 
-// The list L (YJS.md §9.2 perturbations) and the dropped updates (for completion).
+// The list L (perturbed) and the dropped updates (for completion).
 function buildList (items, seed) {
   const rnd = mulberry32(seed)
   let list = items.slice()
@@ -356,7 +356,7 @@ const eqBytes = (a, b) => a.length === b.length && Buffer.compare(Buffer.from(a)
 const hexOf = u => Buffer.from(u).toString('hex')
 
 // GC and Item starting at the same id in different inputs: JS's comparator is inconsistent there
-// (YJS.md §7.4), so the bytes are engine-dependent and excluded from O1.
+// (docs/yjs.md, "Merging"), so the bytes are engine-dependent and excluded from O1.
 function hasGcItemTie (list) {
   const gcs = new Map()
   const its = new Map()
@@ -491,7 +491,7 @@ async function checkHistory (tool, h) {
   }
 
   // O2 semantics. Reference: the list applied in order. Where a slice cuts a surrogate pair (a
-  // state vector or an overlap landing inside an emoji, YJS.md §7.1), yjs itself shows U+FFFD on
+  // state vector or an overlap landing inside an emoji), yjs itself shows U+FFFD on
   // one side and the pair on the other, depending on which copy of the range wins; the reference
   // is then the document built from Y.mergeUpdates(L).
   let ref = docFrom(list)

@@ -55,3 +55,36 @@ TEST(Resp, BufferedBytesAreBounded) {
   EXPECT_FALSE(ec);
   EXPECT_EQ(p.feed(std::string(80, 'x')), make_error_code(error::reply_too_large));
 }
+
+// An array header is a promise of elements, not bytes: hiredis allocates the element table as soon
+// as it reads the header. A count no reply within the buffer limit can have is refused at once
+// (found by tests/fuzz/redis_fuzz: "*1111111111\r\n" asked for 8.9 GB).
+TEST(Resp, ArrayCountsBeyondTheLimitAreRefusedBeforeAllocating) {
+  reply_parser p(1 << 16);  // at most 16384 elements
+  ASSERT_FALSE(p.feed("*1111111111\r\n"));
+  boost::system::error_code ec;
+  EXPECT_FALSE(p.next(ec));
+  EXPECT_EQ(ec, make_error_code(error::protocol_error));
+
+  reply_parser nested(1 << 16);
+  ASSERT_FALSE(nested.feed("*2\r\n:1\r\n*16385\r\n"));
+  EXPECT_FALSE(nested.next(ec));
+  EXPECT_EQ(ec, make_error_code(error::protocol_error));
+
+  // Within the limit, and after a move, arrays still parse.
+  reply_parser small(40);  // at most 10 elements
+  reply_parser moved(std::move(small));
+  ASSERT_FALSE(moved.feed("*4\r\n:1\r\n:2\r\n*0\r\n*-1\r\n"));
+  auto r = moved.next(ec);
+  ASSERT_FALSE(ec);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->elements.size(), 4u);
+  EXPECT_EQ(r->elements[1].integer, 2);
+  ASSERT_FALSE(moved.feed("*10\r\n"));
+  EXPECT_FALSE(moved.next(ec));
+  EXPECT_FALSE(ec);  // ten elements may follow
+  reply_parser over(40);
+  ASSERT_FALSE(over.feed("*11\r\n"));
+  EXPECT_FALSE(over.next(ec));
+  EXPECT_EQ(ec, make_error_code(error::protocol_error));
+}

@@ -1,4 +1,4 @@
-// Unit tests of owcore::app::load_settings / to_json / mask_url_password against SPEC §1:
+// Unit tests of owcore::app::load_settings / to_json / mask_url_password against docs/wire.md:
 // every variable's default, its inheritance, and a malformed value, plus owcore's own variables.
 
 #include <owcore/app/settings.hpp>
@@ -462,7 +462,7 @@ TEST(settings_inheritance, secret_key_wins_over_legacy_even_when_empty) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Sentinel hosts and ports (SPEC §2.2, §2.5)
+// Sentinel hosts and ports (docs/wire.md, "Redis clients")
 
 TEST(settings_sentinels, hosts_are_stripped_and_empty_items_dropped) {
   const settings s = load({{"REDIS_URL", "redis://mymaster/0"},

@@ -1,5 +1,5 @@
 // Reading the JSON Python writes into the shared dicts (stdlib json and orjson), and writing JSON
-// both can read (SPEC §8.7).
+// both can read (docs/wire.md, "Rules for a mixed fleet").
 #include "owcore/coord/shared/shared_dict.hpp"
 
 #include <boost/json.hpp>

@@ -1,4 +1,5 @@
-// The realtime settings of `owcore serve` (SPEC §5.1): transports, timings, CORS, profile.
+// The realtime settings of `owcore serve` (docs/wire.md, "Socket.IO"): transports, timings, CORS,
+// profile.
 #include "owcore/app/realtime_wiring.hpp"
 
 #include <gtest/gtest.h>
@@ -33,7 +34,8 @@ TEST(SocketioConfig, WebSocketSupportMeansWebSocketOnly) {
   EXPECT_EQ(c.engine.ping_interval.count(), 25000);
   EXPECT_EQ(c.engine.ping_timeout.count(), 20000);
   EXPECT_EQ(c.engine.max_payload, 1000000u);
-  EXPECT_EQ(c.profile, owcore::realtime::profiles::profile::openwebui);
+  EXPECT_EQ(c.profile, "openwebui");
+  EXPECT_TRUE(c.install_profile);
   EXPECT_EQ(c.engine.cors_allowed_origins, std::vector<std::string>{"*"});
   EXPECT_FALSE(c.redis_manager);
 }
@@ -53,12 +55,27 @@ TEST(SocketioConfig, WithoutWebSocketSupportPollingOnlyWithoutUpgrades) {
 
 TEST(SocketioConfig, ProfileFromTheEnvironment) {
   settings s;
-  auto c = std::get<realtime_config>(
-      owcore::app::realtime_config_from(s, env_of({{"OWCORE_SOCKETIO_PROFILE", "bench"}})));
-  EXPECT_EQ(c.profile, owcore::realtime::profiles::profile::bench);
+  auto conformance = std::get<realtime_config>(
+      owcore::app::realtime_config_from(s, env_of({{"OWCORE_SOCKETIO_PROFILE", "conformance"}})));
+  EXPECT_EQ(conformance.profile, "conformance");
   auto bad = owcore::app::realtime_config_from(s, env_of({{"OWCORE_SOCKETIO_PROFILE", "nope"}}));
   ASSERT_TRUE(std::holds_alternative<startup_error>(bad));
   EXPECT_EQ(std::get<startup_error>(bad).variable, "OWCORE_SOCKETIO_PROFILE");
+  EXPECT_NE(std::get<startup_error>(bad).reason.find("conformance, openwebui"), std::string::npos);
+}
+
+// The test and benchmark profiles are not in the production registry; a registry that adds one
+// (as owcore-testbed does) makes it a valid choice.
+TEST(SocketioConfig, TestProfilesOnlyWhereRegistered) {
+  settings s;
+  const auto bench = env_of({{"OWCORE_SOCKETIO_PROFILE", "bench"}});
+  EXPECT_TRUE(std::holds_alternative<startup_error>(owcore::app::realtime_config_from(s, bench)));
+  auto reg = owcore::realtime::profiles::standard();
+  reg.add("bench", [](owcore::realtime::socketio::server&, const owcore::realtime::profiles::install_context&) {});
+  auto c = std::get<realtime_config>(owcore::app::realtime_config_from(s, bench, reg));
+  EXPECT_EQ(c.profile, "bench");
+  ASSERT_TRUE(c.install_profile);
+  EXPECT_EQ(reg.names(), "bench, conformance, openwebui");
 }
 
 TEST(SocketioConfig, LoggingFlagsTurnOnTheTraceLogs) {

@@ -1,4 +1,4 @@
-// python-socketio's Redis pub/sub codec (SPEC §5.3): byte-exact stdlib encoding against strings
+// python-socketio's Redis pub/sub codec (docs/wire.md): byte-exact stdlib encoding against strings
 // produced by Debian's /usr/bin/python3 (json.dumps of the dicts python-socketio 5.16.2 builds),
 // round trips in both styles, Python's json.loads edge cases, every malformed class, binary
 // attachments and the self-filter.

@@ -1,5 +1,5 @@
 // Unit tests for the Yjs document store's memory backend, its element codec and key schema
-// (SPEC §7.1, §7.2, §8.2.3, §8.5). The Redis backend runs the same behaviours in
+// (docs/wire.md, "Yjs documents"). The Redis backend runs the same behaviours in
 // tests/integration/ydoc_store_test.cpp.
 #include "owcore/coord/ydoc/document_store.hpp"
 #include "owcore/coord/ydoc/keys.hpp"
@@ -35,7 +35,7 @@ T run(net::awaitable<T> a) {
   return fut.get();
 }
 
-// --- Building valid v1 updates (YJS.md §3) ----------------------------------------------------
+// --- Building valid v1 updates (docs/yjs.md) --------------------------------------------------
 
 void var_uint(byte_buffer& out, std::uint64_t v) {
   while (v >= 0x80) {
@@ -204,7 +204,7 @@ TEST(YdocMemoryStore, AppendValidatesFirstAndRefusesInvalidUpdates) {
   auto bad = run(store->append("note:a", byte_buffer{1, 2, 3}));
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error(), ydoc::error::invalid_update);
-  // A clock above pycrdt's u32 bound (YJS.md §4) is refused too.
+  // A clock above pycrdt's u32 bound (docs/yjs.md) is refused too.
   auto huge_clock = run(store->append("note:a", insert_update(1, std::uint64_t{1} << 33, "x")));
   EXPECT_EQ(huge_clock.error(), ydoc::error::invalid_update);
   auto big = run(store->append("note:a", insert_update(1, 0, std::string(100, 'x'))));

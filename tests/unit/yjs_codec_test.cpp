@@ -1,4 +1,4 @@
-// Unit tests for the Yjs v1 codec: lib0 primitives, decoder, encoder and merge (YJS.md §2-§6).
+// Unit tests for the Yjs v1 codec: lib0 primitives, decoder, encoder and merge (docs/yjs.md).
 // Expected bytes were produced by npm yjs 13.6.33 (`Y.mergeUpdates`, `Y.diffUpdate`).
 #include "owcore/yjs/lib0.hpp"
 #include "owcore/yjs/merge.hpp"
@@ -157,7 +157,7 @@ TEST(yjs_decode, round_trips_yjs_updates) {
     auto u = yjs::decode_update(in);
     ASSERT_TRUE(u) << h << ": " << u.error().message();
     // The map overwrite arrives with info a8 (origin + parentSub flag) and is written as 88: the
-    // parentSub flag is only kept for items without origins (YJS.md §6.4 rule 3).
+    // parentSub flag is only kept for items without origins (docs/yjs.md, "Merging").
     const std::string expected = h == session[3] ? "01010106880105017d020101010501" : std::string(h);
     EXPECT_EQ(to_hex(yjs::encode_update(*u)), expected);
   }
@@ -229,7 +229,7 @@ TEST(yjs_merge, is_idempotent_on_its_output) {
 
 TEST(yjs_merge, regroups_out_of_order_client_blocks) {
   // One update lists client 1 then client 5 (hand-made); JS loses client 5's struct here
-  // (YJS.md §7.3), owcore keeps it.
+  // (docs/yjs.md, "Merging"), owcore keeps it.
   const std::string out = merge_hex({"02010100040101740161" "01050004010174016200", "0101030004010174016300"});
   auto u = yjs::decode_update(hex(out));
   ASSERT_TRUE(u);

@@ -1,5 +1,6 @@
-// Malformed-input tests: every class of YJS.md §7.6 is rejected with its own error and offset,
-// never crashes, and never allocates by a claimed size. Also levels B/C and the CLI function.
+// Malformed-input tests: every rejection class (docs/yjs.md) is rejected with its own error and
+// offset, never crashes, and never allocates by a claimed size. Also levels B/C and the CLI
+// function.
 #include "owcore/yjs/cli_merge.hpp"
 #include "owcore/yjs/merge.hpp"
 #include "owcore/yjs/update.hpp"

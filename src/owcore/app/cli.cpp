@@ -264,13 +264,13 @@ int cmd_config() {
 
 }  // namespace
 
-int run_cli(int argc, char** argv) {
+int run_cli(int argc, char** argv, const realtime::profiles::registry& profiles) {
   const std::string_view cmd = argc > 1 ? argv[1] : "help";
   try {
-    if (cmd == "serve") return serve();
+    if (cmd == "serve") return serve(profiles);
     if (cmd == "config") return cmd_config();
     if (cmd == "doctor") return run_doctor(argc - 2, argv + 2);
-    if (cmd == "conformance-server") return run_conformance_server(argc - 2, argv + 2);
+    if (cmd == "conformance-server") return run_conformance_server(argc - 2, argv + 2, profiles);
     if (cmd == "ydoc" && argc > 2 && std::string_view(argv[2]) == "show")
       return run_ydoc_show(argc - 3, argv + 3);
     if (cmd == "ydoc" && argc > 2 && std::string_view(argv[2]) == "merge") {

@@ -1,6 +1,8 @@
 #pragma once
 // The `owcore` command line: `serve` (serve.hpp) and the subcommands in cli.cpp's usage.
 
+#include "owcore/realtime/profiles/profiles.hpp"
+
 namespace owcore::app {
 
 /// Exit statuses shared by every subcommand.
@@ -11,7 +13,9 @@ enum exit_status : int {
 };
 
 /// Runs the command line. Reads the process environment; writes command output to stdout and
-/// logs to stderr. Returns the process exit status.
-int run_cli(int argc, char** argv);
+/// logs to stderr. Returns the process exit status. `profiles` are the Socket.IO handler
+/// profiles `serve` and `conformance-server` may name (owcore-testbed passes a larger set).
+int run_cli(int argc, char** argv,
+            const realtime::profiles::registry& profiles = realtime::profiles::standard());
 
 }  // namespace owcore::app

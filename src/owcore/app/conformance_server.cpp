@@ -58,7 +58,7 @@ eio::server_options reference_options(const std::vector<std::string>& cors) {
 
 }  // namespace
 
-int run_conformance_server(int argc, char** argv) {
+int run_conformance_server(int argc, char** argv, const realtime::profiles::registry& profiles) {
   std::string host = "127.0.0.1";
   std::string profile = "conformance";
   std::vector<std::string> cors{"*"};
@@ -101,10 +101,10 @@ int run_conformance_server(int argc, char** argv) {
     }
   }
 
-  const auto chosen = realtime::profiles::parse_profile(profile);
+  const auto* chosen = profiles.find(profile);
   if (!chosen) {
-    std::cerr << "owcore conformance-server: unknown profile '" << profile
-              << "' (conformance, bench, testing, openwebui)\n";
+    std::cerr << "owcore conformance-server: unknown profile '" << profile << "' ("
+              << profiles.names() << ")\n";
     return exit_config;
   }
 
@@ -122,7 +122,7 @@ int run_conformance_server(int argc, char** argv) {
   sopts.connect_timeout = std::chrono::milliseconds(1000);
   sopts.log = log;
   auto sockets = std::make_shared<sio::server>(sopts, std::make_shared<realtime::adapter::memory_adapter>());
-  realtime::profiles::install(*chosen, *sockets);
+  (*chosen)(*sockets, {});
   auto eopts = reference_options(cors);
   eopts.log = log;
   auto engine = std::make_shared<eio::server>(

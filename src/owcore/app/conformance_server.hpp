@@ -15,14 +15,16 @@
 //   npm ci && npm install --no-save ws@8.16.0 && npx mocha --retries 1 test-suite.js
 // and the same in socket.io-protocol/test-suite.
 
+#include "owcore/realtime/profiles/profiles.hpp"
+
 namespace owcore::app {
 
 /// Runs the conformance server until SIGINT or SIGTERM. `argv` holds the options after the
 /// subcommand name: `--port N` (default 3000), `--host H` (default 127.0.0.1), `--profile P`
-/// (a Socket.IO profile name, default `conformance`; the project's own protocol tests use
-/// `testing`), `--cors LIST` (allowed Origin values separated by ';', default "*"), `--threads N`
+/// (a Socket.IO profile name from `profiles`, default `conformance`; the project's own protocol
+/// tests use owcore-testbed's `testing`), `--cors LIST` (allowed Origin values separated by ';', default "*"), `--threads N`
 /// (event-loop threads, default 1). Returns 0 after a clean stop, 2 for bad usage or a port that
 /// cannot be bound.
-int run_conformance_server(int argc, char** argv);
+int run_conformance_server(int argc, char** argv, const realtime::profiles::registry& profiles);
 
 }  // namespace owcore::app

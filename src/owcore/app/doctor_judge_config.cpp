@@ -67,7 +67,8 @@ void attach_settings_errors(diagnosis& d, const settings& s) {
 void precheck_ws(client_report& ws, const settings& s) {
   if (!ws.configured) return;
   // WEBSOCKET_SENTINEL_HOSTS does not inherit REDIS_SENTINEL_HOSTS while WEBSOCKET_REDIS_URL does
-  // inherit REDIS_URL, whose host is then a service name, not a server (docs/wire.md).
+  // inherit REDIS_URL, whose host is then a service name, not a server (docs/wire.md,
+  // "Environment").
   if (!s.app_redis.sentinels.empty() && s.ws_redis.sentinels.empty() &&
       s.ws_redis.url == s.app_redis.url)
     ws.problem(severity::misconfigured,

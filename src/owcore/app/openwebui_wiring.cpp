@@ -58,7 +58,8 @@ openwebui_backends make_openwebui_backends(const settings& s, net::executor ex, 
     svc->documents = coord::ydoc::make_memory_document_store(yopts);
   }
 
-  // Python registers note saves with the WS client (SPEC §4.6), so the registries must match.
+  // Python registers note saves with the WS client (docs/wire.md, "Tasks"), so the registries
+  // must match.
   const auto topts = task_options_from(s);
   if (out.redis && ws_redis == app_redis && app_tasks) {
     svc->note_tasks = app_tasks;
@@ -69,7 +70,8 @@ openwebui_backends make_openwebui_backends(const settings& s, net::executor ex, 
     out.own_tasks->start();
     svc->note_tasks = out.own_tasks;
   }
-  // The usage cleaner and the session reaper, contending for Python's locks (SPEC §6.3, §6.4).
+  // The usage cleaner and the session reaper, contending for Python's locks (docs/wire.md,
+  // "Locks").
   realtime::openwebui::pool_job_options jopts;
   jopts.log = svc->log;
   jopts.session_timeout = realtime::openwebui::session_pool_timeout(s.websocket_heartbeat_interval_s);

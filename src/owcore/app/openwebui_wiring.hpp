@@ -1,6 +1,6 @@
 #pragma once
 // The backends of Open WebUI's Socket.IO handlers (realtime/openwebui), chosen as Open WebUI
-// chooses them (SPEC §6, §7, §4.6):
+// chooses them (docs/wire.md, "Shared dicts and locks", "Yjs documents", "Tasks"):
 // - WEBSOCKET_MANAGER=redis with a WS Redis: P:session_pool, P:usage_pool and the Yjs store on
 //   the WS Redis; note saves registered as tasks in the WS Redis's registry (where Python's
 //   debounced saves live), reusing the App task service when both URLs name one client;

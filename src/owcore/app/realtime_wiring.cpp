@@ -28,15 +28,14 @@ void add_engineio_routes(http::router& routes, const std::string& path,
   });
 }
 
-std::variant<realtime_config, startup_error> realtime_config_from(const settings& s, const env_lookup& env) {
+std::variant<realtime_config, startup_error> realtime_config_from(const settings& s, const env_lookup& env,
+                                                                  const rt::profiles::registry& profiles) {
   realtime_config c;
-  if (auto name = env("OWCORE_SOCKETIO_PROFILE"); name && !name->empty()) {
-    auto p = rt::profiles::parse_profile(*name);
-    if (!p)
-      return startup_error{"OWCORE_SOCKETIO_PROFILE",
-                           "unknown profile '" + *name + "' (openwebui, bench, conformance, testing)"};
-    c.profile = *p;
-  }
+  if (auto name = env("OWCORE_SOCKETIO_PROFILE"); name && !name->empty()) c.profile = *name;
+  const auto* install = profiles.find(c.profile);
+  if (!install)
+    return startup_error{"OWCORE_SOCKETIO_PROFILE", "unknown profile '" + c.profile + "' (" + profiles.names() + ")"};
+  c.install_profile = *install;
   c.engine.ping_interval = std::chrono::milliseconds(std::int64_t{s.websocket_ping_interval_s} * 1000);
   c.engine.ping_timeout = std::chrono::milliseconds(std::int64_t{s.websocket_ping_timeout_s} * 1000);
   c.engine.allow_websocket = s.enable_websocket_support;
@@ -88,9 +87,9 @@ std::shared_ptr<realtime_service> add_realtime_routes(http::router& routes, cons
   auto sopts = cfg.sockets;
   if (!sopts.log) sopts.log = log;
   auto sockets = std::make_shared<rt::socketio::server>(sopts, adapter);
-  if (cfg.profile == rt::profiles::profile::openwebui && !(openwebui && rt::openwebui::complete(*openwebui)))
+  if (cfg.profile == "openwebui" && !(openwebui && rt::openwebui::complete(*openwebui)))
     log->warn("the openwebui profile has no database or pools here; it accepts connections and handles no event");
-  rt::profiles::install(cfg.profile, *sockets, std::move(openwebui), cfg.openwebui);
+  if (cfg.install_profile) cfg.install_profile(*sockets, {std::move(openwebui), cfg.openwebui});
 
   auto eopts = cfg.engine;
   if (!eopts.log) eopts.log = log;
@@ -98,7 +97,7 @@ std::shared_ptr<realtime_service> add_realtime_routes(http::router& routes, cons
       ex, eopts, [sockets](const std::shared_ptr<rt::engineio::session>& s) { return sockets->attach(s); });
   add_engineio_routes(routes, cfg.path, engine);
   adapter->start();
-  log->info("Socket.IO at {} (profile {}, transports: {}, {} adapter)", cfg.path, rt::profiles::to_string(cfg.profile),
+  log->info("Socket.IO at {} (profile {}, transports: {}, {} adapter)", cfg.path, cfg.profile,
             cfg.engine.allow_websocket ? (cfg.engine.allow_polling ? "polling+websocket" : "websocket") : "polling",
             cfg.redis_manager && ws_redis ? "redis" : "memory");
   return std::make_shared<realtime_service>(engine, sockets, adapter);

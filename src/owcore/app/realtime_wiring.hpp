@@ -37,8 +37,9 @@ void add_engineio_routes(http::router& routes, const std::string& path,
 
 /// The realtime configuration of `owcore serve`, derived from the settings.
 struct realtime_config {
-  std::string path = "/ws/socket.io/";   ///< Open WebUI's endpoint (SPEC §5.1)
-  realtime::profiles::profile profile = realtime::profiles::profile::openwebui;
+  std::string path = "/ws/socket.io/";             ///< Open WebUI's endpoint (docs/wire.md)
+  std::string profile = "openwebui";               ///< OWCORE_SOCKETIO_PROFILE
+  realtime::profiles::installer install_profile;  ///< its installer (set by realtime_config_from)
   realtime::engineio::server_options engine;   ///< transports, timings, limits, CORS
   realtime::socketio::server_options sockets;  ///< connect timeout, decoder limits
   bool redis_manager = false;                  ///< WEBSOCKET_MANAGER=redis
@@ -49,7 +50,7 @@ struct realtime_config {
   realtime::openwebui::handler_options openwebui;  ///< limits of the openwebui profile
 };
 
-/// Maps the settings onto the realtime configuration (SPEC §5.1):
+/// Maps the settings onto the realtime configuration (docs/wire.md, "Socket.IO"):
 /// - WEBSOCKET_SERVER_PING_INTERVAL / _TIMEOUT (seconds) -> pingInterval / pingTimeout;
 /// - ENABLE_WEBSOCKET_SUPPORT=true -> WebSocket transport only (python-socketio's
 ///   transports=['websocket']: long-polling requests get 400); false -> long-polling only, no
@@ -66,7 +67,9 @@ struct realtime_config {
 /// - OWCORE_YDOC_ANY_DOCUMENT (default false): the openwebui profile also accepts Yjs documents
 ///   other than `note:<id>` (never authorised, as in Python).
 /// An unknown profile is a startup_error naming the variable.
-std::variant<realtime_config, startup_error> realtime_config_from(const settings& s, const env_lookup& env);
+std::variant<realtime_config, startup_error> realtime_config_from(
+    const settings& s, const env_lookup& env,
+    const realtime::profiles::registry& profiles = realtime::profiles::standard());
 
 /// Builds the adapter for WEBSOCKET_MANAGER=redis on the WS Redis client (the Redis adapter of
 /// adapter/redis_*). Called once at start-up.

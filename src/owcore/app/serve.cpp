@@ -48,7 +48,7 @@ std::optional<settings> load_and_report() {
 
 }  // namespace
 
-int serve() {
+int serve(const realtime::profiles::registry& profiles) {
   auto loaded = load_and_report();
   if (!loaded) return exit_config;
   const settings& s = *loaded;
@@ -122,7 +122,8 @@ int serve() {
         "share one key: set WEBUI_SECRET_KEY to the same value everywhere.",
         key.generated ? "generated" : "using", key.file);
 
-  // One cached client per (url, sentinels, cluster) key, as in Open WebUI (SPEC §2.3).
+  // One cached client per (url, sentinels, cluster) key, as in Open WebUI (docs/wire.md,
+  // "Redis clients").
   redis::client_cache clients(ioc.get_executor());
   auto redis_log = get_logger("redis");
   std::shared_ptr<redis::client> app_redis;
@@ -138,7 +139,7 @@ int serve() {
     ws_redis = clients.get(plan.ws->key, [&] { return opts; });
   }
   // The realtime settings (OWCORE_SOCKETIO_PROFILE, ...): refused before anything starts.
-  auto rcfg = realtime_config_from(s, process_env());
+  auto rcfg = realtime_config_from(s, process_env(), profiles);
   if (auto* e = std::get_if<startup_error>(&rcfg)) {
     log->critical("{}", e->line());
     return exit_config;
@@ -155,7 +156,7 @@ int serve() {
   // handlers on the pools, the Yjs store and the database (docs/openwebui-events.md).
   const auto& realtime_cfg = std::get<realtime_config>(rcfg);
   openwebui_backends owui;
-  if (realtime_cfg.profile == realtime::profiles::profile::openwebui)
+  if (realtime_cfg.profile == "openwebui")
     owui = make_openwebui_backends(s, ioc.get_executor(), database->db, svc.identity, app_redis,
                                    ws_redis, tasks);
   auto realtime =

@@ -13,7 +13,7 @@ services make_services(const settings& s, net::executor ex, const std::string& s
   out.readiness =
       app_redis ? coord::make_redis_readiness(app_redis) : coord::make_memory_readiness();
 
-  // Authentication and tasks live on the App Redis (SPEC §3.2, §4), or in memory without one.
+  // Authentication and tasks live on the App Redis (docs/wire.md), or in memory without one.
   out.authenticator = std::make_shared<const coord::auth::authenticator>(
       secret_key, app_redis ? coord::auth::make_redis_revocations(app_backend)
                             : coord::auth::make_memory_revocations());
@@ -29,8 +29,8 @@ services make_services(const settings& s, net::executor ex, const std::string& s
                         : coord::tasks::make_memory_task_service(ex, topts);
   out.tasks->start();
 
-  // The owui-session cookie (SPEC §3.1): starsessions JSON in the App Redis, or Starlette's
-  // signed cookie.
+  // The owui-session cookie (docs/wire.md, "Sessions"): starsessions JSON in the App Redis, or
+  // Starlette's signed cookie.
   auto sess = session_options_from(s, secret_key, app_redis != nullptr);
   std::optional<coord::redis_backend> sess_redis;
   if (sess.redis_mode) sess_redis = app_backend;

@@ -3,9 +3,9 @@
 //
 // This is the only place in owcore that knows environment variable names. Everything below `app`
 // receives option structs built from these settings (see startup.hpp). Parsing follows Open
-// WebUI v0.11's env.py exactly (SPEC.md §1) so that one environment file configures a mixed
-// Python/owcore fleet identically; where Python fails silently, `errors` records a fatal problem
-// naming the variable and `owcore serve` exits with status 2.
+// WebUI v0.11's env.py exactly (docs/wire.md, "Environment") so that one environment file
+// configures a mixed Python/owcore fleet identically; where Python fails silently, `errors` records
+// a fatal problem naming the variable and `owcore serve` exits with status 2.
 
 #include <boost/json/object.hpp>
 
@@ -39,7 +39,7 @@ struct sentinel_address {
   friend bool operator==(const sentinel_address&, const sentinel_address&) = default;
 };
 
-/// Settings of one Redis client (the App client or the WS client of SPEC §1).
+/// Settings of one Redis client (the App client or the WS client, docs/wire.md, "Redis clients").
 struct redis_client_settings {
   std::string url;                            ///< raw URL; empty = not configured
   bool cluster = false;                       ///< REDIS_CLUSTER / WEBSOCKET_REDIS_CLUSTER
@@ -55,7 +55,7 @@ struct redis_client_settings {
   bool configured() const noexcept { return !url.empty() || !sentinels.empty(); }
 };
 
-/// Socket options applied to Open WebUI-built clients (SPEC §1, §2.2). nullopt = unset.
+/// Socket options applied to Open WebUI-built clients (docs/wire.md). nullopt = unset.
 struct redis_socket_settings {
   std::optional<double> connect_timeout_s;      ///< REDIS_SOCKET_CONNECT_TIMEOUT
   std::optional<double> socket_timeout_s;       ///< REDIS_SOCKET_TIMEOUT
@@ -87,9 +87,10 @@ struct database_settings {
   bool default_features_channels = true;           ///< USER_PERMISSIONS_FEATURES_CHANNELS
 };
 
-/// Every variable of SPEC §1 plus owcore's own. Field comments name the variable and default.
+/// Every variable of docs/wire.md, "Environment", plus owcore's own. Field comments name the
+/// variable and default.
 struct settings {
-  // --- Redis (SPEC §1, §2) ---
+  // --- Redis (docs/wire.md, "Environment", "Redis clients") ---
   redis_client_settings app_redis;   ///< REDIS_URL, REDIS_CLUSTER, REDIS_SENTINEL_HOSTS/_PORT
   redis_client_settings ws_redis;    ///< WEBSOCKET_REDIS_URL (inherits REDIS_URL),
                                      ///< WEBSOCKET_REDIS_CLUSTER (inherits REDIS_CLUSTER),
@@ -103,7 +104,7 @@ struct settings {
   boost::json::object websocket_redis_options;          ///< WEBSOCKET_REDIS_OPTIONS (effective)
   int websocket_redis_lock_timeout_s = 60;              ///< WEBSOCKET_REDIS_LOCK_TIMEOUT
 
-  // --- Workers and Socket.IO (SPEC §1, §5.1) ---
+  // --- Workers and Socket.IO (docs/wire.md, "Socket.IO") ---
   int uvicorn_workers = 1;                              ///< UVICORN_WORKERS (>= 1)
   bool enable_websocket_support = true;                 ///< ENABLE_WEBSOCKET_SUPPORT
   std::string websocket_manager;                        ///< WEBSOCKET_MANAGER (raw)
@@ -130,7 +131,7 @@ struct settings {
   /// TTL Python sets on P:tasks:response_streams. owcore never writes that hash; shown only.
   long long redis_response_stream_ttl_s = 3600;
 
-  // --- Sessions and auth (SPEC §3) ---
+  // --- Sessions and auth (docs/wire.md, "Sessions", "Tokens and revocation") ---
   bool enable_star_sessions_middleware = false;         ///< ENABLE_STAR_SESSIONS_MIDDLEWARE
   std::string session_cookie_same_site = "lax";         ///< WEBUI_SESSION_COOKIE_SAME_SITE
   bool session_cookie_secure = false;                   ///< WEBUI_SESSION_COOKIE_SECURE

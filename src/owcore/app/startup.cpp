@@ -42,7 +42,8 @@ std::variant<redis_target, startup_error> plan_client(const settings& s,
     return startup_error{c.url_variable, "Redis Cluster has only database 0, the URL selects " +
                                              std::to_string(o.node.db)};
 
-  // Socket options (SPEC §2.2). Python waits forever without a connect timeout; owcore never does.
+  // Socket options (docs/wire.md, "Redis clients"). Python waits forever without a connect timeout;
+  // owcore never does.
   double connect_s = 5;
   if (s.socket.connect_timeout_s && *s.socket.connect_timeout_s > 0) connect_s = *s.socket.connect_timeout_s;
   if (o.node.socket_connect_timeout_s && *o.node.socket_connect_timeout_s > 0)

@@ -37,8 +37,8 @@ struct redis_plan {
 };
 
 /// Validates the Redis settings (URL syntax, topology combination) and builds the plan, mapping
-/// every REDIS_* variable onto client options (SPEC §1, §2). The error names the variable to fix.
-/// Pure; thread-safe.
+/// every REDIS_* variable onto client options (docs/wire.md, "Redis clients"). The error names the
+/// variable to fix. Pure; thread-safe.
 std::variant<redis_plan, startup_error> plan_redis(const settings& s);
 
 /// The probe for a target (start-up check and `owcore doctor`).

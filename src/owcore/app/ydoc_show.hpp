@@ -1,7 +1,7 @@
 #pragma once
 // `owcore ydoc show <document_id>`: what the configured Redis holds for one collaborative
-// document (SPEC §7.1), for an operator: element count, total bytes, the sids present, the merged
-// state's size, and which stored elements fail validation (SPEC §8.5).
+// document (docs/wire.md, "Yjs documents"), for an operator: element count, total bytes, the sids
+// present, the merged state's size, and which stored elements fail validation.
 
 namespace owcore::app {
 

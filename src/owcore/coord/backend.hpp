@@ -9,7 +9,8 @@
 
 namespace owcore::coord {
 
-/// A Redis client (App or WS, SPEC §1) and the key prefix P (REDIS_KEY_PREFIX). Copyable.
+/// A Redis client (App or WS, docs/wire.md, "Redis clients") and the key prefix P
+/// (REDIS_KEY_PREFIX). Copyable.
 struct redis_backend {
   std::shared_ptr<redis::client> client;
   std::string prefix = "open-webui";

@@ -1,6 +1,6 @@
 #pragma once
 // Readiness: "can this instance serve requests that need its shared state?" The HTTP layer asks
-// this service; it never talks to Redis itself (ARCHITECTURE.md layers).
+// this service; it never talks to Redis itself (docs/architecture.md, layers).
 
 #include "owcore/net/executor.hpp"
 #include "owcore/redis/client.hpp"

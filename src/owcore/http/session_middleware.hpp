@@ -1,6 +1,6 @@
 #pragma once
-// The `owui-session` cookie on the wire (SPEC §3.1): reading it from a request the way Starlette
-// does, and writing Set-Cookie exactly as starsessions (Redis mode) or Starlette's
+// The `owui-session` cookie on the wire (docs/wire.md, "Sessions"): reading it from a request the
+// way Starlette does, and writing Set-Cookie exactly as starsessions (Redis mode) or Starlette's
 // SessionMiddleware (signed mode) write it. The session logic itself lives in
 // coord/sessions/session_service.hpp; this file only translates between it and HTTP.
 //
@@ -26,7 +26,7 @@
 
 namespace owcore::http {
 
-/// Session settings; `app` fills them from `settings` (SPEC §1, §3.1).
+/// Session settings; `app` fills them from `settings` (docs/wire.md, "Sessions").
 struct session_options {
   /// ENABLE_STAR_SESSIONS_MIDDLEWARE=true (and an App Redis, as Python falls back to the signed
   /// cookie without one): sessions in `P:session:<id>`. Otherwise the signed cookie.

@@ -1,5 +1,5 @@
 #pragma once
-// The `net` layer's error codes (STYLE.md 7): one enum, one category.
+// The `net` layer's error codes: one enum, one category.
 
 #include <boost/system/error_code.hpp>
 

@@ -1,6 +1,6 @@
 #pragma once
 // Executor and coroutine aliases shared by every layer, so application classes are not templated
-// on executors (STYLE.md 18).
+// on executors (that costs compile time).
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/as_tuple.hpp>
@@ -19,7 +19,7 @@ template <class T = void>
 using awaitable = boost::asio::awaitable<T, executor>;
 
 /// Completion token for coroutines that want `(error_code, values...)` tuples, never exceptions
-/// (STYLE.md 7: errors on hot paths are values).
+/// (errors on hot paths are values).
 /// A strand on `ex`. When `ex` is an io_context executor the strand is built on that concrete
 /// type, so the returned any_io_executor stores it inline (no heap allocation, no atomic
 /// reference count on every copy), which matters on per-connection hot paths.

@@ -1,7 +1,7 @@
 #pragma once
 // Deadlines for coroutine steps. Asio 1.81 has no `cancel_after`, so an operation is raced against
 // a steady_timer with the awaitable `||` operator; the loser is cancelled through its
-// cancellation slot (STYLE.md 11: every network step has a timeout).
+// cancellation slot (every network step has a timeout).
 
 #include "owcore/net/error.hpp"
 #include "owcore/net/executor.hpp"

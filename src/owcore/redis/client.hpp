@@ -1,5 +1,5 @@
 #pragma once
-// One Redis client interface over the three topologies (STYLE.md 6): standalone, Sentinel and
+// One Redis client interface over the three topologies: standalone, Sentinel and
 // Cluster are data chosen by configuration, behind `client::exec`. Services build requests and
 // never know which topology serves them.
 

@@ -1,5 +1,5 @@
 #pragma once
-// The `yjs` codec's error codes and the error value its decoders return (STYLE.md 7).
+// The `yjs` codec's error codes and the error value its decoders return.
 
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
@@ -10,7 +10,7 @@
 
 namespace owcore::yjs {
 
-/// Why an update was rejected. Every class of YJS.md §7.6 has its own value.
+/// Why an update was rejected. Every rejection class (docs/yjs.md, "Limits") has its own value.
 enum class error {
   truncated = 1,       ///< the input ends inside a value (also: an empty input)
   integer_overflow,    ///< a varUint/varInt above 2^53-1, or a varint longer than 10 bytes

@@ -1,5 +1,5 @@
 #pragma once
-// lib0 binary primitives as Yjs v1 uses them (YJS.md §2): a bounds-checked reader with a sticky
+// lib0 binary primitives as Yjs v1 uses them (docs/yjs.md): a bounds-checked reader with a sticky
 // error, canonical writers, UTF-8 validation with UTF-16 length, and validators for `Any` values
 // and JSON text. Pure functions over caller-owned bytes; no I/O, no allocation by claimed sizes.
 
@@ -18,13 +18,13 @@ using byte_view = std::span<const std::uint8_t>;
 /// An owned byte buffer (encoder output).
 using byte_buffer = std::vector<std::uint8_t>;
 
-/// JavaScript's Number.MAX_SAFE_INTEGER: the largest varUint the codec accepts (YJS.md §2).
+/// JavaScript's Number.MAX_SAFE_INTEGER: the largest varUint the codec accepts.
 inline constexpr std::uint64_t max_safe_integer = (std::uint64_t{1} << 53) - 1;
 
 namespace lib0 {
 
 /// Result of reading a varString: the UTF-8 bytes (validated) and their length in UTF-16 code
-/// units, the unit Yjs counts string positions in (YJS.md §7.1).
+/// units, the unit Yjs counts string positions in.
 struct string_span {
   byte_view utf8;
   std::uint64_t utf16_length = 0;
@@ -64,7 +64,8 @@ class reader {
   /// Reads a varUint count and fails with count_too_large unless `count * min_bytes_each` fits in
   /// the remaining bytes: bounds every loop and reservation by the input size.
   std::uint64_t read_count(std::size_t min_bytes_each) noexcept;
-  /// Validates and skips one `Any` value (YJS.md §2.1); `depth` counts enclosing arrays/objects.
+  /// Validates and skips one `Any` value (docs/yjs.md, "Any values"); `depth` counts enclosing
+  /// arrays/objects.
   void skip_any(std::size_t max_depth, std::size_t depth = 0) noexcept;
 
  private:

@@ -6,8 +6,8 @@
 namespace owcore::yjs {
 namespace {
 
-// The JS reader order (YJS.md §6.2a): client descending, clock ascending. JS compares a GC and an
-// Item at the same id inconsistently (-1 both ways); the Item goes first here (YJS.md §7.4).
+// The JS reader order: client descending, clock ascending. JS compares a GC and an Item at the
+// same id inconsistently (-1 both ways); the Item goes first here (docs/yjs.md, "Merging").
 bool struct_before(const block& a, const block& b) noexcept {
   if (a.client != b.client) return a.client > b.client;
   if (a.clock != b.clock) return a.clock < b.clock;
@@ -29,7 +29,7 @@ struct cursor {
   }
 };
 
-// The right part of `b` from unit `diff` on (`sliceStruct`, YJS.md §6.3). 0 < diff < b.length.
+// The right part of `b` from unit `diff` on (`sliceStruct`). 0 < diff < b.length.
 block slice_block(const block& b, std::uint64_t diff) {
   block s = b;
   s.clock += diff;
@@ -99,7 +99,7 @@ bool squashable(const block& b) {
 }
 
 // Whether `next` continues `prev` so that a receiver splitting the squashed item re-derives
-// next's origin and right origin exactly (YJS.md §8 level B).
+// next's origin and right origin exactly (docs/yjs.md, "Compaction", squash).
 bool continues(const block& prev, const block& next) {
   return next.kind == struct_kind::item && next.ref == prev.ref && next.client == prev.client &&
          next.clock == prev.end() && next.has_origin &&
@@ -145,7 +145,7 @@ update merge_decoded(std::span<const update> updates) {
                    [](const cursor& a, const cursor& b) { return struct_before(*a.cur, *b.cur); });
   out.blocks.reserve(total);
 
-  // `w` is the pending output struct (`currWrite`); the steps follow YJS.md §6.2.
+  // `w` is the pending output struct (`currWrite`); the steps follow docs/yjs.md, "The merge loop".
   block w;
   bool have_w = false;
   while (!rs.empty()) {

@@ -1,6 +1,7 @@
 #pragma once
-// Merging Yjs v1 updates: `Y.mergeUpdates` semantics (YJS.md §6, "level A") plus the two
-// compaction reductions of YJS.md §8 (level B: squash, level C: strip deleted content).
+// Merging Yjs v1 updates: `Y.mergeUpdates` semantics (docs/yjs.md, "Merging": "level A") plus
+// the two compaction reductions (docs/yjs.md, "Compaction"; level B: squash, level C: strip
+// deleted content).
 //
 // All functions are pure: safe to call concurrently on distinct arguments, no I/O, no globals.
 // Memory is bounded by `decode_limits` (about 150 bytes per struct plus the output).
@@ -16,12 +17,13 @@ namespace owcore::yjs {
 
 /// How `merge_updates` works.
 struct merge_options {
-  /// Level B (YJS.md §8): squash consecutive items of one client that a receiver would re-split
-  /// identically (same right origin, origin = previous item's last unit, same mergeable content).
+  /// Level B (docs/yjs.md, "Compaction"): squash consecutive items of one client that a receiver
+  /// would re-split identically (same right origin, origin = previous item's last unit, same
+  /// mergeable content).
   bool squash = false;
-  /// Level C (YJS.md §8): items wholly inside the merged delete set become ContentDeleted with
-  /// the same origins; ContentType items are kept. Only for documents whose clients run with
-  /// gc on (Open WebUI does); it discards deleted history.
+  /// Level C (docs/yjs.md, "Compaction"): items wholly inside the merged delete set become
+  /// ContentDeleted with the same origins; ContentType items are kept. Only for documents whose
+  /// clients run with gc on (Open WebUI does); it discards deleted history.
   bool strip_deleted = false;
   /// Limits applied to every input; struct and range counts are totals across all inputs.
   decode_limits limits{};
@@ -30,11 +32,11 @@ struct merge_options {
 /// Merges v1 updates into one update equivalent to applying them in order.
 ///  - No inputs: `[0, 0]`.
 ///  - One input and neither squash nor strip_deleted: the input unchanged, after validation
-///    (YJS.md §6.1, §7.7).
+///    (docs/yjs.md, "Merging").
 ///  - Otherwise the level A merge, byte-identical to `Y.mergeUpdates` (yjs 13.6.x) for input that
 ///    yjs produced, then the requested reductions.
 /// Each input is fully decoded and validated first; the first invalid one fails the call with its
-/// index in `decode_error::input`. Intentional differences from JS (documented in YJS.md §7):
+/// index in `decode_error::input`. Intentional differences from JS (docs/yjs.md, "Merging"):
 /// client blocks are regrouped per client before merging (JS loses structs on out-of-order input),
 /// a GC and an Item at the same id order the Item first, zero-length structs are dropped, and
 /// content bytes (Any values, JSON texts, subdocument options) are copied verbatim, where JS
@@ -43,7 +45,7 @@ result<byte_buffer> merge_updates(std::span<const byte_view> updates, const merg
 
 /// Level A on already decoded updates: the merged structs (clients descending, each client
 /// contiguous from its first clock, gaps filled with Skips) and the merged delete set (clients
-/// descending, ranges sorted and coalesced, YJS.md §6.5). The result points into the inputs' bytes
+/// descending, ranges sorted and coalesced). The result points into the inputs' bytes
 /// and storage: keep both alive while it is used.
 update merge_decoded(std::span<const update> updates);
 

@@ -253,8 +253,8 @@ class decoder {
     }
   }
 
-  // Client blocks out of descending order, or repeated, are regrouped (YJS.md §7.3). The common
-  // well-formed case is detected in one pass and left alone.
+  // Client blocks out of descending order, or repeated, are regrouped (docs/yjs.md, "Merging"). The
+  // common well-formed case is detected in one pass and left alone.
   static void regroup(update& u) {
     const auto before = [](const block& a, const block& b) {
       return a.client != b.client ? a.client > b.client : a.clock < b.clock;

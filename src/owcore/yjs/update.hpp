@@ -1,5 +1,5 @@
 #pragma once
-// The Yjs v1 update model, its validating decoder and its encoder (YJS.md §3, §4, §6.4).
+// The Yjs v1 update model, its validating decoder and its encoder (docs/yjs.md).
 //
 // A decoded update points into the caller's input bytes (and, after compaction, into buffers it
 // owns): it copies no content. Keep the input alive for as long as the decoded value is used.
@@ -19,7 +19,7 @@ namespace owcore::yjs {
 struct decode_limits {
   /// Largest clock, and largest clock + length, of any struct, origin, parent or delete range.
   /// pycrdt's yrs reads clocks as u32, so anything above 2^32-1 would break Python instances
-  /// sharing the list (YJS.md §4).
+  /// sharing the list (docs/yjs.md, "Client and clock ids").
   std::uint64_t max_clock = 0xffffffffu;
   /// Deepest nesting of `Any` arrays/objects and of JSON text (JS itself has no limit).
   std::size_t max_depth = 64;
@@ -43,7 +43,7 @@ struct struct_id {
 /// What a struct is. Skips only exist in merged updates (fillers for clock ranges not contained).
 enum class struct_kind : std::uint8_t { gc, skip, item };
 
-/// Item content ref (the low 5 bits of the info byte, YJS.md §3.2).
+/// Item content ref (the low 5 bits of the info byte, docs/yjs.md, "Content kinds").
 enum class content_ref : std::uint8_t {
   deleted = 1,  ///< ContentDeleted: only a length
   json = 2,     ///< legacy ContentJSON: `count` JSON texts (or `undefined`), one per unit
@@ -74,7 +74,7 @@ struct block {
   bool has_origin = false;
   bool has_right_origin = false;
   /// A map key is present. Only read for items without origins (as the JS reader does); a slice
-  /// of such an item keeps it, so its info byte keeps the 0x20 bit (YJS.md §6.4 rule 3).
+  /// of such an item keeps it, so its info byte keeps the 0x20 bit (docs/yjs.md, "Merging").
   bool has_parent_sub = false;
   /// String content only: a U+FFFD precedes `content` (the right half of a split surrogate pair).
   bool fffd_prefix = false;
@@ -105,7 +105,8 @@ struct delete_range {
 struct update {
   /// Structs ordered by client (descending), then clock (ascending); zero-length structs are
   /// dropped. Well-formed input is kept in file order; out-of-order or repeated client blocks are
-  /// regrouped here (YJS.md §7.3), so same-client structs may overlap only for such inputs.
+  /// regrouped here (docs/yjs.md, "Merging"), so same-client structs may overlap only for such
+  /// inputs.
   std::vector<block> blocks;
   /// Delete ranges in file order (clients with no ranges are dropped, as JS does).
   std::vector<delete_range> deletes;
@@ -114,7 +115,7 @@ struct update {
   std::vector<byte_buffer> storage;
 };
 
-/// Decodes and fully validates one v1 update against `limits` (every class of YJS.md §7.6).
+/// Decodes and fully validates one v1 update against `limits` (docs/yjs.md, "Limits").
 /// Trailing bytes after the delete set are ignored, as JS does. `struct_budget` and
 /// `range_budget`, when given, are decremented and shared across calls (used by merges).
 /// Errors carry the byte offset; `decode_error::input` is 0.
@@ -122,10 +123,10 @@ result<update> decode_update(byte_view data, const decode_limits& limits = {});
 result<update> decode_update(byte_view data, const decode_limits& limits,
                              std::size_t& struct_budget, std::size_t& range_budget);
 
-/// Encodes `u` as a v1 update with canonical varints (YJS.md §6.4). Blocks must be grouped by
-/// client with clocks ascending; a same-client gap is filled with a Skip, and an overlap starts a
-/// new client block. Delete ranges are written in the given order, one entry per run of equal
-/// clients. Content bytes are copied verbatim.
+/// Encodes `u` as a v1 update with canonical varints (docs/yjs.md, "Merging"). Blocks must be
+/// grouped by client with clocks ascending; a same-client gap is filled with a Skip, and an overlap
+/// starts a new client block. Delete ranges are written in the given order, one entry per run of
+/// equal clients. Content bytes are copied verbatim.
 byte_buffer encode_update(const update& u);
 
 /// Appends the encoding of one struct (info byte onward) to `out`.
@@ -134,7 +135,7 @@ void encode_block(byte_buffer& out, const block& b);
 /// Appends a delete set: consecutive ranges of one client form one entry.
 void encode_delete_set(byte_buffer& out, const std::vector<delete_range>& deletes);
 
-/// The empty update `[0, 0]`: no structs, no deletes (YJS.md §3.4).
+/// The empty update `[0, 0]`: no structs, no deletes (docs/yjs.md, "The empty update").
 inline byte_buffer empty_update() { return {0, 0}; }
 
 }  // namespace owcore::yjs

@@ -3,7 +3,7 @@
 
 Python's side of tests/integration/session_test.cpp. It needs Debian's python3-redis and the
 standard library only: starsessions, Starlette and itsdangerous are not installed, so their
-formats are re-implemented here from their descriptions (SPEC §3.1):
+formats are re-implemented here from their descriptions (docs/wire.md, "Sessions"):
 
   * starsessions 2.2.1 RedisStore + JsonSerializer: key "P:session:<id>" ("session:<id>" when
     P is empty), value json.dumps(session) with the application data first and

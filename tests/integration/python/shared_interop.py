@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""Open WebUI v0.11's shared dicts and locks (SPEC §6), for owcore's interop test.
+"""Open WebUI v0.11's shared dicts and locks (docs/wire.md), for owcore's interop test.
 
 Performs exactly the Redis operations Python Open WebUI performs on P:session_pool,
 P:usage_pool, P:models and the two cleanup locks (RedisDict and RedisLock in
-backend/open_webui/socket/utils.py, as described in SPEC §6), against the Redis that the
+backend/open_webui/socket/utils.py, as docs/wire.md describes them), against the Redis that the
 GoogleTest in tests/integration/shared_test.cpp also uses, so each side reads what the other
-wrote. Written from the SPEC; only the standard library and Debian's python3-redis are used.
+wrote. Written from docs/wire.md; only the standard library and Debian's python3-redis are used.
 
 Exit codes: 0 = every check passed (or the lock operation succeeded), 1 = a check failed (the
 details are printed), 3 = the lock operation was refused, 77 = the redis module is missing.
@@ -28,7 +28,7 @@ except ImportError:  # pragma: no cover
 
 
 class RedisDict:
-    """SPEC §6.1: a dict over one hash, values JSON (stdlib json.dumps, default separators)."""
+    """A dict over one hash, values JSON (json.dumps defaults); docs/wire.md, "Shared dicts"."""
 
     def __init__(self, name, client, dumps=json.dumps):
         self.name = name
@@ -98,7 +98,7 @@ class RedisDict:
 
 
 class RedisLock:
-    """SPEC §6.3: SET NX EX acquire, owner-checked renew and release scripts."""
+    """docs/wire.md, "Locks": SET NX EX acquire, owner-checked renew and release scripts."""
 
     RENEW = (
         "if redis.call('get', KEYS[1]) == ARGV[1] then "

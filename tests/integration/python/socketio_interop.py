@@ -1,7 +1,7 @@
 #!/usr/bin/python3
-"""python-socketio 5.16.2's Redis pub/sub messages (AsyncPubSubManager / AsyncRedisManager, SPEC
-section 5.3), built and read the way that code does, with the standard library and Debian's redis
-module only (python-socketio itself is not installed here).
+"""python-socketio 5.16.2's Redis pub/sub messages (AsyncPubSubManager / AsyncRedisManager,
+docs/wire.md, "The socketio channel"), built and read the way that code does, with the standard
+library and Debian's redis module only (python-socketio itself is not installed here).
 
   --mode publish  publish what AsyncRedisManager publishes for: emit to a room, emit with
                   skip_sid, emit with a bytes value (base64 attachments), emit with two

@@ -1,6 +1,6 @@
 #pragma once
-// Who is calling: verifies Open WebUI's HS256 JWTs and checks the revocation keys of SPEC §3.2 on
-// every call, failing closed when the revocation store cannot answer.
+// Who is calling: verifies Open WebUI's HS256 JWTs and checks the revocation keys (docs/wire.md,
+// "Tokens and revocation") on every call, failing closed when the revocation store cannot answer.
 
 #include "owcore/coord/backend.hpp"
 #include "owcore/net/executor.hpp"

@@ -1,6 +1,7 @@
 #pragma once
-// HS256 JSON Web Tokens as Open WebUI issues them (PyJWT, SPEC §3.2). Sans-io: strings in,
-// values out. Only HS256 is accepted; "none" and every other algorithm are rejected.
+// HS256 JSON Web Tokens as Open WebUI issues them (PyJWT; docs/wire.md, "Tokens and
+// revocation"). Sans-io: strings in, values out. Only HS256 is accepted; "none" and every other
+// algorithm are rejected.
 
 #include <boost/json/object.hpp>
 

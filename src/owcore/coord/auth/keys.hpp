@@ -1,6 +1,6 @@
 #pragma once
-// The auth key schema (SPEC §3.2). Keys are built only from claims of a token whose signature
-// has been verified, and only after check_claim_text() accepted them.
+// The auth key schema (docs/wire.md, "Tokens and revocation"). Keys are built only from claims of a
+// token whose signature has been verified, and only after check_claim_text() accepted them.
 
 #include <string>
 #include <string_view>

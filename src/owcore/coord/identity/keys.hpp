@@ -1,5 +1,5 @@
 #pragma once
-// The identity service's Redis keys (docs/wire.md, "owcore's own keys").
+// The identity service's Redis keys (docs/wire.md, "Redis keys").
 
 #include <string>
 #include <string_view>

@@ -1,5 +1,5 @@
 #pragma once
-// The session service's error codes (STYLE.md 7). Store transport failures keep their own
+// The session service's error codes. Store transport failures keep their own
 // categories (owcore.redis, owcore.net); these are the session-level outcomes.
 
 #include <boost/system/error_code.hpp>

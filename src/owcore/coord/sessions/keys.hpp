@@ -1,5 +1,6 @@
 #pragma once
-// The session store's key schema: one key, Open WebUI's (SPEC §3.1), matched exactly.
+// The session store's key schema: one key, Open WebUI's (docs/wire.md, "Sessions"), matched
+// exactly.
 //
 // starsessions' RedisStore is built with prefix "P:session:" ("session:" when P is empty) and
 // stores `prefix + id` as a string holding the session JSON. owcore adds no side keys: the

@@ -1,11 +1,11 @@
 #pragma once
-// Session contents: the starsessions JSON stored under `P:session:<id>` (SPEC §3.1) and the
-// RFC 7386 JSON merge patch used to change it. Sans-io, no allocation beyond the values.
+// Session contents: the starsessions JSON stored under `P:session:<id>` (docs/wire.md, "Sessions")
+// and the RFC 7386 JSON merge patch used to change it. Sans-io, no allocation beyond the values.
 //
 // Stored shape (starsessions 2.2.1, JsonSerializer): one JSON object holding the application
 // data plus `"__metadata__": {"lifetime": 0, "created": <float epoch>, "last_access": <float
 // epoch>}`. Python writes it with `json.dumps` (", " and ": " separators, ASCII escapes); owcore
-// writes compact UTF-8 JSON, which Python's `json.loads` reads the same (SPEC §8.7).
+// writes compact UTF-8 JSON, which Python's `json.loads` reads the same.
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>

@@ -2,10 +2,10 @@
 // Session ids of the server-side (Redis or memory) session store: 32 lowercase hex characters
 // from 16 CSPRNG bytes, the format starsessions generates (`secrets.token_hex(16)`).
 //
-// SPEC §8.5: starsessions adopts whatever id a client sends and makes it a Redis key suffix.
-// owcore never does: a `session_id` can only be made by `generate()` (fresh randomness) or by
-// `parse()` (exactly 32 lowercase hex), and the key schema (keys.hpp) takes only a
-// `session_id`, so an attacker-chosen string cannot reach Redis as part of a key.
+// docs/wire.md, "Trust and isolation": starsessions adopts whatever id a client sends and makes it
+// a Redis key suffix. owcore never does: a `session_id` can only be made by `generate()` (fresh
+// randomness) or by `parse()` (exactly 32 lowercase hex), and the key schema (keys.hpp) takes only
+// a `session_id`, so an attacker-chosen string cannot reach Redis as part of a key.
 
 #include <cstddef>
 #include <optional>

@@ -1,7 +1,7 @@
 #pragma once
-// HTTP sessions (SPEC §3.1), independent of HTTP: the caller hands in the session cookie's value
-// (or nothing) and gets back the session data plus what to do with the cookie. Cookie syntax and
-// attributes are the http layer's business (http/session_middleware.hpp).
+// HTTP sessions (docs/wire.md, "Sessions"), independent of HTTP: the caller hands in the session
+// cookie's value (or nothing) and gets back the session data plus what to do with the cookie.
+// Cookie syntax and attributes are the http layer's business (http/session_middleware.hpp).
 //
 // Two modes, as in Open WebUI, and the whole fleet must use the same one:
 //  - server_side (ENABLE_STAR_SESSIONS_MIDDLEWARE=true): the cookie holds a session id and the
@@ -9,7 +9,7 @@
 //  - signed_cookie (otherwise): the cookie holds the data, signed with WEBUI_SECRET_KEY
 //    (Starlette's SessionMiddleware format, signed_cookie.hpp).
 //
-// Fixes over Python (SPEC §8.5, issue 4):
+// Fixes over Python (docs/wire.md, "Trust and isolation"; issue 4):
 //  - An id the server did not issue is never adopted. A cookie whose value is not 32 lowercase
 //    hex is never sent to the store at all; one with no stored session is dropped. When data is
 //    then written, a fresh CSPRNG id (128 bits) is issued instead.

@@ -1,12 +1,12 @@
 #pragma once
-// Where server-side sessions live: `P:session:<id>` in Redis (SPEC §3.1), or process memory when
-// no Redis is configured. Both backends implement the same compare-and-set contract and pass
+// Where server-side sessions live: `P:session:<id>` in Redis (docs/wire.md, "Sessions"), or
+// process memory when no Redis is configured. Both backends implement the same compare-and-set contract and pass
 // the same tests.
 //
 // Values are opaque strings here (the starsessions JSON of session_data.hpp); the service
 // compares whole values, so any writer (owcore or Python) changing a session is noticed.
 //
-// The delete-versus-late-write race (SPEC §8.5, issue 4): starsessions loads a session, runs the
+// The delete-versus-late-write race (issue 4): starsessions loads a session, runs the
 // request, then blindly `SET`s it, so a logout (DEL) that lands in between is undone by the late
 // write. owcore's writes are conditional instead:
 //   - `replace` and `remove_if` apply only while the key still holds the value the caller read

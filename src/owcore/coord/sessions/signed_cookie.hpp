@@ -1,6 +1,6 @@
 #pragma once
 // The signed session cookie of Starlette's SessionMiddleware, used when the Redis session store
-// is off (SPEC §3.1 "Fallback"). Sans-io: bytes and the current time in, values out.
+// is off (docs/wire.md, "Signed cookie"). Sans-io: bytes and the current time in, values out.
 //
 // Format, written from the itsdangerous 2.2 and Starlette descriptions:
 //   cookie    = payload "." timestamp "." signature

@@ -25,7 +25,7 @@ namespace {
 
 using detail::fail;
 
-// Renew and release: Open WebUI's owner-checked scripts (SPEC §6.3), in milliseconds.
+// Renew and release: Open WebUI's owner-checked scripts (docs/wire.md, "Locks"), in milliseconds.
 constexpr std::string_view renew_script = R"lua(
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])

@@ -1,9 +1,10 @@
 #pragma once
-// Owner-token locks (SPEC §6.3), wire-compatible with Open WebUI's RedisLock so Python and owcore
-// instances contend for the same `P:usage_cleanup_lock` and `P:session_cleanup_lock`, and a
-// supervised helper that keeps such a lock while running a periodic job (SPEC §6.4) without
-// Python's weaknesses: it renews at least every TTL/3 (§8.2.8), re-contends forever after losing
-// the lock or failing to get it (§8.2.9), and never deletes a lock it does not own.
+// Owner-token locks (docs/wire.md, "Locks"), wire-compatible with Open WebUI's RedisLock so
+// Python and owcore instances contend for the same `P:usage_cleanup_lock` and
+// `P:session_cleanup_lock`, and a supervised helper that keeps such a lock while running a
+// periodic job (docs/openwebui-events.md, "Periodic jobs") without Python's weaknesses
+// (docs/wire.md, "Cleanup locks"): it renews at least every TTL/3, re-contends forever after
+// losing the lock or failing to get it, and never deletes a lock it does not own.
 //
 // Wire contract (Redis backend), identical in effect to Python v0.11:
 //   acquire: SET <key> <owner> NX PX <ttl ms>                  -> true when the key was set
@@ -148,11 +149,12 @@ struct lock_keeper_stats {
 /// Runs `job` every `period` on exactly one contender at a time (across every owcore and Python
 /// instance sharing the lock), supervised:
 /// - Contends with acquire() until it gets the lock, with a random delay between attempts;
-///   never gives up while running (SPEC §8.2.9).
-/// - While holding, runs the job and, beside it, renews every renew_interval (<= TTL/3, SPEC
-///   §8.2.8). When a renewal says the lock is someone else's, or renewals keep failing until the
-///   last confirmed lease has run out, the job is cancelled (at its next suspension point) and
-///   the keeper goes back to contending. It never deletes the lock in that case.
+///   never gives up while running (docs/wire.md, "Cleanup locks").
+/// - While holding, runs the job and, beside it, renews every renew_interval (<= TTL/3, so the
+///   lock never lapses between renewals). When a renewal says the lock is someone else's, or
+///   renewals keep failing until the last confirmed lease has run out, the job is cancelled (at its
+///   next suspension point) and the keeper goes back to contending. It never deletes the lock in
+///   that case.
 /// - stop() cancels everything and releases the lock if this keeper holds it (owner-checked).
 /// An exception from the job is logged and counted; the next run happens after `period`.
 ///

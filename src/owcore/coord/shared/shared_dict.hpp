@@ -1,12 +1,13 @@
 #pragma once
-// Shared dicts (SPEC §6.1, §6.2): a dict of JSON values over one Redis hash, wire-compatible with
-// Open WebUI's RedisDict, with a memory backend of the same behaviour for a single instance.
+// Shared dicts (docs/wire.md, "Shared dicts"): a dict of JSON values over one Redis hash,
+// wire-compatible with Open WebUI's RedisDict, with a memory backend of the same behaviour for a
+// single instance.
 //
 // Python reads and writes whole values (HGET, then HSET), which loses updates when two writers
-// touch the same entry (SPEC §8.2.1, §8.2.2). Here every read-modify-write of an entry is one Lua
-// script on the one hash, so it is atomic on standalone, Sentinel and Cluster alike (every
-// operation touches exactly one key). Arbitrary C++ functions cannot run inside Redis, so the
-// realtime layer gets the specific operations it needs: the usage-pool ones (`touch`,
+// touch the same entry (docs/wire.md, "Lost pool updates"). Here every read-modify-write of an
+// entry is one Lua script on the one hash, so it is atomic on standalone, Sentinel and Cluster
+// alike (every operation touches exactly one key). Arbitrary C++ functions cannot run inside Redis,
+// so the realtime layer gets the specific operations it needs: the usage-pool ones (`touch`,
 // `remove_sid`, `prune`) and the session-pool ones (`heartbeat`, `erase_stale`).
 //
 // JSON on the wire:
@@ -41,7 +42,7 @@
 
 namespace owcore::coord::shared {
 
-/// Errors of this service (STYLE.md 7). Transport failures keep their own codes (redis::error,
+/// Errors of this service. Transport failures keep their own codes (redis::error,
 /// net::error); a Redis error reply is reported as redis::error::server_error.
 enum class error {
   bad_value = 1,     ///< a stored value is not the JSON this operation needs; it was left as is
@@ -118,7 +119,7 @@ class shared_dict {
   /// The Redis key ("<prefix>:<name>"), or the name for the memory backend.
   virtual const std::string& name() const noexcept = 0;
 
-  // -- Python RedisDict operations (SPEC §6.1); each is one Redis command.
+  // -- Python RedisDict operations (docs/wire.md, "Shared dicts"); each is one Redis command.
 
   /// HGET: the decoded value, nullopt when the field is absent, or error::bad_value.
   virtual net::awaitable<result<std::optional<boost::json::value>>> get(std::string field) = 0;
@@ -151,8 +152,8 @@ class shared_dict {
   /// deletes the hash first, so concurrent readers never see it empty.
   ///
   /// Atomic (one Lua script that compares against what is in Redis, not against what this
-  /// process wrote last, SPEC §8.2.7) while the mapping has at most
-  /// `shared_dict_options::atomic_replace_max_fields` fields and
+  /// process wrote last: docs/wire.md, "Models overwritten from a partial view") while the
+  /// mapping has at most `shared_dict_options::atomic_replace_max_fields` fields and
   /// `atomic_replace_max_bytes` bytes of names plus JSON; the script blocks Redis while it runs,
   /// which is why it is bounded. Larger mappings are written in chunks of plain HSETs followed
   /// by HKEYS and chunked HDELs: never empty, but readers may see a mix of old and new values
@@ -161,7 +162,7 @@ class shared_dict {
 
   // -- Usage pool (`P:usage_pool`, values `{"<sid>": {"updated_at": <int>}}`): one Lua script
   //    each, decode-merge-encode on the server, so concurrent writers never lose each other's
-  //    sids (SPEC §8.2.1, §8.7).
+  //    sids (docs/wire.md, "Usage pool").
 
   /// Sets `{"updated_at": now}` for `sid` in `model`'s map, creating the field if needed. A
   /// stored value that is not a JSON object is replaced by a fresh map.
@@ -180,7 +181,7 @@ class shared_dict {
   //    record (Python's formatting, empty arrays, big numbers) is kept byte for byte.
 
   /// Sets the entry's top-level `last_seen_at` to `now` ONLY if the entry exists: a heartbeat
-  /// racing a disconnect or the reaper never recreates a deleted sid (SPEC §8.2.2). True when
+  /// racing a disconnect or the reaper never recreates a deleted sid (a ghost entry). True when
   /// updated, false when the sid is absent; error::bad_value (nothing changed) when the stored
   /// value is not a JSON object.
   virtual net::awaitable<result<bool>> heartbeat(std::string sid, std::int64_t now) = 0;

@@ -1,6 +1,6 @@
 #pragma once
-// The task registry's key schema. The first three are Open WebUI's (SPEC §4), matched exactly;
-// the rest are owcore side keys that Python never reads (SPEC §8.7).
+// The task registry's key schema (docs/wire.md, "Tasks"). The first three are Open WebUI's,
+// matched exactly; the rest are owcore side keys that Python never reads.
 
 #include <string>
 #include <string_view>

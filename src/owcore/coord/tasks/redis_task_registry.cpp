@@ -225,6 +225,9 @@ class redis_registry final : public task_registry,
                                    "PX", opts_.lease_ttl.count())
                              .idempotent());
     for (const auto& id : ids) {
+      // A task that ended during an earlier await of this loop has had its lease deleted; setting
+      // it again would leave a lease without a task until it expires.
+      if (!is_local(id)) continue;
       co_await run_request(redis::request()
                                .push("SET", redis::key(keys::lease(P, id)), instance_id_, "PX",
                                      opts_.lease_ttl.count())

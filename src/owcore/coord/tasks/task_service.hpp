@@ -1,6 +1,7 @@
 #pragma once
-// Distributed tasks stoppable from any instance (SPEC §4), wire-compatible with Open WebUI's
-// tasks.py: Python and owcore list and stop each other's tasks. Fixes SPEC §8.2.4-6 and §8.3:
+// Distributed tasks stoppable from any instance (docs/wire.md, "Tasks"), wire-compatible with
+// Open WebUI's tasks.py: Python and owcore list and stop each other's tasks. Fixes Python's
+// faults (docs/wire.md, "Task registry races", "Leftovers of a killed instance"):
 // the registry is written before the task starts; no SCARD-then-DEL; per-task leases and a
 // reaper make a crashed instance's entries disappear by themselves; a stop also leaves a marker
 // the owner checks, so it is honoured even when the pub/sub message is lost.
@@ -79,7 +80,7 @@ class task_service {
 
 /// One process, no Redis.
 std::shared_ptr<task_service> make_memory_task_service(net::executor ex, task_options opts);
-/// Redis backend (the App Redis, SPEC §4; prefix P).
+/// Redis backend (the App Redis, docs/wire.md, "Tasks"; prefix P).
 std::shared_ptr<task_service> make_redis_task_service(net::executor ex, redis_backend backend,
                                                       task_options opts);
 

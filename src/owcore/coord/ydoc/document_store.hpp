@@ -1,13 +1,12 @@
 #pragma once
-// The Yjs document store (SPEC §7.1, §7.2): each collaborative document's v1 updates, its
-// presence set of Socket.IO sids, and the per-sid reverse index, wire-compatible with Open
-// WebUI's YdocManager, with a memory backend of the same behaviour for a single instance
-// (STYLE.md 15).
+// The Yjs document store (docs/wire.md, "Yjs documents"): each collaborative document's v1 updates,
+// its presence set of Socket.IO sids, and the per-sid reverse index, wire-compatible with Open
+// WebUI's YdocManager, with a memory backend of the same behaviour for a single instance.
 //
-// What it fixes (SPEC §8.2.3, §8.5, §8.6):
-// - Every appended update is decoded and validated with the Yjs codec first (YJS.md §4, §7.6,
-//   including pycrdt's u32 clock bound); an invalid update is refused and never stored, so owcore
-//   never writes an element that breaks Python instances sharing the list.
+// What it fixes (docs/wire.md, "Known weaknesses of the Python tier that owcore fixes"):
+// - Every appended update is decoded and validated with the Yjs codec first (docs/yjs.md,
+//   "Limits", including pycrdt's u32 clock bound); an invalid update is refused and never stored,
+//   so owcore never writes an element that breaks Python instances sharing the list.
 // - RPUSH's reply is the new length: no extra LLEN.
 // - Compaction replaces exactly the elements it merged, atomically, with one Lua script on the
 //   single updates key (see `document_store::compact`): an update appended meanwhile by any
@@ -52,14 +51,14 @@ class logger;
 
 namespace owcore::coord::ydoc {
 
-/// Errors of the store (STYLE.md 7). Transport failures keep their own codes (redis::error,
+/// Errors of the store. Transport failures keep their own codes (redis::error,
 /// net::error); a Redis error reply is reported as redis::error::server_error.
 enum class error {
   invalid_update = 1,  ///< append: not a valid Yjs v1 update (nothing was stored)
   update_too_large,    ///< append: larger than `store_options::max_update_bytes` (nothing stored)
   invalid_argument,    ///< an empty or over-long document id or sid
   unexpected_reply,    ///< Redis answered with a reply of an unexpected shape
-  merge_failed,        ///< the valid elements together exceed the codec's limits (YJS.md §4)
+  merge_failed,        ///< the valid elements together exceed the codec's limits (docs/yjs.md)
 };
 
 /// The category of ydoc::error ("owcore.ydoc"); safe to call from any thread.
@@ -86,8 +85,8 @@ struct store_options {
   /// and `state` reads the whole list in one reply, which the Redis client caps at 64 MB.
   std::size_t max_update_bytes = std::size_t{8} << 20;
   /// Compaction output: levels B (squash) and C (strip deleted content) on top of the level A
-  /// merge (YJS.md §8). Turn off only for clients that keep deleted history (gc: false); Open
-  /// WebUI's do not.
+  /// merge (docs/yjs.md, "Compaction"). Turn off only for clients that keep deleted history
+  /// (gc: false); Open WebUI's do not.
   bool compact_reductions = true;
   /// Invalid elements moved aside by compaction: how many the side list keeps (the newest), and
   /// for how long after the last one was added.
@@ -153,8 +152,8 @@ class document_store {
   virtual net::awaitable<result<std::vector<yjs::byte_buffer>>> get_updates(std::string document_id) = 0;
 
   /// The document as one v1 update equivalent to applying every valid element in order (the
-  /// level A merge, YJS.md §10): exactly `[0, 0]` (bytes 0x00 0x00) for a missing or empty
-  /// document, the element itself when there is one, else the merge. Invalid elements are
+  /// level A merge, docs/yjs.md, "Merging"): exactly `[0, 0]` (bytes 0x00 0x00) for a missing or
+  /// empty document, the element itself when there is one, else the merge. Invalid elements are
   /// skipped with a warning (Python fails the join instead). Fails with merge_failed only when
   /// the valid elements together exceed the codec's limits.
   virtual net::awaitable<result<yjs::byte_buffer>> state(std::string document_id) = 0;
@@ -199,7 +198,7 @@ class document_store {
 /// bytes; compaction follows the same rules (threshold, k = n / 2, levels A+B+C).
 std::shared_ptr<document_store> make_memory_document_store(store_options opts = {});
 
-/// Redis backend on the WS Redis (SPEC §7.1: YdocManager uses the WebSocket client) with key
+/// Redis backend on the WS Redis (YdocManager uses the WebSocket client) with key
 /// prefix P. The client must be started; the store never stops it.
 std::shared_ptr<document_store> make_redis_document_store(redis_backend backend, store_options opts = {});
 

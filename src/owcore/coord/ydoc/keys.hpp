@@ -1,10 +1,10 @@
 #pragma once
-// The Yjs document store's key schema (SPEC §0, §7.1) in one place (STYLE.md 15), and Open
-// WebUI's two document-id normalizations (SPEC §8.7).
+// The Yjs document store's key schema (docs/wire.md, "Yjs documents") in one place, and Open
+// WebUI's two document-id normalizations.
 //
 // Every key below except `rejected` is Open WebUI's YdocManager key, matched byte for byte:
 // `f"{REDIS_KEY_PREFIX}:ydoc:documents:{document_id}:..."` with `document_id.replace(':', '_')`.
-// There is no hash tag (the prefix is a raw string, SPEC §1), so the updates list, the users set
+// There is no hash tag (the prefix is a raw string), so the updates list, the users set
 // and the per-sid index of one document generally live in different Cluster slots: every store
 // operation that must be atomic touches exactly one of them.
 //
@@ -15,8 +15,9 @@
 
 namespace owcore::coord::ydoc::keys {
 
-/// The id used for authorization (SPEC §7.1): a leading `note_` becomes `note:`, so that
-/// `note_<id>` cannot alias `note:<id>` past the note access check. Anything else is unchanged.
+/// The id used for authorization (docs/wire.md, "Yjs documents"): a leading `note_` becomes
+/// `note:`, so that `note_<id>` cannot alias `note:<id>` past the note access check. Anything else
+/// is unchanged.
 inline std::string authorization_id(std::string_view document_id) {
   std::string id(document_id);
   if (id.starts_with("note_")) id[4] = ':';
@@ -57,9 +58,9 @@ inline std::string session_documents(std::string_view prefix, std::string_view s
   return base(prefix) + ":session:" + std::string(sid) + ":documents";
 }
 
-/// owcore side key that Python never reads (SPEC §8.7): a capped list, with a TTL, of elements
-/// compaction found invalid and removed from `updates` (SPEC §8.5), kept for operators. Elements
-/// are stored verbatim.
+/// owcore side key that Python never reads: a capped list, with a TTL, of elements compaction
+/// found invalid and removed from `updates` (docs/wire.md, "Trust and isolation"), kept for
+/// operators. Elements are stored verbatim.
 inline std::string rejected(std::string_view prefix, std::string_view document_id) {
   return base(prefix) + ":" + storage_id(document_id) + ":rejected";
 }

@@ -1,15 +1,15 @@
 #pragma once
-// The fan-out interface between the Socket.IO server and the rest of the fleet (STYLE.md 14),
+// The fan-out interface between the Socket.IO server and the rest of the fleet,
 // modelled on python-socketio's client manager: the server keeps its local sockets registered
 // here and sends every room operation and broadcast through it. An adapter delivers locally and,
 // in a multi-instance deployment, forwards to the other instances:
 //
 // - memory_adapter: one instance, everything in process memory (and the base of others);
 // - a Redis adapter (adapter/redis_*): derives from memory_adapter, publishes each operation on
-//   the `socketio` channel in python-socketio's JSON format (SPEC §5.3) and applies the
+//   the `socketio` channel in python-socketio's JSON format (docs/wire.md) and applies the
 //   operations it receives from other instances with the `*_local` functions.
 //
-// Sockets are referenced weakly (STYLE.md 8): a socket that is gone is skipped and forgotten.
+// Sockets are referenced weakly: a socket that is gone is skipped and forgotten.
 
 #include "owcore/realtime/socketio/error.hpp"
 #include "owcore/realtime/socketio/packet.hpp"

@@ -1,6 +1,6 @@
 #pragma once
-// The Redis Socket.IO adapter (SPEC §5.3): memory_adapter for this instance's sockets plus the
-// python-socketio `socketio` pub/sub channel (redis_channel) for the rest of the fleet.
+// The Redis Socket.IO adapter (docs/wire.md, "Pub/sub"): memory_adapter for this instance's sockets
+// plus the python-socketio `socketio` pub/sub channel (redis_channel) for the rest of the fleet.
 //
 // - broadcast: delivered locally, and published as an `emit` (room, skip_sid = the `except`
 //   rooms, namespace, positional args; binary args as base64 attachments with placeholders).

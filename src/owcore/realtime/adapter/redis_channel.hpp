@@ -1,9 +1,9 @@
 #pragma once
-// The `socketio` pub/sub channel shared with Python Open WebUI instances (SPEC §5.3, §8.7): a
-// thin Asio shell over socketio_pubsub (STYLE.md 2). It subscribes at start-up on a supervised
-// subscriber (reconnects and re-subscribes by itself), decodes every payload as untrusted input,
-// applies python-socketio's host_id self-filter and hands valid messages to a callback; and it
-// publishes encoded messages from a bounded queue through one writer loop.
+// The `socketio` pub/sub channel shared with Python Open WebUI instances (docs/wire.md, "The
+// socketio channel"): a thin Asio shell over socketio_pubsub. It subscribes at start-up on a
+// supervised subscriber (reconnects and re-subscribes by itself), decodes every payload as
+// untrusted input, applies python-socketio's host_id self-filter and hands valid messages to a
+// callback; and it publishes encoded messages from a bounded queue through one writer loop.
 //
 // Publish policy (python-socketio tries twice, reconnecting in between, then logs and drops):
 //   - publish() never blocks and never waits for Redis: it validates, encodes and enqueues, or
@@ -17,7 +17,7 @@
 //     before writing, which is python-socketio's "retry after reconnect". If the request fails
 //     without having been written (any error except unknown_outcome, the timeout and stop), it is
 //     sent once more after retry_delay. A batch that may have been written (unknown_outcome,
-//     timeout) is never re-sent (STYLE.md 5): at-most-once, like the rest of the protocol, and
+//     timeout) is never re-sent: at-most-once, like the rest of the protocol, and
 //     no duplicate deliveries. Failed batches are logged (rate-limited) and dropped.
 //   - A PUBLISH refused by the server (e.g. an ACL error) is counted and logged, not retried.
 //
@@ -64,12 +64,12 @@ namespace owcore::realtime::adapter {
 struct redis_channel_options {
   /// The pub/sub channel. Python's default is "socketio", which interop requires; it is not
   /// prefixed and ignores the DB index, so separate deployments on one server need their own
-  /// name (SPEC §8.5).
+  /// name (docs/wire.md, "Trust and isolation").
   std::string channel = "socketio";
   /// This process's host id; empty = a new socketio_pubsub::make_host_id(). Must be 32
   /// lowercase hex digits when set (create() throws std::invalid_argument otherwise).
   std::string host_id;
-  /// The JSON dialect published. Python reads both; compact is smaller (SPEC §8.7).
+  /// The JSON dialect published. Python reads both; compact is smaller.
   socketio_pubsub::json_style style = socketio_pubsub::json_style::compact;
   /// Bounds for decoding received payloads and validating published messages.
   socketio_pubsub::limits limits;
@@ -129,8 +129,8 @@ class redis_channel : public std::enable_shared_from_this<redis_channel> {
   redis_channel& operator=(const redis_channel&) = delete;
 
   /// Subscribes (SUBSCRIBE channel on a new supervised subscriber, which retries with backoff
-  /// forever) and starts the writer loop. Call once at start-up, never lazily (SPEC §8.7);
-  /// later calls do nothing.
+  /// forever) and starts the writer loop. Call once at start-up, never lazily (docs/wire.md, "Rules
+  /// for a mixed fleet"); later calls do nothing.
   void start();
 
   /// Stops the subscriber and the writer. Messages still queued are dropped (counted as

@@ -1,9 +1,9 @@
 #pragma once
-// python-socketio's Redis pub/sub protocol (SPEC §5.3), sans-io (STYLE.md 2, 14): the typed
-// messages AsyncPubSubManager (python-socketio 5.16.2) publishes on the `socketio` channel, their
-// JSON text in the two dialects Python produces (stdlib json.dumps, orjson), a decoder that treats
-// every payload as untrusted input, the binary-attachment (base64) rule, the host_id self-filter
-// and the host_id generator. No I/O; redis_channel.hpp moves the bytes.
+// python-socketio's Redis pub/sub protocol (docs/wire.md, "The socketio channel"), sans-io: the
+// typed messages AsyncPubSubManager (python-socketio 5.16.2) publishes on the `socketio` channel,
+// their JSON text in the two dialects Python produces (stdlib json.dumps, orjson), a decoder that
+// treats every payload as untrusted input, the binary-attachment (base64) rule, the host_id
+// self-filter and the host_id generator. No I/O; redis_channel.hpp moves the bytes.
 //
 // Wire shapes, keys in the order python-socketio builds its dicts (the stdlib encoding is
 // byte-for-byte what Python's json.dumps writes for them):
@@ -43,7 +43,7 @@ namespace owcore::realtime::adapter::socketio_pubsub {
 // ---------------------------------------------------------------------------------------------
 // Errors
 
-/// Why a payload was rejected or a message cannot be published (STYLE.md 7: one enum and
+/// Why a payload was rejected or a message cannot be published (one enum and
 /// category for this module). Messages are short and fixed; details go in decode_error::where.
 enum class error {
   too_large = 1,      ///< payload above limits::max_message_bytes
@@ -84,10 +84,11 @@ struct decode_error {
 // Limits and JSON
 
 /// Bounds applied to untrusted payloads (decode) and to messages before they are published
-/// (validate). Every count and length has a limit (STYLE.md 10). Defaults fit Open WebUI.
+/// (validate). Every count and length has a limit. Defaults fit Open WebUI.
 struct limits {
   /// Whole payload. Server emits carry whole accumulated chat messages with their sources
-  /// (SPEC §8.6), which are not bounded by Engine.IO's 1 MB inbound limit, hence 8 MiB.
+  /// (docs/wire.md, "Streaming traffic"), which are not bounded by Engine.IO's 1 MB inbound limit,
+  /// hence 8 MiB.
   std::size_t max_message_bytes = 8 * 1024 * 1024;
   /// Nesting of arrays and objects, the message object itself counting as 1.
   std::size_t max_depth = 128;
@@ -101,9 +102,9 @@ struct limits {
   std::size_t max_attachments = 64;
 };
 
-/// The two JSON dialects python-socketio may publish with (SPEC §5.3, "JSON text"): `stdlib`
-/// (json.dumps defaults, byte-exact with python-socketio's default JSON module) and `compact`
-/// (orjson-like; what owcore publishes by default, SPEC §8.7: Python reads it fine). See
+/// The two JSON dialects python-socketio may publish with (docs/wire.md, "The socketio channel"):
+/// `stdlib` (json.dumps defaults, byte-exact with python-socketio's default JSON module) and
+/// `compact` (orjson-like; what owcore publishes by default: Python reads it fine). See
 /// base/pyjson.hpp for the exact rules.
 using json_style = base::pyjson::style;
 

@@ -1,5 +1,5 @@
 #pragma once
-// The Engine.IO layer's error codes (STYLE.md 7): one enum, one category. Codecs and the session
+// The Engine.IO layer's error codes: one enum, one category. Codecs and the session
 // state machine report problems as these values; the HTTP and WebSocket shells map them onto
 // status codes and close reasons.
 

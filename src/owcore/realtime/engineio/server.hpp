@@ -1,6 +1,6 @@
 #pragma once
 // The Engine.IO v4 server: handshake, HTTP long-polling, WebSocket, upgrade, CORS and the Origin
-// check, and the registry of sessions. It knows nothing of Socket.IO (STYLE.md 13): the layer
+// check, and the registry of sessions. It knows nothing of Socket.IO: the layer
 // above plugs in through `open_handler` and the session_listener it returns.
 //
 // It does not listen on a port and does not include the `http` layer. The application wires
@@ -32,7 +32,7 @@ class logger;
 namespace owcore::realtime::engineio {
 
 /// Options of an Engine.IO server. Every field has a safe default; `app/` fills them from the
-/// environment (STYLE.md 12).
+/// environment.
 struct server_options {
   bool allow_polling = true;     ///< accept the long-polling transport
   bool allow_websocket = true;   ///< accept the WebSocket transport

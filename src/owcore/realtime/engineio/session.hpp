@@ -1,5 +1,5 @@
 #pragma once
-// One Engine.IO session: the Asio shell around session_fsm (STYLE.md 2, 8, 9).
+// One Engine.IO session: the Asio shell around session_fsm.
 //
 // Each session owns a strand; every member below marked "strand only" must run on it, and so do
 // its timer, long-poll waits and the WebSocket callbacks (readiness waits, gathered writes; see
@@ -89,7 +89,7 @@ class session : public std::enable_shared_from_this<session> {
   session(const session&) = delete;
   session& operator=(const session&) = delete;
 
-  /// The server-generated session id (SPEC §5.1 format).
+  /// The server-generated session id (docs/wire.md, "Socket.IO").
   const std::string& id() const noexcept { return sid_; }
   /// The handshake request. Immutable; safe from any thread.
   const request_info& request() const noexcept { return *info_; }

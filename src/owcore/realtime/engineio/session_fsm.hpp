@@ -1,5 +1,5 @@
 #pragma once
-// The state machine of one Engine.IO session, without I/O (STYLE.md 2). The Asio shell
+// The state machine of one Engine.IO session, without I/O. The Asio shell
 // (session.hpp) feeds it requests, frames and clock ticks, and does what the return values say:
 // answer a long-poll, write a frame, deliver a message, close a socket. Everything here is
 // deterministic and unit-tested with a fake clock.
@@ -8,7 +8,7 @@
 // passes through `closing`, during which already-queued packets still reach the client followed
 // by a `close` packet (polling) or a WebSocket close frame; every other close is immediate.
 //
-// Limits (STYLE.md 10): the outbound queue is bounded by `max_queued_packets` and
+// Limits: the outbound queue is bounded by `max_queued_packets` and
 // `max_queued_bytes`; overflow closes the session (policy: a client too slow to drain its queue
 // is disconnected, it never makes the server buffer without bound). A long-poll response carries
 // at most `max_payload` bytes (but always at least one packet).

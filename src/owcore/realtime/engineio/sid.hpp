@@ -1,7 +1,7 @@
 #pragma once
-// Engine.IO / Socket.IO session ids in python-engineio's format (SPEC §5.1): 12 CSPRNG bytes
-// followed by a 3-byte counter, base64url-encoded to 20 characters. The server always generates
-// them; an id a client proposes is never adopted.
+// Engine.IO / Socket.IO session ids in python-engineio's format (docs/wire.md, "Socket.IO"): 12
+// CSPRNG bytes followed by a 3-byte counter, base64url-encoded to 20 characters. The server always
+// generates them; an id a client proposes is never adopted.
 
 #include <atomic>
 #include <cstdint>

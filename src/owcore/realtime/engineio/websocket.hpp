@@ -1,5 +1,5 @@
 #pragma once
-// RFC 6455 WebSocket, server side, sans-io (STYLE.md 2): the opening-handshake key, a frame
+// RFC 6455 WebSocket, server side, sans-io: the opening-handshake key, a frame
 // parser for client frames, and frame encoders for server frames. No extensions
 // (permessage-deflate is never negotiated) and no subprotocols, as python-engineio.
 //

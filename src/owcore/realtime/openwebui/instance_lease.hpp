@@ -1,6 +1,7 @@
 #pragma once
 // owcore's leases on what its sockets hold in Redis, so that a killed instance (SIGKILL, OOM,
-// power loss: no disconnect handler runs) leaves nothing behind for long (SPEC §8.3):
+// power loss: no disconnect handler runs) leaves nothing behind for long (docs/wire.md, "Leftovers
+// of a killed instance"):
 //
 // - `P:owcore:realtime:instances` (hash): instance id -> epoch milliseconds until which its
 //   lease runs; each live instance pushes it forward every ttl/3;

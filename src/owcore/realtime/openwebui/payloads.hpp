@@ -1,7 +1,7 @@
 #pragma once
 // The pure part of Open WebUI's Socket.IO handlers (docs/openwebui-events.md): the limits, the
 // validation of every client payload, the note id normalisation, the P:session_pool entry and
-// the per-socket rate limiter. No I/O: values in, values out (STYLE.md 2), so every rule here is
+// the per-socket rate limiter. No I/O: values in, values out, so every rule here is
 // unit-tested without a server.
 //
 // Every parser returns nullopt for anything it does not accept: a missing or mistyped field, a
@@ -48,7 +48,7 @@ struct limits {
   std::size_t max_rooms = 2000;            ///< rooms a socket may be made to join (channels, notes, documents)
   std::size_t max_documents = 64;          ///< Yjs documents one socket may have joined
   /// Accept Yjs document ids other than `note:<id>` (never checked against the database, as in
-  /// Python; off by default: SPEC §8.5 hazard).
+  /// Python; off by default: docs/wire.md, "Trust and isolation").
   bool allow_non_note_documents = false;
 };
 
@@ -144,10 +144,10 @@ boost::json::array int_list(yjs::byte_view bytes);
 /// UserSettings). Anything else (not JSON, not an object) becomes null.
 boost::json::value pool_settings(const std::optional<std::string>& settings_json);
 
-/// The P:session_pool entry of `u` (OWUI-DB §7): every field in Pydantic declaration order (id,
-/// email, username, role, name, timezone, presence_state, status_emoji, status_message,
-/// status_expires_at, info, settings, oauth, scim, last_active_at, updated_at, created_at), then
-/// last_seen_at. JSON columns that are not valid JSON become null.
+/// The P:session_pool entry of `u` (docs/openwebui-events.md, "The pool entry"): every field in
+/// Pydantic declaration order (id, email, username, role, name, timezone, presence_state,
+/// status_emoji, status_message, status_expires_at, info, settings, oauth, scim, last_active_at,
+/// updated_at, created_at), then last_seen_at. JSON columns that are not valid JSON become null.
 boost::json::object pool_entry(const db::user_row& u, std::int64_t last_seen_at);
 
 /// A token bucket: `rate` tokens per second up to `burst`. Not thread-safe (one per socket, used

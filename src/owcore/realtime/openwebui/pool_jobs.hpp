@@ -1,7 +1,7 @@
 #pragma once
-// The two periodic presence jobs every Open WebUI instance runs (SPEC §6.4, as changed in 0.11.1 to
-// 0.11.5), taking part in Python's cleanup locks so that exactly one instance of a mixed fleet
-// runs each at a time:
+// The two periodic presence jobs every Open WebUI instance runs (docs/openwebui-events.md,
+// "Periodic jobs", as changed in 0.11.1 to 0.11.5), taking part in Python's cleanup locks so that
+// exactly one instance of a mixed fleet runs each at a time:
 // - the usage cleaner, under `P:usage_cleanup_lock`: every 3 s, each model's sids whose
 //   `updated_at` is more than 3 s old are dropped (one Lua script per model: shared_dict::prune);
 // - the session reaper, under `P:session_cleanup_lock`: every session timeout, each pool entry

@@ -1,80 +1,55 @@
 #include "owcore/realtime/profiles/profiles.hpp"
 
-#include <boost/json/array.hpp>
-#include <boost/json/object.hpp>
-
-#include <chrono>
-#include <cmath>
-#include <optional>
-#include <string>
-
 namespace owcore::realtime::profiles {
 namespace {
 
-namespace json = boost::json;
 using socketio::ack;
 using socketio::payload;
 using socket_ptr = std::shared_ptr<socketio::socket>;
-
-const json::value* field(const payload& p, std::string_view key) {
-  if (p.args.empty() || !p.args.front().is_object()) return nullptr;
-  return p.args.front().get_object().if_contains(key);
-}
-
-std::optional<std::string> string_field(const payload& p, std::string_view key) {
-  const auto* v = field(p, key);
-  if (!v || !v->is_string()) return std::nullopt;
-  return std::string(v->get_string());
-}
-
-payload ok_payload(bool ok, std::string_view error = {}) {
-  json::object o;
-  o["ok"] = ok;
-  if (!error.empty()) o["error"] = error;
-  payload p;
-  p.args.emplace_back(std::move(o));
-  return p;
-}
-
-// The `timeout_ms` field of a request (default 2 s; accepted in (0, 600000) ms).
-std::chrono::milliseconds timeout_field(const payload& p) {
-  std::chrono::milliseconds timeout{2000};
-  if (const auto* t = field(p, "timeout_ms"); t && t->is_number()) {
-    const double ms = t->to_number<double>();
-    if (std::isfinite(ms) && ms > 0 && ms < 600000) timeout = std::chrono::milliseconds(static_cast<long>(ms));
-  }
-  return timeout;
-}
-
-// The arguments to forward from a request's `args` array (with the request's attachments).
-payload args_field(payload& p) {
-  payload forward;
-  if (const auto* fa = field(p, "args"); fa && fa->is_array()) forward.args = fa->get_array();
-  forward.attachments = std::move(p.attachments);
-  return forward;
-}
-
-// Acknowledges `a` with the answer of a server-to-client call, or {"error": message}. May run on
-// any thread (ack is thread-safe).
-socketio::ack_callback answer_to(ack a) {
-  return [a](socketio::ack_result r) {
-    if (!a) return;
-    if (r) {
-      a(std::move(*r));
-      return;
-    }
-    json::object o;
-    o["error"] = r.error().message();
-    payload p;
-    p.args.emplace_back(std::move(o));
-    a(std::move(p));
-  };
-}
 
 void emit_auth(const socket_ptr& s) {
   payload p;
   p.args.push_back(s->auth());
   s->emit("auth", std::move(p));
+}
+
+void install_openwebui(socketio::server& srv, const install_context& ctx) {
+  if (ctx.openwebui && openwebui::complete(*ctx.openwebui))
+    openwebui::install(srv, ctx.openwebui, ctx.openwebui_options);
+  else
+    srv.of("/");
+}
+
+registry make_standard() {
+  registry r;
+  r.add("openwebui", install_openwebui);
+  r.add("conformance", [](socketio::server& srv, const install_context&) { install_conformance(srv); });
+  return r;
+}
+
+}  // namespace
+
+void registry::add(std::string name, installer install) {
+  profiles_.insert_or_assign(std::move(name), std::move(install));
+}
+
+const installer* registry::find(std::string_view name) const {
+  const auto it = profiles_.find(name);
+  return it == profiles_.end() ? nullptr : &it->second;
+}
+
+std::string registry::names() const {
+  std::string out;
+  for (const auto& [name, _] : profiles_) {
+    if (!out.empty()) out += ", ";
+    out += name;
+  }
+  return out;
+}
+
+const registry& standard() {
+  static const registry r = make_standard();
+  return r;
 }
 
 void install_conformance(socketio::server& srv) {
@@ -85,157 +60,6 @@ void install_conformance(socketio::server& srv) {
     if (a) a(std::move(args));
   });
   srv.of("/custom").on_connection(emit_auth);
-}
-
-// Forwards `payload` of a `broadcast` request to `room` as `deliver`, unchanged (attachments
-// included: its placeholders keep their indices).
-void broadcast_to_room(const socket_ptr& s, payload args, ack a, bool except_me) {
-  const auto room = string_field(args, "room");
-  const auto* body = field(args, "payload");
-  if (!room || !body) {
-    if (a) a(ok_payload(false, "expected {room, payload}"));
-    return;
-  }
-  payload out;
-  out.args.push_back(*body);
-  out.attachments = std::move(args.attachments);
-  adapter::broadcast_target to;
-  to.nsp = s->nsp();
-  to.rooms.push_back(*room);
-  if (except_me) to.except.push_back(s->sid());
-  if (const auto* ex = field(args, "except"); ex && ex->is_array())
-    for (const auto& r : ex->get_array())
-      if (r.is_string()) to.except.emplace_back(r.get_string());
-  s->owner().emit("deliver", std::move(out), to);
-  if (a) a(ok_payload(true));
-}
-
-void install_bench(socketio::server& srv) {
-  auto& root = srv.of("/");
-  root.on("join", [](const socket_ptr& s, payload args, ack a) {
-    const auto room = string_field(args, "room");
-    const bool ok = room && s->join(*room);
-    if (a) a(ok ? ok_payload(true) : ok_payload(false, room ? "room limit reached" : "expected {room}"));
-  });
-  root.on("broadcast", [](const socket_ptr& s, payload args, ack a) {
-    broadcast_to_room(s, std::move(args), std::move(a), false);
-  });
-  root.on("echo", [](const socket_ptr&, payload args, ack a) {
-    if (a) a(std::move(args));
-  });
-}
-
-void install_testing(socketio::server& srv) {
-  install_conformance(srv);
-  install_bench(srv);
-  auto& root = srv.of("/");
-  root.on("leave", [](const socket_ptr& s, payload args, ack a) {
-    const auto room = string_field(args, "room");
-    if (room) s->leave(*room);
-    if (a) a(ok_payload(room.has_value()));
-  });
-  root.on("rooms", [](const socket_ptr& s, payload, ack a) {
-    if (!a) return;
-    json::array rooms;
-    for (const auto& r : s->rooms()) rooms.emplace_back(r);
-    payload p;
-    p.args.emplace_back(std::move(rooms));
-    a(std::move(p));
-  });
-  root.on("broadcast-except-me", [](const socket_ptr& s, payload args, ack a) {
-    broadcast_to_room(s, std::move(args), std::move(a), true);
-  });
-  root.on("ask", [](const socket_ptr& s, payload args, ack a) {
-    const auto event = string_field(args, "event");
-    if (!event) {
-      if (a) a(ok_payload(false, "expected {event}"));
-      return;
-    }
-    const auto timeout = timeout_field(args);
-    s->emit_with_ack(*event, args_field(args), timeout, answer_to(std::move(a)));
-  });
-  root.on("stats", [](const socket_ptr& s, payload, ack a) {
-    if (!a) return;
-    json::object o;
-    o["clients"] = s->owner().client_count();
-    o["sockets"] = s->owner().get_adapter().socket_count("/");
-    payload p;
-    p.args.emplace_back(std::move(o));
-    a(std::move(p));
-  });
-  root.on("disconnect-me", [](const socket_ptr& s, payload, ack a) {
-    if (a) a(ok_payload(true));
-    s->disconnect();
-  });
-
-  // Operations on another socket by sid, through the server's adapter: a sid on another instance
-  // is reached over the adapter's transport (redis_adapter: enter_room, leave_room, disconnect,
-  // close_room and emit-with-callback messages).
-  root.on("join-sid", [](const socket_ptr& s, payload args, ack a) {
-    const auto sid = string_field(args, "sid");
-    const auto room = string_field(args, "room");
-    if (sid && room) s->owner().enter_room(s->nsp(), *sid, *room);
-    if (a) a(sid && room ? ok_payload(true) : ok_payload(false, "expected {sid, room}"));
-  });
-  root.on("leave-sid", [](const socket_ptr& s, payload args, ack a) {
-    const auto sid = string_field(args, "sid");
-    const auto room = string_field(args, "room");
-    if (sid && room) s->owner().leave_room(s->nsp(), *sid, *room);
-    if (a) a(sid && room ? ok_payload(true) : ok_payload(false, "expected {sid, room}"));
-  });
-  root.on("disconnect-sid", [](const socket_ptr& s, payload args, ack a) {
-    const auto sid = string_field(args, "sid");
-    if (sid) s->owner().disconnect(s->nsp(), *sid);
-    if (a) a(sid ? ok_payload(true) : ok_payload(false, "expected {sid}"));
-  });
-  root.on("close-room", [](const socket_ptr& s, payload args, ack a) {
-    const auto room = string_field(args, "room");
-    if (room) s->owner().close_room(s->nsp(), *room);
-    if (a) a(room ? ok_payload(true) : ok_payload(false, "expected {room}"));
-  });
-  root.on("call-sid", [](const socket_ptr& s, payload args, ack a) {
-    const auto sid = string_field(args, "sid");
-    const auto event = string_field(args, "event");
-    if (!sid || !event) {
-      if (a) a(ok_payload(false, "expected {sid, event}"));
-      return;
-    }
-    const auto timeout = timeout_field(args);
-    s->owner().call(s->nsp(), *sid, *event, args_field(args), timeout, answer_to(std::move(a)));
-  });
-}
-
-}  // namespace
-
-std::optional<profile> parse_profile(std::string_view name) noexcept {
-  if (name == "conformance") return profile::conformance;
-  if (name == "bench") return profile::bench;
-  if (name == "testing") return profile::testing;
-  if (name == "openwebui") return profile::openwebui;
-  return std::nullopt;
-}
-
-std::string_view to_string(profile p) noexcept {
-  switch (p) {
-    case profile::conformance: return "conformance";
-    case profile::bench: return "bench";
-    case profile::testing: return "testing";
-    case profile::openwebui: return "openwebui";
-  }
-  return "unknown";
-}
-
-void install(profile p, socketio::server& srv, std::shared_ptr<const openwebui::services> openwebui,
-             const openwebui::handler_options& openwebui_options) {
-  switch (p) {
-    case profile::conformance: install_conformance(srv); return;
-    case profile::bench: install_bench(srv); return;
-    case profile::testing: install_testing(srv); return;
-    case profile::openwebui:
-      if (openwebui && openwebui::complete(*openwebui)) openwebui::install(srv, std::move(openwebui), openwebui_options);
-      else srv.of("/");
-      return;
-  }
 }
 
 }  // namespace owcore::realtime::profiles

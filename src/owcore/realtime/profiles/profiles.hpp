@@ -1,51 +1,58 @@
 #pragma once
-// Handler profiles: the Socket.IO event handlers installed on a generic server, chosen at
+// Socket.IO handler profiles: the event handlers installed on a generic server, chosen by name at
 // start-up (`--profile` of `owcore conformance-server`, OWCORE_SOCKETIO_PROFILE for
-// `owcore serve`).
+// `owcore serve`). The production binary knows two:
 //
-// - conformance: the reference behaviour of socketio/socket.io-protocol's test suite: on connect
-//   emit `auth` with the CONNECT payload; `message` -> `message-back` with the same arguments;
-//   `message-with-ack` acknowledges with its arguments; a `/custom` namespace that emits `auth`.
-// - bench: `join` {room} joins the room and acks {"ok": true}; `broadcast` {room, payload,
-//   except?} emits `deliver` with `payload` unchanged to every socket of the room on every
-//   instance, skipping the members of the `except` rooms (acks {"ok": true} when asked); `echo`
-//   acks its arguments unchanged.
-// - testing: conformance + bench + what the project's protocol tests drive: `leave` {room},
-//   `rooms` (acks the socket's rooms), `broadcast-except-me` {room, payload, except?}, `ask`
-//   {event, args, timeout_ms} (the server calls the client with an acknowledgement and acks the
-//   caller with the client's answer, or {"error": ...}), `disconnect-me`, `stats` (acks
-//   {clients, sockets}: attached Engine.IO sessions and sockets of "/", for leak checks).
-//   Test-only operations on ANOTHER socket, by sid, through the server's adapter (so a sid on
-//   another instance exercises the multi-instance adapter): `join-sid` {sid, room}, `leave-sid`
-//   {sid, room}, `disconnect-sid` {sid}, `close-room` {room} (on every instance), each acking
-//   {"ok": true}; and `call-sid` {sid, event, args, timeout_ms}, a server-to-client call to
-//   that sid, acking the caller with the client's answer or {"error": ...}.
-// - openwebui: Open WebUI's handlers (realtime/openwebui, docs/openwebui-events.md). Without a
-//   complete set of services (the conformance server has none) it accepts connections on "/" and
-//   handles no event.
+// - openwebui (the default of `owcore serve`): Open WebUI's handlers (realtime/openwebui,
+//   docs/openwebui-events.md). Without a complete set of services (the conformance server has
+//   none) it accepts connections on "/" and handles no event.
+// - conformance (the default of `owcore conformance-server`): the reference behaviour of
+//   socketio/socket.io-protocol's test suite: on connect emit `auth` with the CONNECT payload;
+//   `message` -> `message-back` with the same arguments; `message-with-ack` acknowledges with its
+//   arguments; a `/custom` namespace that emits `auth`.
+//
+// The project's own test and benchmark profiles (`testing`, `bench`) are not in the production
+// library: `owcore-testbed` (src/testbed) is the same program with them added to its registry.
 
 #include "owcore/realtime/openwebui/handlers.hpp"
 #include "owcore/realtime/socketio/server.hpp"
 
+#include <functional>
+#include <map>
 #include <memory>
-
-#include <optional>
+#include <string>
 #include <string_view>
 
 namespace owcore::realtime::profiles {
 
-/// The profiles.
-enum class profile { conformance, bench, testing, openwebui };
+/// What an installer may use besides the server: the openwebui profile's services and limits.
+struct install_context {
+  std::shared_ptr<const openwebui::services> openwebui;  ///< null when there are none
+  openwebui::handler_options openwebui_options;
+};
 
-/// Parses a profile name ("conformance", "bench", "testing", "openwebui").
-std::optional<profile> parse_profile(std::string_view name) noexcept;
+/// Installs a profile's handlers on a server. Called during set-up, before clients connect.
+using installer = std::function<void(socketio::server&, const install_context&)>;
 
-/// The name of `p`.
-std::string_view to_string(profile p) noexcept;
+/// Profiles by name. Built at start-up and read-only afterwards (concurrent reads are safe).
+class registry {
+ public:
+  /// Adds (or replaces) the profile `name`.
+  void add(std::string name, installer install);
+  /// The installer of `name`, or null when no such profile is registered.
+  const installer* find(std::string_view name) const;
+  /// The registered names, comma-separated in name order (for error messages).
+  std::string names() const;
 
-/// Installs the handlers of `p` on `srv`. Set-up only (before clients connect). `openwebui`
-/// and `openwebui_options` are used by the openwebui profile only.
-void install(profile p, socketio::server& srv, std::shared_ptr<const openwebui::services> openwebui = nullptr,
-             const openwebui::handler_options& openwebui_options = {});
+ private:
+  std::map<std::string, installer, std::less<>> profiles_;
+};
+
+/// The production profiles: openwebui and conformance.
+const registry& standard();
+
+/// The conformance profile's handlers (see the top of this file); exported so test profiles can
+/// build on them.
+void install_conformance(socketio::server& srv);
 
 }  // namespace owcore::realtime::profiles

@@ -1,5 +1,5 @@
 #pragma once
-// The Socket.IO layer's error codes (STYLE.md 7): decoding and type-check failures, which close
+// The Socket.IO layer's error codes: decoding and type-check failures, which close
 // the offending client, and the outcomes of server-to-client acknowledgements.
 
 #include <boost/system/error_code.hpp>

@@ -6,7 +6,7 @@
 // followed, for BINARY_EVENT / BINARY_ACK, by one binary Engine.IO message per attachment, which
 // the JSON refers to with {"_placeholder":true,"num":<index>}.
 //
-// The decoder type-checks everything a client sends (STYLE.md 2: values in, values out): the
+// The decoder type-checks everything a client sends (values in, values out): the
 // packet type, the attachment count and its limit, the namespace, the ack id, the JSON, the
 // payload shape for the type (a non-empty array whose first element is a string for events, an
 // array for acks, an object for CONNECT), and every placeholder index. Any failure is an error

@@ -4,7 +4,8 @@
 // broadcasts through an adapter, and disconnects.
 //
 // It sees Engine.IO only through sessions (send/close) and the session_listener it attaches to
-// each (STYLE.md 13): plug `attach` in as the engineio::server's open_handler.
+// each (it knows nothing else of Engine.IO): plug `attach` in as the engineio::server's
+// open_handler.
 //
 // Handlers run on the client's Engine.IO strand and must not block; asynchronous work (Redis,
 // authentication) is spawned on `socket::get_executor()`. Handlers are registered during set-up

@@ -83,7 +83,7 @@ class socket final : public adapter::local_socket, public std::enable_shared_fro
          std::shared_ptr<const engineio::request_info> request, socket_options opts);
   ~socket() override;
 
-  /// The socket id (SPEC §5.1 format; the room of this socket alone).
+  /// The socket id (docs/wire.md, "Socket.IO"; the room of this socket alone).
   const std::string& sid() const noexcept { return sid_; }
   /// The namespace ("/" or "/name").
   const std::string& nsp() const noexcept { return nsp_; }

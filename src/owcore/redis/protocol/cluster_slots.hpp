@@ -1,5 +1,5 @@
 #pragma once
-// The sans-io core of Redis Cluster routing (STYLE.md 2 and 6): the key slot function with hash
+// The sans-io core of Redis Cluster routing: the key slot function with hash
 // tags, the cross-slot check, the slot -> node range map built from CLUSTER SLOTS, and the
 // classification of redirect and cluster error replies. No I/O, no logging, no exceptions: the
 // cluster client feeds replies in and gets values out.
@@ -61,7 +61,7 @@ struct cluster_node {
 };
 
 /// Which node serves each hash slot: an ordered range map keyed by the first slot of each range
-/// (STYLE.md 6). Slots not covered by any range (gaps) have no node.
+/// (lookups by lower_bound). Slots not covered by any range (gaps) have no node.
 ///
 /// A value type. Copies are cheap (one map entry per range; nodes are shared, immutable and
 /// reference-counted), so the cluster client keeps one current map and replaces it wholesale after

@@ -4,6 +4,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include <cstdint>
+
 namespace owcore::redis {
 namespace {
 
@@ -42,6 +44,35 @@ reply convert(const redisReply& r) {
   return out;
 }
 
+// hiredis's own reply constructors, with createArray bounded by the element limit the parser
+// keeps in the reader's privdata (a number, not a pointer, so a moved parser stays valid).
+struct bounded_functions {
+  redisReplyObjectFunctions fn{};
+  void* (*create_array)(const redisReadTask*, int) = nullptr;
+};
+
+const bounded_functions& functions();
+
+void* create_bounded_array(const redisReadTask* task, int elements) {
+  const auto limit = reinterpret_cast<std::uintptr_t>(task->privdata);
+  if (elements > 0 && static_cast<std::uintptr_t>(elements) > limit) return nullptr;  // hiredis: OOM error
+  return functions().create_array(task, elements);
+}
+
+const bounded_functions& functions() {
+  static const bounded_functions f = [] {
+    bounded_functions b;
+    redisReader* probe = redisReaderCreate();
+    if (!probe) throw std::bad_alloc();
+    b.fn = *probe->fn;
+    redisReaderFree(probe);
+    b.create_array = b.fn.createArray;
+    b.fn.createArray = create_bounded_array;
+    return b;
+  }();
+  return f;
+}
+
 }  // namespace
 
 void encode_command(std::string& out, std::span<const std::string_view> args) {
@@ -60,8 +91,10 @@ void encode_command(std::string& out, std::span<const std::string_view> args) {
 void reply_parser::reader_deleter::operator()(redisReader* r) const noexcept { redisReaderFree(r); }
 
 reply_parser::reply_parser(std::size_t max_buffered)
-    : reader_(redisReaderCreate()), max_buffered_(max_buffered) {
+    : reader_(redisReaderCreateWithFunctions(const_cast<redisReplyObjectFunctions*>(&functions().fn))),
+      max_buffered_(max_buffered) {
   if (!reader_) throw std::bad_alloc();
+  reader_->privdata = reinterpret_cast<void*>(static_cast<std::uintptr_t>(max_buffered / 4));
 }
 reply_parser::reply_parser(reply_parser&&) noexcept = default;
 reply_parser& reply_parser::operator=(reply_parser&&) noexcept = default;

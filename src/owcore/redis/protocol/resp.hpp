@@ -1,6 +1,6 @@
 #pragma once
 // RESP2 values, the command encoder, and an incremental reply parser over the hiredis reader.
-// Sans-io: feed bytes in, take replies out (STYLE.md 2). Fuzzable and unit-tested without sockets.
+// Sans-io: feed bytes in, take replies out. Fuzzable and unit-tested without sockets.
 
 #include <boost/system/error_code.hpp>
 
@@ -44,6 +44,9 @@ inline void encode_command(std::string& out, std::initializer_list<std::string_v
 /// Incremental RESP2 parser (the hiredis 0.14 reader, owned with RAII).
 /// Not thread-safe; one per connection. Memory is bounded by `max_buffered`: if more unparsed bytes
 /// than that accumulate (one reply larger than the limit), `next()` fails with reply_too_large.
+/// An array header announcing more than `max_buffered / 4` elements (each takes at least 4 bytes
+/// on the wire) is a protocol_error before anything is allocated for it: hiredis would otherwise
+/// allocate the announced element table up front (8 bytes per element, whatever arrives).
 class reply_parser {
  public:
   /// Redis's own bulk string limit is 512 MB; the default stays well below it.
