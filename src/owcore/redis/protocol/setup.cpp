@@ -75,6 +75,28 @@ error_info check_setup(const setup_request& setup, const response& replies,
   return {};
 }
 
+setup_failure read_setup_failure(const error_info& e) {
+  setup_failure f;
+  const std::string_view d = e.detail;
+  const auto refused = d.find(" refused: ");
+  const auto text = refused == std::string_view::npos ? std::string_view{}
+                                                      : d.substr(refused + 10);
+  if (d.starts_with("cannot connect to ")) {
+    f.at = setup_failure::stage::connect;
+  } else if (e.ec == error::auth_failed) {
+    f.at = setup_failure::stage::refused;
+    f.server_text = text;
+  } else if (e.ec == error::server_error && refused != std::string_view::npos) {
+    f.at = setup_failure::stage::refused;
+    f.step = d.starts_with("SELECT ") ? setup_step::select : setup_step::set_name;
+    f.server_text = text;
+  } else if (e.ec == error::not_master) {
+    f.at = setup_failure::stage::refused;
+    f.step = setup_step::role;
+  }
+  return f;
+}
+
 error_info connect_failure(std::string_view peer, boost::system::error_code ec) {
   return {ec, "cannot connect to " + std::string(peer) + ": " + ec.message()};
 }

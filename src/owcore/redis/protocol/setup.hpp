@@ -63,6 +63,19 @@ setup_request compose_setup_request(const setup_options& opts);
 error_info check_setup(const setup_request& setup, const response& replies,
                        std::string_view peer);
 
+/// A set-up failure read back: where it stopped and, for a refusal, the server's own words.
+struct setup_failure {
+  enum class stage { connect, transport, refused };
+  stage at = stage::transport;
+  setup_step step = setup_step::auth;  ///< for `refused`: the step the server refused
+  std::string server_text;             ///< for `refused`: the error reply ("" for ROLE)
+};
+
+/// Reads back a failure of io::open_node (the wordings of connect_failure,
+/// setup_transport_failure and check_setup, all written in this file) for callers that word
+/// failures their own way (`owcore doctor`'s findings). Pure, thread-safe.
+setup_failure read_setup_failure(const error_info& e);
+
 /// The wording of a failed connect (TCP, TLS or resolution): "cannot connect to <peer>: <why>".
 /// This is the text of the start-up error line (docs/redis.md), kept byte-stable.
 error_info connect_failure(std::string_view peer, boost::system::error_code ec);
