@@ -30,7 +30,12 @@ if(OWCORE_NODE)
              COMMAND ${OWCORE_NODE} --experimental-websocket --test-reporter=spec
                      ${CMAKE_CURRENT_SOURCE_DIR}/js/openwebui_fleet.mjs --server $<TARGET_FILE:owcore>
                      --topology=${topology})
-    set_tests_properties(openwebui_fleet_${topology} PROPERTIES LABELS integration TIMEOUT 300)
+    # owcore_fleet: the multi-instance browser tests and the chaos scenarios never run beside each
+    # other (each starts two or three owcore instances and a Redis deployment; the chaos storm
+    # adds hundreds of clients); they wait on leases and failovers with deadlines, which a
+    # neighbour's load can push past. They still run beside the C++ integration tests.
+    set_tests_properties(openwebui_fleet_${topology} PROPERTIES LABELS integration TIMEOUT 300
+                         RESOURCE_LOCK owcore_fleet)
     if(OWCORE_JS_SKIP_CODE)
       set_tests_properties(openwebui_fleet_${topology} PROPERTIES SKIP_RETURN_CODE ${OWCORE_JS_SKIP_CODE})
     endif()
@@ -58,7 +63,8 @@ if(OWCORE_NODE)
                      ${CMAKE_CURRENT_SOURCE_DIR}/js/chaos/chaos.mjs --server $<TARGET_FILE:owcore>
                      --topology=${topology} --scenario=${scenario} --short)
     # The driver stops everything it started at its own 150 s deadline, before ctest's.
-    set_tests_properties(${test_name} PROPERTIES LABELS integration TIMEOUT 200)
+    set_tests_properties(${test_name} PROPERTIES LABELS integration TIMEOUT 200
+                         RESOURCE_LOCK owcore_fleet)
     if(OWCORE_JS_SKIP_CODE)
       set_tests_properties(${test_name} PROPERTIES SKIP_RETURN_CODE ${OWCORE_JS_SKIP_CODE})
     endif()
@@ -71,7 +77,8 @@ if(OWCORE_NODE)
              COMMAND ${OWCORE_NODE} --experimental-websocket --test-reporter=spec
                      ${CMAKE_CURRENT_SOURCE_DIR}/js/openwebui_interop.mjs --server $<TARGET_FILE:owcore>
                      --room-channels=${mode})
-    set_tests_properties(${name} PROPERTIES LABELS integration TIMEOUT 300)
+    set_tests_properties(${name} PROPERTIES LABELS integration TIMEOUT 300
+                         RESOURCE_LOCK owcore_fleet)
     if(OWCORE_JS_SKIP_CODE)
       set_tests_properties(${name} PROPERTIES SKIP_RETURN_CODE ${OWCORE_JS_SKIP_CODE})
     endif()

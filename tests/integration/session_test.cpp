@@ -308,7 +308,7 @@ void exercise_attacker_ids(redis_env& env, const std::string& prefix) {
 // Python interop.
 
 std::filesystem::path interop_script() {
-  return std::filesystem::path(__FILE__).parent_path() / "python" / "session_interop.py";
+  return std::filesystem::path(OWCORE_SOURCE_DIR) / "tests/integration/python/session_interop.py";
 }
 
 std::string python() {

@@ -635,7 +635,7 @@ std::filesystem::path interop_script() {
 #ifdef OWCORE_SOURCE_DIR
   return std::filesystem::path(OWCORE_SOURCE_DIR) / "tests/integration/python/shared_interop.py";
 #else
-  return std::filesystem::path(__FILE__).parent_path() / "python/shared_interop.py";
+  return std::filesystem::path(OWCORE_SOURCE_DIR) / "tests/integration/python/shared_interop.py";
 #endif
 }
 

@@ -50,15 +50,6 @@ timeout (REDIS_SOCKET_CONNECT_TIMEOUT, default 5 s).
 exit status: 0 healthy, 1 degraded, 2 unreachable or misconfigured
 )";
 
-std::string join(const std::vector<std::string>& items, std::string_view sep) {
-  std::string out;
-  for (const auto& i : items) {
-    if (!out.empty()) out += sep;
-    out += i;
-  }
-  return out;
-}
-
 // One client's configuration as the doctor will check it.
 struct client_input {
   client_report base;  // identity and configuration, filled in before any I/O

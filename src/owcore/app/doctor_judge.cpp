@@ -10,10 +10,6 @@
 #include <set>
 
 namespace owcore::app {
-namespace {
-
-using redis::has_word;
-using redis::info_field;
 
 std::string join(const std::vector<std::string>& items, std::string_view sep) {
   std::string out;
@@ -23,6 +19,11 @@ std::string join(const std::vector<std::string>& items, std::string_view sep) {
   }
   return out;
 }
+
+namespace {
+
+using redis::has_word;
+using redis::info_field;
 
 // The slots no master serves, as inclusive ranges.
 std::vector<std::pair<std::uint16_t, std::uint16_t>> uncovered_ranges(const redis::slot_map& map) {

@@ -22,6 +22,9 @@
 
 namespace owcore::app {
 
+/// `items` separated by `sep` (the lists of the judge's findings and of the report).
+std::string join(const std::vector<std::string>& items, std::string_view sep);
+
 /// How bad a finding is. Ordered: a client's status is its worst finding.
 enum class severity { healthy, degraded, unreachable, misconfigured };
 

@@ -15,15 +15,6 @@ double round3(double ms) { return std::round(ms * 1000.0) / 1000.0; }
 
 std::string ms_text(double ms) { return fmt::format("{:.2f} ms", ms); }
 
-std::string join(const std::vector<std::string>& items, std::string_view sep) {
-  std::string out;
-  for (const auto& i : items) {
-    if (!out.empty()) out += sep;
-    out += i;
-  }
-  return out;
-}
-
 json::value opt_number(const std::optional<double>& v) {
   return v ? json::value(round3(*v)) : json::value(nullptr);
 }
