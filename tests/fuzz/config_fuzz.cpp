@@ -7,7 +7,7 @@
 //
 // Input: byte 0 selects the parser; the rest is the URL, or the environment (lines NAME=VALUE).
 //
-// fuzz-sources: src/owcore/app/settings.cpp src/owcore/app/settings_json.cpp src/owcore/db/url.cpp
+// fuzz-sources: src/owcore/app/settings.cpp src/owcore/app/settings_json.cpp src/owcore/app/python_literals.cpp src/owcore/db/url.cpp
 // fuzz-sources: src/owcore/redis/url.cpp
 // fuzz-libs: -lboost_json -lboost_url
 #include "owcore/app/settings.hpp"

@@ -11,7 +11,8 @@
 // of messages separated by 0xFF, each starting with 't' (text) or anything else (binary).
 //
 // fuzz-sources: src/owcore/realtime/socketio/packet.cpp src/owcore/realtime/socketio/error.cpp
-// fuzz-sources: src/owcore/realtime/adapter/socketio_pubsub.cpp src/owcore/realtime/engineio/packet.cpp
+// fuzz-sources: src/owcore/realtime/adapter/socketio_pubsub.cpp src/owcore/realtime/adapter/socketio_pubsub_encode.cpp
+// fuzz-sources: src/owcore/realtime/engineio/packet.cpp
 // fuzz-sources: src/owcore/realtime/engineio/error.cpp
 // fuzz-libs: -lboost_json -lcrypto
 #include "owcore/base/pyjson.hpp"
