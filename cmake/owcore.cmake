@@ -11,6 +11,9 @@ target_compile_definitions(owcore_options INTERFACE
   BOOST_ASIO_SEPARATE_COMPILATION
   BOOST_BEAST_SEPARATE_COMPILATION
   SPDLOG_FMT_EXTERNAL)
+if(OWCORE_LINE_TABLES_ONLY)
+  target_compile_options(owcore_options INTERFACE -g1)
+endif()
 if(OWCORE_SANITIZE)
   target_compile_options(owcore_options INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
   target_link_options(owcore_options INTERFACE -fsanitize=address,undefined)

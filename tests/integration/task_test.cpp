@@ -174,6 +174,32 @@ TEST(Tasks, KilledInstanceEntriesDisappearWithinLeaseTtlPlusReaperPeriod) {
   EXPECT_EQ(redis_command(topo.port(), {"HEXISTS", "tt:tasks:owcore", id}).integer, 0);
 }
 
+// A running task whose registry entries Redis lost (a failover to a replica that never got the
+// HSET, here deleted by hand) is registered again by its owner's next lease tick, so another
+// instance lists it and can stop it.
+TEST(Tasks, ARunningTaskWhoseRegistrationWasLostIsRegisteredAgain) {
+  standalone_topology topo;
+  temp_dir dir("owcore-tasks-");
+  instance a(dir, "a", {"REDIS_URL=" + topo.url()}), b(dir, "b", {"REDIS_URL=" + topo.url()});
+  const auto token = admin_token();
+  auto created = a.call("POST", "/api/owcore/tasks", token, R"({"kind":"sleep","seconds":600,"item_id":"chat-lost"})");
+  ASSERT_EQ(created.status, 200) << created.body;
+  const std::string id(boost::json::parse(created.body).as_object().at("task_id").as_string());
+  redis_command(topo.port(), {"HDEL", "tt:tasks", id});
+  redis_command(topo.port(), {"HDEL", "tt:tasks:owcore", id});
+  redis_command(topo.port(), {"DEL", "tt:tasks:item:chat-lost"});
+
+  ASSERT_TRUE(eventually([&] { return redis_command(topo.port(), {"HGET", "tt:tasks", id}).str == "chat-lost"; }, 10s))
+      << a.proc->log_tail();
+  EXPECT_TRUE(eventually([&] { return redis_command(topo.port(), {"SISMEMBER", "tt:tasks:item:chat-lost", id}).integer == 1; }, 5s));
+  EXPECT_TRUE(eventually([&] { return redis_command(topo.port(), {"HEXISTS", "tt:tasks:owcore", id}).integer == 1; }, 5s));
+  EXPECT_NE(a.proc->log_tail(64 * 1024).find("registering it again"), std::string::npos);
+  auto stopped = b.call("POST", "/api/tasks/stop/" + id, token);
+  ASSERT_EQ(stopped.status, 200) << stopped.body;
+  EXPECT_TRUE(eventually([&] { return redis_command(topo.port(), {"HEXISTS", "tt:tasks", id}).integer == 0; }, 10s));
+  EXPECT_TRUE(eventually([&] { return a.proc->log_tail(64 * 1024).find("task " + id + ": cancelling") != std::string::npos; }, 5s));
+}
+
 TEST(Tasks, StopMarkerIsHonouredWithoutPubSub) {
   standalone_topology topo;
   temp_dir dir("owcore-tasks-");

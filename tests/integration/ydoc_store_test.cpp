@@ -34,6 +34,8 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <algorithm>
+#include <chrono>
 #include <thread>
 
 namespace asio = boost::asio;
@@ -315,6 +317,44 @@ TEST_P(YdocStore, Behaviour) {
     EXPECT_EQ(b.raw({"EXISTS", ydoc::keys::updates(b.prefix, doc)}).integer, 0);
     EXPECT_EQ(b.raw({"EXISTS", ydoc::keys::users(b.prefix, doc)}).integer, 0);
   }
+}
+
+// A cleanup made on a stalled instance's behalf (the lease sweep) leaves a document without users
+// to expire rather than clearing it; a join before then keeps it for good.
+TEST_P(YdocStore, EmptiedOnAnothersBehalfExpiresUnlessJoinedAgain) {
+  backend b(GetParam());
+  auto s = b.store();
+  auto& io = b.io;
+  const auto u = insert_update(44, 0, 'k');
+  io.run(s->append("note:kept", u)).value();
+  io.run(s->append("note:lapsed", u)).value();
+  io.run(s->add_user("note:kept", "sidS")).value();
+  io.run(s->add_user("note:lapsed", "sidS")).value();
+
+  const auto keep = std::chrono::milliseconds(300);
+  auto left = io.run(s->remove_user_from_all_documents("sidS", keep)).value();
+  std::sort(left.begin(), left.end());
+  EXPECT_EQ(left, (std::vector<std::string>{"note_kept", "note_lapsed"}));
+  EXPECT_TRUE(io.run(s->exists("note:kept")).value()) << "not cleared at once";
+  EXPECT_TRUE(io.run(s->users("note:kept")).value().empty());
+  if (b.is_redis()) {
+    EXPECT_GT(b.raw({"PTTL", ydoc::keys::updates(b.prefix, "note_lapsed")}).integer, 0);
+  }
+
+  // The stalled instance writes its socket's presence back in one document only.
+  io.run(s->add_user("note:kept", "sidS")).value();
+  if (b.is_redis()) {
+    EXPECT_EQ(b.raw({"PTTL", ydoc::keys::updates(b.prefix, "note_kept")}).integer, -1);
+  }
+  std::this_thread::sleep_for(keep + std::chrono::milliseconds(200));
+  EXPECT_FALSE(io.run(s->exists("note:lapsed")).value()) << "expired";
+  EXPECT_EQ(io.run(s->state("note:lapsed")).value(), (byte_buffer{0, 0}));
+  EXPECT_TRUE(io.run(s->exists("note:kept")).value()) << "the join cancelled the expiry";
+  EXPECT_EQ(io.run(s->state("note:kept")).value(), u);
+
+  // A plain disconnect still clears at once, as Python does.
+  EXPECT_EQ(io.run(s->remove_user_from_all_documents("sidS")).value(), (std::vector<std::string>{"note_kept"}));
+  EXPECT_FALSE(io.run(s->exists("note:kept")).value());
 }
 
 // Rolling compaction at 500: the state stays the state of everything appended.

@@ -525,15 +525,22 @@ void cluster_topology::restart(redis_server& node) { own(node).restart(); }
 
 void cluster_topology::failover(redis_server& replica, std::chrono::milliseconds timeout) {
   const deadline until = deadline_after(timeout);
-  const reply r = own(replica).command({"CLUSTER", "FAILOVER"}, probe_timeout);
-  if (!r.is_ok()) {
-    throw std::runtime_error(with_log_tail(
-        "cluster_topology: CLUSTER FAILOVER on " + replica.name() + ": " + r.to_string(),
-        replica.log_file()));
-  }
+  // A manual failover times out by itself (Redis: "Manual failover timed out", after about
+  // 5 s) when its master has not yet taken the replica's first REPLCONF ACK, as right after a
+  // full resync on a loaded machine; it is then asked again until the deadline.
+  auto next_request = std::chrono::steady_clock::now();
   wait_healthy("cluster_topology: failover of " + replica.name(), until,
                [&]() -> std::optional<problem> {
                  if (role_of(replica) == "master") return std::nullopt;
+                 if (std::chrono::steady_clock::now() >= next_request) {
+                   const reply r = own(replica).command({"CLUSTER", "FAILOVER"}, probe_timeout);
+                   if (!r.is_ok()) {
+                     throw std::runtime_error(with_log_tail(
+                         "cluster_topology: CLUSTER FAILOVER on " + replica.name() + ": " + r.to_string(),
+                         replica.log_file()));
+                   }
+                   next_request = std::chrono::steady_clock::now() + std::chrono::seconds(6);
+                 }
                  return problem{replica.name() + "'s ROLE isn't master yet", replica.log_file()};
                });
   wait_until_ok(until);

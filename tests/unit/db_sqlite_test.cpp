@@ -15,6 +15,8 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <thread>
+#include <vector>
 
 #include <unistd.h>
 
@@ -198,6 +200,37 @@ TEST(DbSqlite, LockHeldPastBusyTimeoutIsBusy) {
   sqlite3_exec(holder, "ROLLBACK", nullptr, nullptr, nullptr);
   sqlite3_close(holder);
   EXPECT_TRUE(io.run(d->exec(insert_t, db::make_params(std::string("z"), nullptr, nullptr, nullptr))));
+}
+
+// Several processes opening one new file at once (a fleet's instances started together): each
+// asks for journal_mode=WAL, and SQLite answers some of them SQLITE_BUSY at once, without the busy
+// handler; opening retries for up to busy_timeout, so every one opens.
+TEST(DbSqlite, OpeningsRacingOnANewFileAllSucceed) {
+  temp_file f;
+  for (int round = 0; round < 10; ++round) {
+    const auto path = f.path("race" + std::to_string(round) + ".db");
+    constexpr int openers = 4;
+    std::atomic<int> ready{0}, opened{0};
+    std::vector<std::string> errors(openers);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < openers; ++i) {
+      threads.emplace_back([&, i] {
+        io_runner io;
+        ++ready;
+        while (ready.load() < openers) std::this_thread::yield();
+        auto r = io.run(db::open(io.io.get_executor(), sqlite_options(path)));
+        if (r) {
+          ++opened;
+          (*r)->stop();
+        } else {
+          errors[static_cast<std::size_t>(i)] = r.error().message();
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(opened.load(), openers) << "round " << round << ": " << errors[0] << " | " << errors[1] << " | "
+                                      << errors[2] << " | " << errors[3];
+  }
 }
 
 TEST(DbSqlite, StopFailsLaterStatements) {

@@ -371,3 +371,81 @@ TEST(OpenWebuiInstanceLease, ADeadInstancesSocketsAreCleanedAndItsLeaseRemoved) 
   EXPECT_EQ(run_sync(alive->tick(1600)), 0u);
   EXPECT_EQ(run_sync(sids_of("alive")->keys()).value(), std::vector<std::string>{"sidA"});
 }
+
+// A live instance stalled past its lease is swept like a dead one: what its users wrote survives
+// (the documents it left without users expire one ttl later instead of being cleared), and at its
+// next renewal it finds out and calls its hook to write its sockets' state back.
+TEST(OpenWebuiInstanceLease, AStalledInstanceSweptAsDeadLosesNoDocumentAndFindsOut) {
+  namespace shared = owcore::coord::shared;
+  boost::asio::io_context ioc;
+  std::map<std::string, std::shared_ptr<shared::shared_dict>> sid_hashes;
+  auto sids_of = [&](const std::string& id) {
+    auto& d = sid_hashes[id];
+    if (!d) d = shared::make_memory_shared_dict("sids:" + id);
+    return d;
+  };
+  auto instances = shared::make_memory_shared_dict("instances");
+  sid_cleanup c{shared::make_memory_shared_dict("session_pool"), shared::make_memory_shared_dict("usage_pool"),
+                owcore::coord::ydoc::make_memory_document_store()};
+  lease_options lo;
+  lo.ttl = std::chrono::milliseconds(60000);
+  auto sweeper = std::make_shared<instance_lease>(ioc.get_executor(), "sweeper", instances, sids_of, c, lo);
+  auto stalled = std::make_shared<instance_lease>(ioc.get_executor(), "stalled", instances, sids_of, c, lo);
+  int lapses = 0;
+  stalled->on_lapsed([&] { ++lapses; });
+  ioc.run();  // the hook is set on the lease's strand
+
+  EXPECT_TRUE(run_sync(stalled->renew(0)));
+  EXPECT_EQ(lapses, 0) << "a first lease is not a lapse";
+  ASSERT_TRUE(run_sync(c.documents->append("note:n", {1, 1, 7, 0, 4, 1, 1, 't', 1, 'x', 0}))) << "a valid update";
+  ASSERT_TRUE(run_sync(c.documents->add_user("note:n", "sidS")));
+  run_void(stalled->hold("sidS"));
+
+  // "stalled" misses its renewals; "sweeper" judges its lease run out at t = 61 s.
+  EXPECT_EQ(run_sync(sweeper->tick(61000)), 1u);
+  EXPECT_TRUE(run_sync(c.documents->users("note:n")).value().empty());
+  EXPECT_TRUE(run_sync(c.documents->exists("note:n")).value()) << "left to expire, not cleared";
+  EXPECT_EQ(run_sync(sids_of("stalled")->size()).value(), 0u);
+
+  // It wakes up: its renewal comes after its lease ended, so it calls its hook.
+  EXPECT_TRUE(run_sync(stalled->renew(62000)));
+  EXPECT_EQ(lapses, 1);
+  EXPECT_TRUE(run_sync(stalled->renew(63000)));
+  EXPECT_EQ(lapses, 1) << "renewed in time";
+
+  // Swept although its lease was still valid by its own clock (clocks apart): found by the
+  // registry field being gone.
+  ASSERT_TRUE(run_sync(instances->erase("stalled")).value());
+  EXPECT_TRUE(run_sync(stalled->renew(64000)));
+  EXPECT_EQ(lapses, 2);
+}
+
+// The sweep cleans a dead instance's many sids several at a time, and all of them.
+TEST(OpenWebuiInstanceLease, SweepCleansEverySidOfALargeDeadInstance) {
+  namespace shared = owcore::coord::shared;
+  boost::asio::io_context ioc;
+  std::map<std::string, std::shared_ptr<shared::shared_dict>> sid_hashes;
+  auto sids_of = [&](const std::string& id) {
+    auto& d = sid_hashes[id];
+    if (!d) d = shared::make_memory_shared_dict("sids:" + id);
+    return d;
+  };
+  auto instances = shared::make_memory_shared_dict("instances");
+  sid_cleanup c{shared::make_memory_shared_dict("session_pool"), shared::make_memory_shared_dict("usage_pool"),
+                owcore::coord::ydoc::make_memory_document_store()};
+  lease_options lo;
+  lo.ttl = std::chrono::milliseconds(1000);
+  auto alive = std::make_shared<instance_lease>(ioc.get_executor(), "alive", instances, sids_of, c, lo);
+  auto dead = std::make_shared<instance_lease>(ioc.get_executor(), "dead", instances, sids_of, c, lo);
+  EXPECT_EQ(run_sync(dead->tick(0)), 0u);
+  const std::size_t n = instance_lease::sweep_parallelism * 3 + 5;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::string sid = "sid" + std::to_string(i);
+    ASSERT_TRUE(run_sync(c.session_pool->set(sid, json::object{{"id", "u"}})));
+    run_void(dead->hold(sid));
+  }
+  EXPECT_EQ(run_sync(c.session_pool->size()).value(), n);
+  EXPECT_EQ(run_sync(alive->tick(1500)), 1u);
+  EXPECT_EQ(run_sync(c.session_pool->size()).value(), 0u);
+  EXPECT_EQ(run_sync(instances->keys()).value(), std::vector<std::string>{"alive"});
+}

@@ -156,3 +156,17 @@ TEST(Setup, RefusedConfirmingPingNamesThePeer) {
   const auto other = check_setup(s, {err("LOADING Redis is loading")}, "h:7");
   EXPECT_EQ(other.ec, make_error_code(error::server_error));
 }
+
+// Error replies that services turn into failures keep their cause (issue 13: under maxmemory the
+// log said only "Redis replied with an error").
+TEST(ReplyError, TheFirstWordNamesTheCause) {
+  EXPECT_EQ(reply_error("OOM command not allowed when used memory > 'maxmemory'."),
+            make_error_code(error::out_of_memory));
+  EXPECT_NE(reply_error("OOM command not allowed").message().find("maxmemory"), std::string::npos);
+  EXPECT_EQ(reply_error("NOPERM User u has no permissions to run the 'eval' command"),
+            make_error_code(error::no_permission));
+  EXPECT_EQ(reply_error("READONLY You can't write against a read only replica."), make_error_code(error::read_only));
+  EXPECT_EQ(reply_error("ERR unknown command"), make_error_code(error::server_error));
+  EXPECT_EQ(reply_error("OOMX"), make_error_code(error::server_error));
+  EXPECT_EQ(reply_error(""), make_error_code(error::server_error));
+}

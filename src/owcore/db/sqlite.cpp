@@ -110,20 +110,42 @@ class connection {
         {"journal_size_limit", &p.journal_size_limit}};
     for (const auto& [name, value] : pragmas) {
       if (value->empty()) continue;
-      const std::string sql = std::string("PRAGMA ") + name + "=" + *value;
-      deadline_ = clock::now() + opts_.statement_timeout;
-      if (auto r = run_script(sql); !r) {
+      if (auto r = run_opening_script(std::string("PRAGMA ") + name + "=" + *value); !r) {
         close();
         return r.error();
       }
     }
     // A file that is not a database only says so on its first read.
-    deadline_ = clock::now() + opts_.statement_timeout;
-    if (auto r = run_script("SELECT count(*) FROM sqlite_master"); !r) {
+    if (auto r = run_opening_script("SELECT count(*) FROM sqlite_master"); !r) {
       close();
       return r.error();
     }
     return {};
+  }
+
+  // One statement of the opening sequence, retried while the file is locked, for up to
+  // busy_timeout. Two processes opening a new file at once both read it, then both ask for the
+  // exclusive lock of `journal_mode=WAL`: SQLite answers one of them SQLITE_BUSY at once without
+  // calling the busy handler (waiting could deadlock), and that instance failed to start
+  // (bench/run_chaos, two instances started together).
+  result<void> run_opening_script(const std::string& sql) {
+    const auto until = clock::now() + busy_wait();
+    auto pause = std::chrono::milliseconds(5);
+    for (;;) {
+      deadline_ = clock::now() + opts_.statement_timeout;
+      auto r = run_script(sql);
+      if (r || r.error().code != error::busy || clock::now() + pause > until) return r;
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, std::chrono::milliseconds(100));
+    }
+  }
+
+  std::chrono::milliseconds busy_wait() const {
+    try {
+      return std::chrono::milliseconds(std::max(0L, std::stol(opts_.pragmas.busy_timeout)));
+    } catch (const std::exception&) {
+      return std::chrono::milliseconds(0);
+    }
   }
 
   result<rows> run(const statement& st, const params& args, clock::time_point deadline) {

@@ -27,12 +27,24 @@ class category final : public boost::system::error_category {
       case error::no_route: return "no cluster node serves the slot";
       case error::too_many_redirects: return "too many cluster redirects";
       case error::unexpected_reply: return "unexpected reply from server";
+      case error::out_of_memory:
+        return "Redis is out of memory (maxmemory reached, noeviction policy): it refuses writes until memory frees";
+      case error::no_permission: return "the Redis ACL user lacks a permission (NOPERM; owcore doctor names it)";
+      case error::read_only: return "the Redis node is a read-only replica (READONLY)";
     }
     return "unknown redis error";
   }
 };
 
 }  // namespace
+
+boost::system::error_code reply_error(std::string_view message) noexcept {
+  const auto first = message.substr(0, message.find(' '));
+  if (first == "OOM") return make_error_code(error::out_of_memory);
+  if (first == "NOPERM") return make_error_code(error::no_permission);
+  if (first == "READONLY") return make_error_code(error::read_only);
+  return make_error_code(error::server_error);
+}
 
 const boost::system::error_category& redis_category() noexcept {
   static const category instance;

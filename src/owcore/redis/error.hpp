@@ -4,6 +4,7 @@
 #include <boost/system/error_code.hpp>
 
 #include <string>
+#include <string_view>
 #include <type_traits>
 
 namespace owcore::redis {
@@ -27,6 +28,9 @@ enum class error {
   no_route,             ///< Cluster: no node is known to serve the slot
   too_many_redirects,   ///< Cluster: MOVED/ASK/TRYAGAIN kept coming past the retry budget
   unexpected_reply,     ///< a reply arrived that no request was waiting for
+  out_of_memory,        ///< an OOM error reply: maxmemory reached under a noeviction policy
+  no_permission,        ///< a NOPERM error reply: the ACL user lacks a command, key or channel
+  read_only,            ///< a READONLY error reply: the node is a replica
 };
 
 /// The category of `redis::error`; safe to call from any thread.
@@ -35,6 +39,12 @@ const boost::system::error_category& redis_category() noexcept;
 inline boost::system::error_code make_error_code(error e) noexcept {
   return {static_cast<int>(e), redis_category()};
 }
+
+/// The code for an error reply whose text is `message` ("OOM command not allowed ...", "NOPERM
+/// ...", "READONLY ..."): out_of_memory, no_permission or read_only by its first word, else
+/// server_error. For services that turn an error reply into a failure, so that the cause reaches
+/// the log and the caller. Pure.
+boost::system::error_code reply_error(std::string_view message) noexcept;
 
 /// A failure of the Redis layer: a code to branch on and a one-line detail for people (the peer,
 /// the step and the server's words; never a password). A clear `ec` means success and an empty

@@ -195,7 +195,7 @@ class redis_store final : public session_store {
   std::string key(const session_id& id) const { return keys::session(backend_.prefix, id); }
 
   static boost::system::error_code failure(const redis::reply& r) {
-    return r.is_error() ? make_error_code(redis::error::server_error)
+    return r.is_error() ? redis::reply_error(r.str)
                         : make_error_code(error::unexpected_reply);
   }
 

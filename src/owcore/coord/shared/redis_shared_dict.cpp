@@ -286,7 +286,7 @@ class redis_dict final : public shared_dict {
   net::awaitable<result<redis::reply>> run(redis::request req) {
     auto [ec, rep] = co_await client_->exec_one(std::move(req));
     if (ec) co_return fail(ec);
-    if (rep.is_error()) co_return fail(make_error_code(redis::error::server_error));
+    if (rep.is_error()) co_return fail(redis::reply_error(rep.str));
     co_return std::move(rep);
   }
 

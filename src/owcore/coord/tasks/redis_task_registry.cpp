@@ -62,6 +62,10 @@ class redis_registry final : public task_registry,
   // registry entry without its lease while the task is alive.
   net::awaitable<error_code> add(std::string id, std::string item) override {
     const auto& P = rb_.prefix;
+    {
+      std::lock_guard lock(mutex_);
+      items_[id] = item;
+    }
     if (auto ec = co_await run_request(redis::request()
                                            .push("SET", redis::key(keys::lease(P, id)),
                                                  instance_id_, "PX", opts_.lease_ttl.count())
@@ -86,6 +90,10 @@ class redis_registry final : public task_registry,
   // so there is no SCARD-then-DEL race (keys in docs/wire.md, "Redis keys").
   net::awaitable<void> remove(std::string id, std::string item) override {
     const auto& P = rb_.prefix;
+    {
+      std::lock_guard lock(mutex_);
+      items_.erase(id);
+    }
     co_await run_request(
         redis::request().push("HDEL", redis::key(keys::registry(P)), id).idempotent());
     if (!item.empty())
@@ -109,7 +117,7 @@ class redis_registry final : public task_registry,
     auto [ec, r] = co_await rb_.client->exec_one(
         redis::request().push("HKEYS", redis::key(keys::registry(rb_.prefix))).idempotent());
     if (ec) co_return ec;
-    if (r.is_error()) co_return make_error_code(redis::error::server_error);
+    if (r.is_error()) co_return redis::reply_error(r.str);
     std::vector<std::string> out;
     for (auto& e : r.elements) out.push_back(std::move(e.str));
     co_return out;
@@ -119,7 +127,7 @@ class redis_registry final : public task_registry,
     auto [ec, r] = co_await rb_.client->exec_one(
         redis::request().push("SMEMBERS", redis::key(keys::item(rb_.prefix, item))).idempotent());
     if (ec) co_return ec;
-    if (r.is_error()) co_return make_error_code(redis::error::server_error);
+    if (r.is_error()) co_return redis::reply_error(r.str);
     std::vector<std::string> out;
     for (auto& e : r.elements) out.push_back(std::move(e.str));
     co_return out;
@@ -166,7 +174,7 @@ class redis_registry final : public task_registry,
   // parameters are taken by value throughout: a reference would dangle across suspensions.
   net::awaitable<error_code> run_request(redis::request req) {
     auto [ec, r] = co_await rb_.client->exec_one(std::move(req));
-    if (!ec && r.is_error()) ec = make_error_code(redis::error::server_error);
+    if (!ec && r.is_error()) ec = redis::reply_error(r.str);
     co_return ec;
   }
 
@@ -232,10 +240,37 @@ class redis_registry final : public task_registry,
                                .push("SET", redis::key(keys::lease(P, id)), instance_id_, "PX",
                                      opts_.lease_ttl.count())
                                .idempotent());
+      co_await register_again_if_lost(id);
       auto [ec, marker] = co_await rb_.client->exec_one(
           redis::request().push("EXISTS", redis::key(keys::stop_marker(P, id))).idempotent());
       if (!ec && marker.integer == 1) cancel_local(id);
     }
+  }
+
+  // A running task whose registry entry is gone (an asynchronous replica promoted before it
+  // received the HSET, a FLUSHALL, an operator's HDEL) would run on unlisted, and a stop through
+  // another instance would answer 404: write the owner mark, the entry and the item set again.
+  // A task ending meanwhile leaves at most entries whose lease expires, which reap() removes.
+  net::awaitable<void> register_again_if_lost(std::string id) {
+    const auto& P = rb_.prefix;
+    auto [ec, listed] = co_await rb_.client->exec_one(
+        redis::request().push("HEXISTS", redis::key(keys::registry(P)), id).idempotent());
+    if (ec || listed.is_error() || listed.integer != 0) co_return;
+    std::string item;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = items_.find(id);
+      if (it == items_.end()) co_return;
+      item = it->second;
+    }
+    if (!is_local(id)) co_return;
+    if (opts_.log)
+      opts_.log->warn("task {}: its registry entry was lost in Redis while it runs; registering it again", id);
+    co_await run_request(
+        redis::request().push("HSET", redis::key(keys::owned(P)), id, instance_id_).idempotent());
+    co_await run_request(redis::request().push("HSET", redis::key(keys::registry(P)), id, item).idempotent());
+    if (!item.empty())
+      co_await run_request(redis::request().push("SADD", redis::key(keys::item(P, item)), id).idempotent());
   }
 
   // Deletes the owner mark of `id` once its lease has expired (a leftover of a dead owner).
@@ -312,8 +347,9 @@ class redis_registry final : public task_registry,
   std::string instance_id_;
   std::weak_ptr<local_tasks> tasks_;
   std::shared_ptr<redis::subscriber> sub_;
-  std::mutex mutex_;  ///< guards timer_
+  std::mutex mutex_;  ///< guards timer_ and items_
   std::shared_ptr<asio::steady_timer> timer_;
+  std::map<std::string, std::string> items_;  ///< item id of each task added here and not removed
   std::atomic<bool> stopped_{false};
 };
 

@@ -162,7 +162,8 @@ class document_store {
   virtual net::awaitable<result<bool>> exists(std::string document_id) = 0;
 
   /// Adds `sid` to the document's presence set and the document to the sid's reverse index
-  /// (SADD, SADD: two keys, two requests).
+  /// (SADD, SADD: two keys, two requests), and cancels an expiry of the updates that
+  /// remove_user_from_all_documents(sid, keep_empty_for) set (PERSIST; Python does not send it).
   virtual net::awaitable<result<void>> add_user(std::string document_id, std::string sid) = 0;
   /// The reverse of add_user (SREM, SREM). Does not clear an empty document (the caller decides,
   /// as Python's `ydoc:document:leave` handler does).
@@ -173,7 +174,17 @@ class document_store {
   /// Disconnect cleanup: for every document in the sid's reverse index, removes the sid from its
   /// presence set and clears the document when the set is then empty; finally deletes the index.
   /// Returns the storage ids of the documents it cleared.
-  virtual net::awaitable<result<std::vector<std::string>>> remove_user_from_all_documents(std::string sid) = 0;
+  net::awaitable<result<std::vector<std::string>>> remove_user_from_all_documents(std::string sid) {
+    return remove_user_from_all_documents(std::move(sid), std::chrono::milliseconds(0));
+  }
+  /// The same, except that a document left without users is not cleared at once when
+  /// `keep_empty_for` is positive: its updates are kept that long (PEXPIRE), and add_user keeps
+  /// them for good again. For cleanups made on someone else's behalf (an instance whose lease ran
+  /// out may be alive but stalled, docs/wire.md "Leftovers of a killed instance"): what its users
+  /// wrote survives until it re-asserts their presence. Returns the documents cleared or left to
+  /// expire.
+  virtual net::awaitable<result<std::vector<std::string>>> remove_user_from_all_documents(
+      std::string sid, std::chrono::milliseconds keep_empty_for) = 0;
 
   /// Deletes the updates list, then the presence set (two keys in different Cluster slots, so two
   /// requests; a join in between keeps its presence entry and finds an empty document). Sids'

@@ -11,6 +11,7 @@
 #include <spdlog/logger.h>
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <set>
@@ -32,7 +33,7 @@ class memory_store final : public document_store {
     const std::string doc = keys::storage_id(document_id);
     std::size_t n = 0;
     {
-      std::lock_guard lock(mutex_);
+      auto lock = locked();
       auto [it, created] = docs_.try_emplace(doc);
       if (created) it->second.epoch = ++next_epoch_;
       it->second.updates.push_back(std::move(update));
@@ -50,7 +51,7 @@ class memory_store final : public document_store {
   net::awaitable<result<std::vector<yjs::byte_buffer>>> get_updates(
       std::string document_id) override {
     if (!valid_id(document_id)) co_return make_error_code(error::invalid_argument);
-    std::lock_guard lock(mutex_);
+    auto lock = locked();
     auto it = docs_.find(keys::storage_id(document_id));
     if (it == docs_.end()) co_return std::vector<yjs::byte_buffer>{};
     co_return it->second.updates;
@@ -60,7 +61,7 @@ class memory_store final : public document_store {
     if (!valid_id(document_id)) co_return make_error_code(error::invalid_argument);
     std::vector<yjs::byte_buffer> updates;
     {
-      std::lock_guard lock(mutex_);
+      auto lock = locked();
       if (auto it = docs_.find(keys::storage_id(document_id)); it != docs_.end())
         updates = it->second.updates;
     }
@@ -69,7 +70,7 @@ class memory_store final : public document_store {
 
   net::awaitable<result<bool>> exists(std::string document_id) override {
     if (!valid_id(document_id)) co_return bool_error(make_error_code(error::invalid_argument));
-    std::lock_guard lock(mutex_);
+    auto lock = locked();
     co_return docs_.contains(keys::storage_id(document_id));
   }
 
@@ -77,9 +78,10 @@ class memory_store final : public document_store {
     if (!valid_id(document_id) || !valid_id(sid))
       co_return make_error_code(error::invalid_argument);
     const std::string doc = keys::storage_id(document_id);
-    std::lock_guard lock(mutex_);
+    auto lock = locked();
     users_[doc].insert(sid);
     index_[sid].insert(doc);
+    expiring_.erase(doc);
     co_return result<void>{};
   }
 
@@ -87,7 +89,7 @@ class memory_store final : public document_store {
     if (!valid_id(document_id) || !valid_id(sid))
       co_return make_error_code(error::invalid_argument);
     const std::string doc = keys::storage_id(document_id);
-    std::lock_guard lock(mutex_);
+    auto lock = locked();
     erase_member(users_, doc, sid);
     erase_member(index_, sid, doc);
     co_return result<void>{};
@@ -95,23 +97,27 @@ class memory_store final : public document_store {
 
   net::awaitable<result<std::vector<std::string>>> users(std::string document_id) override {
     if (!valid_id(document_id)) co_return make_error_code(error::invalid_argument);
-    std::lock_guard lock(mutex_);
+    auto lock = locked();
     auto it = users_.find(keys::storage_id(document_id));
     if (it == users_.end()) co_return std::vector<std::string>{};
     co_return std::vector<std::string>(it->second.begin(), it->second.end());
   }
 
   net::awaitable<result<std::vector<std::string>>> remove_user_from_all_documents(
-      std::string sid) override {
+      std::string sid, std::chrono::milliseconds keep_empty_for) override {
     if (!valid_id(sid)) co_return make_error_code(error::invalid_argument);
     std::vector<std::string> cleared;
-    std::lock_guard lock(mutex_);
+    auto lock = locked();
     auto idx = index_.find(sid);
     if (idx == index_.end()) co_return cleared;
     for (const auto& doc : idx->second) {
       erase_member(users_, doc, sid);
       if (!users_.contains(doc)) {
-        clear_locked(doc);
+        if (keep_empty_for.count() > 0) {
+          if (docs_.contains(doc)) expiring_[doc] = std::chrono::steady_clock::now() + keep_empty_for;
+        } else {
+          clear_locked(doc);
+        }
         cleared.push_back(doc);
       }
     }
@@ -121,7 +127,7 @@ class memory_store final : public document_store {
 
   net::awaitable<result<void>> clear(std::string document_id) override {
     if (!valid_id(document_id)) co_return make_error_code(error::invalid_argument);
-    std::lock_guard lock(mutex_);
+    auto lock = locked();
     clear_locked(keys::storage_id(document_id));
     co_return result<void>{};
   }
@@ -136,7 +142,7 @@ class memory_store final : public document_store {
     std::uint64_t epoch = 0;
     std::size_t observed = 0;
     {
-      std::lock_guard lock(mutex_);
+      auto lock = locked();
       auto it = docs_.find(doc);
       if (it == docs_.end()) co_return rep;
       observed = it->second.updates.size();
@@ -154,7 +160,7 @@ class memory_store final : public document_store {
     if (!snapshot) co_return snapshot.error();
     rep.snapshot_bytes = snapshot->size();
     rep.rejected = invalid.size();
-    std::lock_guard lock(mutex_);
+    auto lock = locked();
     auto it = docs_.find(doc);
     if (it == docs_.end() || it->second.epoch != epoch || it->second.updates.size() < prefix.size())
       co_return rep;
@@ -180,7 +186,7 @@ class memory_store final : public document_store {
     rep.storage_id = keys::storage_id(document_id);
     std::vector<yjs::byte_buffer> updates;
     {
-      std::lock_guard lock(mutex_);
+      auto lock = locked();
       if (auto it = docs_.find(rep.storage_id); it != docs_.end()) {
         rep.exists = true;
         updates = it->second.updates;
@@ -215,6 +221,25 @@ class memory_store final : public document_store {
   void clear_locked(const std::string& doc) {
     docs_.erase(doc);
     users_.erase(doc);
+    expiring_.erase(doc);
+  }
+
+  // Takes the mutex and drops the documents whose expiry passed, as Redis expires keys: lazily,
+  // before anything can read them.
+  std::unique_lock<std::mutex> locked() {
+    std::unique_lock lock(mutex_);
+    if (!expiring_.empty()) {
+      const auto now = std::chrono::steady_clock::now();
+      for (auto it = expiring_.begin(); it != expiring_.end();) {
+        if (it->second > now) {
+          ++it;
+          continue;
+        }
+        docs_.erase(it->first);
+        it = expiring_.erase(it);
+      }
+    }
+    return lock;
   }
 
   store_options opts_;
@@ -222,6 +247,7 @@ class memory_store final : public document_store {
   std::map<std::string, doc_entry> docs_;
   std::map<std::string, std::set<std::string>> users_;
   std::map<std::string, std::set<std::string>> index_;
+  std::map<std::string, std::chrono::steady_clock::time_point> expiring_;  ///< updates kept until
   std::set<std::string> compacting_;
   std::uint64_t next_epoch_ = 0;
 };

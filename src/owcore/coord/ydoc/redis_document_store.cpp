@@ -127,6 +127,9 @@ class redis_store final : public document_store {
     redis::request index_req;
     index_req.push("SADD", redis::key(keys::session_documents(rb_.prefix, sid)), doc).idempotent();
     if (auto r = co_await integer_of(std::move(index_req)); !r) co_return r.error();
+    redis::request persist_req;
+    persist_req.push("PERSIST", redis::key(keys::updates(rb_.prefix, doc))).idempotent();
+    if (auto r = co_await integer_of(std::move(persist_req)); !r) co_return r.error();
     co_return result<void>{};
   }
 
@@ -149,7 +152,7 @@ class redis_store final : public document_store {
   }
 
   net::awaitable<result<std::vector<std::string>>> remove_user_from_all_documents(
-      std::string sid) override {
+      std::string sid, std::chrono::milliseconds keep_empty_for) override {
     if (!valid_id(sid)) co_return make_error_code(error::invalid_argument);
     const std::string index_key = keys::session_documents(rb_.prefix, sid);
     auto docs = co_await members(index_key);
@@ -167,7 +170,15 @@ class redis_store final : public document_store {
       if (rs.size() != 2 || rs[0].is_error() || rs[1].is_error())
         co_return make_error_code(redis::error::server_error);
       if (rs[1].integer != 0) continue;
-      if (auto c = co_await clear(doc); !c) co_return c.error();
+      if (keep_empty_for.count() > 0) {
+        // The users key is gone with its last member; only the updates are left to expire.
+        redis::request expire;
+        expire.push("PEXPIRE", redis::key(keys::updates(rb_.prefix, doc)), std::to_string(keep_empty_for.count()))
+            .idempotent();
+        if (auto r = co_await integer_of(std::move(expire)); !r) co_return r.error();
+      } else if (auto c = co_await clear(doc); !c) {
+        co_return c.error();
+      }
       cleared.push_back(doc);
     }
     redis::request del;
@@ -231,7 +242,7 @@ class redis_store final : public document_store {
     auto [ec, r] = co_await rb_.client->exec_one(std::move(req));
     if (!ec && r.is_error()) {
       if (opts_.log) opts_.log->warn("ydoc: Redis error reply: {}", r.str);
-      ec = make_error_code(redis::error::server_error);
+      ec = redis::reply_error(r.str);
     }
     co_return std::pair<error_code, redis::reply>(ec, std::move(r));
   }
@@ -307,7 +318,7 @@ class redis_store final : public document_store {
       auto [ec, rs] = co_await rb_.client->exec(std::move(req));
       if (ec) co_return ec;
       for (const auto& r : rs)
-        if (r.is_error()) co_return make_error_code(redis::error::server_error);
+        if (r.is_error()) co_return redis::reply_error(r.str);
     }
 
     const std::vector<std::string> script_keys{keys::updates(rb_.prefix, doc)};

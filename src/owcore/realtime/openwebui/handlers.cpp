@@ -1,8 +1,8 @@
 #include "owcore/realtime/openwebui/handlers.hpp"
 
+#include "owcore/realtime/openwebui/handler_common.hpp"
+
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
 #include <spdlog/logger.h>
 
 #include <algorithm>
@@ -15,58 +15,10 @@
 #include <vector>
 
 namespace owcore::realtime::openwebui {
-namespace {
+namespace detail {
 
-namespace asio = boost::asio;
 namespace json = boost::json;
 namespace identity = coord::identity;
-using socketio::ack;
-using socketio::payload;
-using socket_ptr = std::shared_ptr<socketio::socket>;
-
-// What this module keeps per socket. Strand only (the socket's strand, where every handler and
-// every coroutine spawned for the socket runs).
-struct client_state {
-  explicit client_state(const limits& lim) : rate(lim.events_per_second, lim.event_burst) {}
-  std::optional<db::user_row> user;   // the authenticated user, as loaded at connect/user-join
-  rate_limiter rate;
-  std::size_t refusals = 0;           // rate refusals in the current window
-  std::chrono::steady_clock::time_point refusal_window{};  // start of that one-second window
-  std::size_t in_flight = 0;          // handler coroutines running
-  std::set<std::string> models;       // usage-pool fields this sid was written to
-  std::set<std::string> documents;    // Yjs documents joined
-  bool gone = false;                  // disconnected: cleanup ran or is running
-  bool wrote = false;                 // something may have been written to Redis for this sid
-};
-using state_ptr = std::shared_ptr<client_state>;
-
-struct handler_set {
-  std::shared_ptr<const services> svc;
-  handler_options opts;
-  mutable std::mutex mutex;
-  std::unordered_map<std::string, state_ptr> clients;  // by sid
-
-  state_ptr attach(const std::string& sid) {
-    auto st = std::make_shared<client_state>(opts.lim);
-    std::lock_guard lock(mutex);
-    clients[sid] = st;
-    return st;
-  }
-  state_ptr find(const std::string& sid) const {
-    std::lock_guard lock(mutex);
-    auto it = clients.find(sid);
-    return it == clients.end() ? nullptr : it->second;
-  }
-  void forget(const std::string& sid) {
-    std::lock_guard lock(mutex);
-    clients.erase(sid);
-  }
-  template <class... A>
-  void warn(fmt::format_string<A...> f, A&&... a) const {
-    if (svc->log) svc->log->warn(f, std::forward<A>(a)...);
-  }
-};
-using handlers_ptr = std::shared_ptr<handler_set>;
 
 std::int64_t now_s() { return identity::now_seconds(); }
 
@@ -78,7 +30,7 @@ payload one(json::value v) {
 
 // Acknowledges {"ok": ok[, "error"]} when the client asked (Open WebUI's browser never asks for
 // these events; the acknowledgement is for tools and tests).
-void reply(const ack& a, bool ok, std::string_view error = {}) {
+void reply(const ack& a, bool ok, std::string_view error) {
   if (!a) return;
   json::object o;
   o["ok"] = ok;
@@ -111,13 +63,6 @@ bool join_room(const handlers_ptr& h, const socket_ptr& s, const std::string& ro
   return s->join(room);
 }
 
-// Verifies a token and loads its user (role user or admin), or nullopt.
-net::awaitable<std::optional<db::user_row>> verify(handlers_ptr h, std::string token) {
-  auto r = co_await h->svc->identity->authenticate(token);
-  if (auto* c = std::get_if<identity::caller>(&r)) co_return std::move(c->user);
-  co_return std::nullopt;
-}
-
 // The socket's user as the database has it now (at most the identity cache TTL old), for every
 // permission decision; nullopt when unauthenticated, gone from the database, or not verifiable.
 net::awaitable<std::optional<db::user_row>> current_user(handlers_ptr h, state_ptr st) {
@@ -126,6 +71,22 @@ net::awaitable<std::optional<db::user_row>> current_user(handlers_ptr h, state_p
   auto r = co_await h->svc->identity->user(id);
   if (!r) co_return std::nullopt;
   co_return *r;
+}
+
+}  // namespace detail
+
+namespace {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+namespace identity = coord::identity;
+using namespace detail;
+
+// Verifies a token and loads its user (role user or admin), or nullopt.
+net::awaitable<std::optional<db::user_row>> verify(handlers_ptr h, std::string token) {
+  auto r = co_await h->svc->identity->authenticate(token);
+  if (auto* c = std::get_if<identity::caller>(&r)) co_return std::move(c->user);
+  co_return std::nullopt;
 }
 
 // Writes the pool entry, remembers the user and enters `user:<id>` (connect and user-join).
@@ -305,172 +266,6 @@ net::awaitable<void> on_chat_event(handlers_ptr h, socket_ptr s, state_ptr st, p
   reply(a, true);
 }
 
-// Whether the socket's user may `permission` the document (non-note documents are opt-in and
-// never checked against the database, as in Python).
-net::awaitable<bool> may_access(handlers_ptr h, state_ptr st, document_ref doc, std::string permission) {
-  if (!doc.note_id) co_return h->opts.lim.allow_non_note_documents;
-  auto user = co_await current_user(h, st);
-  if (!user) co_return false;
-  auto allowed = co_await h->svc->permissions->can_access_note(*user, *doc.note_id, permission);
-  co_return allowed && *allowed;
-}
-
-// `ydoc:document:state` to the socket: the merged state and the sids of every instance in the
-// document (the Redis presence set).
-net::awaitable<bool> send_state(handlers_ptr h, socket_ptr s, std::string document_id) {
-  auto state = co_await h->svc->documents->state(document_id);
-  if (!state) co_return false;
-  auto users = co_await h->svc->documents->users(document_id);
-  if (!users) co_return false;
-  json::array sessions;
-  for (auto& u : *users) sessions.emplace_back(std::move(u));
-  json::object o;
-  o["document_id"] = document_id;
-  o["state"] = int_list(*state);
-  o["sessions"] = std::move(sessions);
-  s->emit("ydoc:document:state", one(std::move(o)));
-  co_return true;
-}
-
-void join_failed(const socket_ptr& s) {
-  json::object o;
-  o["message"] = "Failed to join document";
-  s->emit("error", one(std::move(o)));
-}
-
-net::awaitable<void> on_ydoc_join(handlers_ptr h, socket_ptr s, state_ptr st, payload p, ack a) {
-  if (!st->user) co_return reply(a, false, "not authenticated");
-  const std::string sid = s->sid();
-  auto e = parse_ydoc_join(p, sid, h->opts.lim);
-  if (!e) co_return reply(a, false, "expected {document_id: 'note:<id>'}");
-  auto allowed = co_await may_access(h, st, e->doc, "read");
-  if (!allowed) co_return reply(a, false, "no access");
-  if (!st->documents.contains(e->doc.id) && st->documents.size() >= h->opts.lim.max_documents)
-    co_return reply(a, false, "too many documents");
-  if (!join_room(h, s, e->doc.room())) co_return reply(a, false, "room limit");
-  st->documents.insert(e->doc.id);
-  auto added = co_await h->svc->documents->add_user(e->doc.id, sid);
-  if (st->gone) {
-    auto undo = co_await h->svc->documents->remove_user(e->doc.id, sid);
-    (void)undo;
-    co_return;
-  }
-  if (!added) {
-    join_failed(s);
-    co_return reply(a, false, "store unavailable");
-  }
-  auto sent = co_await send_state(h, s, e->doc.id);
-  if (!sent) {
-    join_failed(s);
-    co_return reply(a, false, "store unavailable");
-  }
-  json::object o;
-  o["document_id"] = e->doc.id;
-  o["user_id"] = e->user_id;
-  o["user_name"] = e->user_name;
-  o["user_color"] = e->user_color;
-  emit_to_room(s, "ydoc:user:joined", std::move(o), e->doc.room(), true);
-  reply(a, true);
-}
-
-net::awaitable<void> on_ydoc_state(handlers_ptr h, socket_ptr s, state_ptr st, payload p, ack a) {
-  if (!st->user) co_return reply(a, false, "not authenticated");
-  auto doc = parse_document_event(p, h->opts.lim);
-  if (!doc) co_return reply(a, false, "expected {document_id}");
-  if (!in_local_room(s, doc->room())) co_return reply(a, false, "not in the document");
-  auto exists = co_await h->svc->documents->exists(doc->id);
-  if (!exists || !*exists) co_return reply(a, false, "no such document");
-  auto sent = co_await send_state(h, s, doc->id);
-  reply(a, sent);
-}
-
-// The debounced note save, a task on item `note:<id>`. A named type rather than a lambda: g++ 12
-// mishandles lambdas holding shared_ptrs that end up in co_await expressions.
-struct note_save_job {
-  std::shared_ptr<const services> svc;
-  std::string user_id, note_id, patch;
-  std::chrono::milliseconds delay;
-
-  net::awaitable<void> operator()() const {
-    asio::steady_timer timer(co_await asio::this_coro::executor);
-    timer.expires_after(delay);
-    auto waited = co_await timer.async_wait(net::use_tuple);
-    if (std::get<0>(waited)) co_return;  // stopped by a newer update or a stop command
-    auto user = co_await svc->identity->user(user_id);
-    if (!user || !*user) co_return;
-    auto saved = co_await svc->writes->save_note(**user, note_id, patch);
-    if (!saved && svc->log) svc->log->warn("openwebui: note {} not saved: {}", note_id, saved.error().message());
-  }
-};
-
-net::awaitable<void> on_ydoc_update(handlers_ptr h, socket_ptr s, state_ptr st, payload p, ack a) {
-  if (!st->user) co_return reply(a, false, "not authenticated");
-  const std::string sid = s->sid();
-  auto e = parse_ydoc_update(p, sid, h->opts.lim);
-  if (!e) co_return reply(a, false, "expected {document_id, update}");
-  if (!in_local_room(s, e->doc.room())) co_return reply(a, false, "not in the document");
-  auto allowed = co_await may_access(h, st, e->doc, "write");
-  if (!allowed) co_return reply(a, false, "no access");
-  // Only an update that schedules a save cancels the pending ones (Python 0.11.1+).
-  if (e->save) {
-    auto stopped = co_await h->svc->note_tasks->stop_item(e->doc.id);
-    if (!stopped) h->warn("openwebui: pending saves of {} not stopped: {}", e->doc.id, stopped.error().message());
-  }
-  auto appended = co_await h->svc->documents->append(e->doc.id, e->update);
-  if (!appended) co_return reply(a, false, appended.error().message());
-  json::object o;
-  o["document_id"] = e->doc.id;
-  o["user_id"] = e->user_id;
-  o["update"] = int_list(e->update);
-  o["socket_id"] = sid;
-  emit_to_room(s, "ydoc:document:update", std::move(o), e->doc.room(), true);
-  if (e->save && e->doc.note_id) {
-    coord::tasks::task_body body =
-        note_save_job{h->svc, st->user->id, *e->doc.note_id, std::move(*e->save), h->opts.save_delay};
-    auto created = co_await h->svc->note_tasks->create(e->doc.id, std::move(body));
-    if (!created) h->warn("openwebui: save of {} not scheduled: {}", e->doc.id, created.error().message());
-  }
-  reply(a, true);
-}
-
-net::awaitable<void> on_ydoc_leave(handlers_ptr h, socket_ptr s, state_ptr st, payload p, ack a) {
-  if (!st->user) co_return reply(a, false, "not authenticated");
-  auto doc = parse_document_event(p, h->opts.lim);
-  if (!doc) co_return reply(a, false, "expected {document_id}");
-  // Python does not check; owcore does, so no one can announce `ydoc:user:left` to a room it is not in.
-  if (!in_local_room(s, doc->room())) co_return reply(a, false, "not in the document");
-  const std::string sid = s->sid();
-  auto removed = co_await h->svc->documents->remove_user(doc->id, sid);
-  (void)removed;
-  s->leave(doc->room());
-  st->documents.erase(doc->id);
-  json::object o;
-  o["document_id"] = doc->id;
-  o["user_id"] = st->user->id;
-  emit_to_room(s, "ydoc:user:left", std::move(o), doc->room(), false);
-  auto exists = co_await h->svc->documents->exists(doc->id);
-  auto users = co_await h->svc->documents->users(doc->id);
-  const bool empty = exists && *exists && users && users->empty();
-  if (empty) {
-    auto cleared = co_await h->svc->documents->clear(doc->id);
-    (void)cleared;
-  }
-  reply(a, true);
-}
-
-net::awaitable<void> on_awareness(handlers_ptr h, socket_ptr s, state_ptr st, payload p, ack a) {
-  if (!st->user) co_return reply(a, false, "not authenticated");
-  auto e = parse_awareness(p, h->opts.lim);
-  if (!e) co_return reply(a, false, "expected {document_id, update}");
-  if (!in_local_room(s, e->doc.room())) co_return reply(a, false, "not in the document");
-  json::object o;
-  o["document_id"] = e->doc.id;
-  o["user_id"] = st->user->id;
-  o["update"] = int_list(e->update);
-  emit_to_room(s, "ydoc:awareness:update", std::move(o), e->doc.room(), true);
-  reply(a, true);
-}
-
 // Disconnect cleanup: the pool entry (whether or not it was reaped meanwhile), the sid in every
 // usage-pool model it wrote, and its Yjs presence everywhere.
 net::awaitable<void> on_disconnect(handlers_ptr h, std::string sid, state_ptr st) {
@@ -491,6 +286,32 @@ net::awaitable<void> on_disconnect(handlers_ptr h, std::string sid, state_ptr st
   if (!docs) h->warn("openwebui: Yjs presence of {} not removed: {}", sid, docs.error().message());
   if (h->svc->lease) co_await h->svc->lease->release(sid);
   h->forget(sid);
+}
+
+// After this instance's lease ran out, another instance may have swept its sockets as a dead
+// instance's (instance_lease.hpp): writes back what this live one holds, the sid in the lease's
+// hash, its pool entry and its Yjs presence (add_user also cancels the expiry the sweep set on
+// documents it left without users). Usage entries are left to the client's next `usage` event,
+// which writes them again as it does after the usage cleaner.
+net::awaitable<void> reassert(handlers_ptr h, socket_ptr s, state_ptr st) {
+  if (st->gone || !st->user) co_return;
+  const std::string sid = s->sid();
+  if (h->svc->lease) co_await h->svc->lease->hold(sid);
+  auto w = co_await h->svc->session_pool->set(sid, pool_entry(*st->user, now_s()));
+  if (!w) h->warn("openwebui: pool entry of {} not written back: {}", sid, w.error().message());
+  const std::vector<std::string> docs(st->documents.begin(), st->documents.end());
+  for (const auto& d : docs) {
+    auto r = co_await h->svc->documents->add_user(d, sid);
+    if (!r) h->warn("openwebui: Yjs presence of {} in {} not written back: {}", sid, d, r.error().message());
+  }
+  if (st->gone) {
+    // The disconnect cleanup may have run between these writes: clean again.
+    auto erased = co_await h->svc->session_pool->erase(sid);
+    (void)erased;
+    auto left = co_await h->svc->documents->remove_user_from_all_documents(sid);
+    (void)left;
+    if (h->svc->lease) co_await h->svc->lease->release(sid);
+  }
 }
 
 // --- dispatch ----------------------------------------------------------------------------------
@@ -560,8 +381,17 @@ void install(socketio::server& srv, std::shared_ptr<const services> svc, handler
   h->svc = std::move(svc);
   h->opts = opts;
   auto& root = srv.of("/");
+  if (h->svc->lease) {
+    std::weak_ptr<handler_set> weak = h;  // the lease outlives nothing it must keep alive
+    h->svc->lease->on_lapsed([weak] {
+      auto self = weak.lock();
+      if (!self) return;
+      for (auto& [s, st] : self->live())
+        spawn_logged(self, s, reassert(self, s, st), "writing back a socket's state");
+    });
+  }
   root.on_connection([h](const socket_ptr& s) {
-    auto st = h->attach(s->sid());
+    auto st = h->attach(s);
     spawn_logged(h, s, on_connect(h, s, st), "connect");
   });
   root.on_disconnect([h](const socket_ptr& s, socketio::disconnect_reason) {

@@ -28,7 +28,7 @@ std::int64_t epoch_ms() {
 
 }  // namespace
 
-net::awaitable<void> clean_sid(sid_cleanup c, std::string sid) {
+net::awaitable<void> clean_sid(sid_cleanup c, std::string sid, std::chrono::milliseconds keep_empty_for) {
   auto erased = co_await c.session_pool->erase(sid);
   (void)erased;
   auto models = co_await c.usage_pool->keys();
@@ -38,7 +38,7 @@ net::awaitable<void> clean_sid(sid_cleanup c, std::string sid) {
       (void)r;
     }
   }
-  auto docs = co_await c.documents->remove_user_from_all_documents(sid);
+  auto docs = co_await c.documents->remove_user_from_all_documents(sid, keep_empty_for);
   (void)docs;
 }
 
@@ -66,6 +66,12 @@ void instance_lease::start() {
   });
 }
 
+void instance_lease::on_lapsed(std::function<void()> hook) {
+  asio::post(strand_, [self = shared_from_this(), hook = std::move(hook)]() mutable {
+    self->on_lapsed_ = std::move(hook);
+  });
+}
+
 void instance_lease::stop() {
   if (stopped_.exchange(true)) return;
   auto self = shared_from_this();
@@ -82,7 +88,14 @@ net::awaitable<void> instance_lease::release(std::string sid) {
   (void)r;
 }
 
-net::awaitable<std::size_t> instance_lease::tick(std::int64_t now_ms) {
+net::awaitable<bool> instance_lease::renew(std::int64_t now_ms) {
+  // A registry field gone while this instance still thought its lease valid means another
+  // instance swept it anyway (clocks apart by more than the lease, say).
+  bool swept = false;
+  if (held_until_ms_ != 0) {
+    auto listed = co_await instances_->contains(id_);
+    swept = listed && !*listed;
+  }
   const std::int64_t until = now_ms + opts_.ttl.count();
   auto refreshed = co_await instances_->set(id_, json::value(until));
   if (!refreshed) {
@@ -94,8 +107,27 @@ net::awaitable<std::size_t> instance_lease::tick(std::int64_t now_ms) {
     // (Without this, under `maxmemory` every instance swept every other one, and the Yjs
     // documents of connected editors were deleted: bench/run_chaos standalone-maxmemory.)
     quiet_until_ms_ = now_ms + opts_.ttl.count();
-    co_return 0;
+    co_return false;
   }
+  const bool lapsed = swept || (held_until_ms_ != 0 && now_ms > held_until_ms_);
+  held_until_ms_ = until;
+  if (lapsed) {
+    if (opts_.log)
+      opts_.log->warn("instance lease {} {}: writing back what its sockets hold", id_,
+                      swept ? "was swept by another instance" : "ran out before it was renewed");
+    if (on_lapsed_) on_lapsed_();
+  }
+  co_return true;
+}
+
+net::awaitable<std::size_t> instance_lease::tick(std::int64_t now_ms) {
+  const bool renewed = co_await renew(now_ms);
+  if (!renewed) co_return 0;
+  const std::size_t cleaned = co_await sweep(now_ms);
+  co_return cleaned;
+}
+
+net::awaitable<std::size_t> instance_lease::sweep(std::int64_t now_ms) {
   if (now_ms < quiet_until_ms_) co_return 0;
   auto all = co_await instances_->items();
   if (!all) co_return 0;
@@ -110,7 +142,8 @@ net::awaitable<std::size_t> instance_lease::tick(std::int64_t now_ms) {
     auto sids = sids_of_(other);
     auto held = co_await sids->keys();
     if (!held) continue;
-    for (auto& sid : *held) co_await clean_sid(cleanup_, std::move(sid));
+    const std::size_t n = held->size();
+    co_await clean_all(std::move(*held));
     auto dropped = co_await sids->clear();
     (void)dropped;
     auto gone = co_await instances_->erase(other);
@@ -118,16 +151,57 @@ net::awaitable<std::size_t> instance_lease::tick(std::int64_t now_ms) {
     ++cleaned;
     if (opts_.log)
       opts_.log->warn("instance {} stopped renewing its lease: removed the {} sockets it held from the pools and "
-                      "documents", other, held->size());
+                      "documents", other, n);
   }
   co_return cleaned;
 }
 
+// Cleans `sids` with up to sweep_parallelism cleanups in flight: one at a time, the 10,000 sids of
+// a dead instance took tens of seconds of round trips.
+net::awaitable<void> instance_lease::clean_all(std::vector<std::string> sids) {
+  struct shared_state {
+    explicit shared_state(net::executor ex) : done(ex) {}
+    std::vector<std::string> sids;
+    std::size_t next = 0;
+    std::size_t workers = 0;
+    asio::steady_timer done;
+  };
+  auto ex = co_await asio::this_coro::executor;
+  auto st = std::make_shared<shared_state>(ex);
+  st->sids = std::move(sids);
+  st->done.expires_at(asio::steady_timer::time_point::max());
+  const auto keep = opts_.ttl;
+  const std::size_t workers = std::min(sweep_parallelism, st->sids.size());
+  st->workers = workers;
+  for (std::size_t w = 0; w < workers; ++w) {
+    auto worker = [st, cleanup = cleanup_, keep]() -> net::awaitable<void> {
+      while (st->next < st->sids.size()) co_await clean_sid(cleanup, std::move(st->sids[st->next++]), keep);
+    };
+    // Every worker runs on this coroutine's executor (the strand), so `st` needs no lock.
+    asio::co_spawn(ex, worker(), [st](std::exception_ptr) {
+      if (--st->workers == 0) st->done.cancel();
+    });
+  }
+  if (workers == 0) co_return;
+  auto waited = co_await st->done.async_wait(net::use_tuple);
+  (void)waited;
+}
+
 net::awaitable<void> instance_lease::run() {
   const auto period = std::max(opts_.ttl / 3, std::chrono::milliseconds(100));
+  auto self = shared_from_this();
   while (!stopped_.load()) {
-    auto n = co_await tick(epoch_ms());
-    (void)n;
+    const auto now = epoch_ms();
+    // The sweep runs beside the renewals, never in front of them: an instance busy cleaning a
+    // dead peer's sockets must not let its own lease run out.
+    const bool renewed = co_await renew(now);
+    if (renewed && !sweeping_) {
+      sweeping_ = true;
+      asio::co_spawn(strand_, sweep(now), [self](std::exception_ptr ep, std::size_t) {
+        self->sweeping_ = false;
+        if (ep && self->opts_.log) self->opts_.log->warn("instance lease {}: a sweep failed", self->id_);
+      });
+    }
     timer_.expires_after(period);
     auto waited = co_await timer_.async_wait(net::use_tuple);
     (void)waited;

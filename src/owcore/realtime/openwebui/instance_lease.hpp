@@ -8,13 +8,23 @@
 // - `P:owcore:realtime:sids:<instance id>` (hash): the sids that instance authenticated, field =
 //   sid, value = 1 (a hash, so the shared_dict service carries it).
 //
-// Every instance sweeps every ttl/3 (the sweep is idempotent, so no lock is needed): for each
-// instance whose lease ran out, every sid it held is cleaned as a disconnect would clean it (the
-// P:session_pool entry, the sid in every P:usage_pool model, its Yjs presence and reverse index,
-// clearing documents left without users), then its sid hash and its registry field are deleted.
-// Everything a dead instance held is therefore gone within about ttl + ttl/3 (2 ttl + ttl/3 when
-// the sweeper's own refresh failed within the last ttl, see tick()). Pending note saves
-// are tasks, which the task service's own leases already reap.
+// Every instance renews its own lease every ttl/3, on a loop of its own that nothing else waits
+// on, and sweeps every ttl/3 in a separate coroutine (the sweep is idempotent, so no lock is
+// needed): for each instance whose lease ran out, every sid it held is cleaned as a disconnect
+// would clean it (the P:session_pool entry, the sid in every P:usage_pool model, its Yjs presence
+// and reverse index), then its sid hash and its registry field are deleted. Everything a dead
+// instance held is therefore gone within about ttl + ttl/3 (2 ttl + ttl/3 when the sweeper's own
+// refresh failed within the last ttl, see tick()). Pending note saves are tasks, which the task
+// service's own leases already reap.
+//
+// A lease that ran out does not prove its holder dead: a live instance stalled past ttl (an
+// overloaded event loop, a paused VM, a clock step) is swept too. Two rules keep that from losing
+// what its users wrote (docs/wire.md, "Leftovers of a killed instance"):
+// - the sweep never deletes a Yjs document it leaves without users; it lets its updates expire
+//   one ttl later (document_store::remove_user_from_all_documents with keep_empty_for);
+// - an instance that finds its own lease ran out or its registry field gone renews it and calls
+//   its on_lapsed hook, with which the Socket.IO handlers write back what each of their live
+//   sockets holds (the sid hash, the pool entry, Yjs presence, which also cancels the expiry).
 //
 // Python never reads these keys; Python instances' sids are never touched.
 
@@ -30,6 +40,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace spdlog {
 class logger;
@@ -54,7 +65,10 @@ struct sid_cleanup {
 };
 
 /// Cleans everything `sid` holds: its pool entry, its sid in every usage model, its Yjs presence.
-net::awaitable<void> clean_sid(sid_cleanup c, std::string sid);
+/// Documents left without users are cleared, or left to expire after `keep_empty_for` when it is
+/// positive (document_store::remove_user_from_all_documents).
+net::awaitable<void> clean_sid(sid_cleanup c, std::string sid,
+                               std::chrono::milliseconds keep_empty_for = std::chrono::milliseconds(0));
 
 /// One instance's lease. Thread-safe. Create with make_shared, then start().
 class instance_lease : public std::enable_shared_from_this<instance_lease> {
@@ -63,6 +77,11 @@ class instance_lease : public std::enable_shared_from_this<instance_lease> {
   using sids_factory = std::function<std::shared_ptr<coord::shared::shared_dict>(const std::string& instance_id)>;
   instance_lease(net::executor ex, std::string instance_id, std::shared_ptr<coord::shared::shared_dict> instances,
                  sids_factory sids_of, sid_cleanup cleanup, lease_options opts);
+
+  /// Sets the hook called on the lease's strand when this instance finds it may have been swept
+  /// as dead (see the file comment); it must start writing back what its live sockets hold and
+  /// return. Any thread; takes effect on the strand.
+  void on_lapsed(std::function<void()> hook);
 
   /// Starts refreshing this instance's lease and sweeping dead ones (every ttl/3).
   void start();
@@ -77,16 +96,26 @@ class instance_lease : public std::enable_shared_from_this<instance_lease> {
   /// Forgets `sid` (after its disconnect cleanup).
   net::awaitable<void> release(std::string sid);
 
-  /// One refresh and sweep at `now_ms` (epoch ms); returns how many dead instances were cleaned.
-  /// No sweep while this instance's own refresh fails, nor for one ttl after the last failure
-  /// (a Redis that refuses writes refuses everyone's renewals alike). Called from one coroutine
-  /// at a time (the loop, or a test).
+  /// One refresh at `now_ms` (epoch ms). Returns false when Redis refused it. Calls the
+  /// on_lapsed hook when this instance's previous lease had run out by `now_ms`, or its registry
+  /// field was gone. Called from one coroutine at a time (the loop, or a test).
+  net::awaitable<bool> renew(std::int64_t now_ms);
+  /// One sweep at `now_ms`; returns how many dead instances were cleaned. Nothing while this
+  /// instance's own refresh fails, nor for one ttl after the last refused refresh (a Redis that
+  /// refuses writes refuses everyone's renewals alike). The sids of one dead instance are cleaned
+  /// up to `sweep_parallelism` at a time.
+  net::awaitable<std::size_t> sweep(std::int64_t now_ms);
+  /// renew(now_ms), then sweep(now_ms) if it succeeded (tests).
   net::awaitable<std::size_t> tick(std::int64_t now_ms);
+
+  /// How many sids of a dead instance the sweep cleans at once.
+  static constexpr std::size_t sweep_parallelism = 32;
 
   const std::string& id() const noexcept { return id_; }
 
  private:
   net::awaitable<void> run();
+  net::awaitable<void> clean_all(std::vector<std::string> sids);
 
   net::executor strand_;
   std::string id_;
@@ -96,7 +125,11 @@ class instance_lease : public std::enable_shared_from_this<instance_lease> {
   sid_cleanup cleanup_;
   lease_options opts_;
   boost::asio::steady_timer timer_;
-  std::int64_t quiet_until_ms_ = 0;  ///< no sweep before this (epoch ms): see tick()
+  // Strand only:
+  std::function<void()> on_lapsed_;
+  std::int64_t quiet_until_ms_ = 0;  ///< no sweep before this (epoch ms): see sweep()
+  std::int64_t held_until_ms_ = 0;   ///< the lease last written (0: none yet)
+  bool sweeping_ = false;            ///< a background sweep runs
   std::atomic<bool> stopped_{false};
   std::atomic<bool> finished_{false};
 };
