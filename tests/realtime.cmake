@@ -33,9 +33,11 @@ if(OWCORE_NODE)
     # owcore_fleet: the multi-instance browser tests and the chaos scenarios never run beside each
     # other (each starts two or three owcore instances and a Redis deployment; the chaos storm
     # adds hundreds of clients); they wait on leases and failovers with deadlines, which a
-    # neighbour's load can push past. They still run beside the C++ integration tests.
+    # neighbour's load can push past. They still run beside the C++ integration tests; their
+    # COST makes ctest start them first, so that their one-at-a-time chain (about 5 minutes)
+    # overlaps the rest instead of running alone at the end.
     set_tests_properties(openwebui_fleet_${topology} PROPERTIES LABELS integration TIMEOUT 300
-                         RESOURCE_LOCK owcore_fleet)
+                         RESOURCE_LOCK owcore_fleet COST 1000)
     if(OWCORE_JS_SKIP_CODE)
       set_tests_properties(openwebui_fleet_${topology} PROPERTIES SKIP_RETURN_CODE ${OWCORE_JS_SKIP_CODE})
     endif()
@@ -64,7 +66,7 @@ if(OWCORE_NODE)
                      --topology=${topology} --scenario=${scenario} --short)
     # The driver stops everything it started at its own 150 s deadline, before ctest's.
     set_tests_properties(${test_name} PROPERTIES LABELS integration TIMEOUT 200
-                         RESOURCE_LOCK owcore_fleet)
+                         RESOURCE_LOCK owcore_fleet COST 1000)
     if(OWCORE_JS_SKIP_CODE)
       set_tests_properties(${test_name} PROPERTIES SKIP_RETURN_CODE ${OWCORE_JS_SKIP_CODE})
     endif()
@@ -78,7 +80,7 @@ if(OWCORE_NODE)
                      ${CMAKE_CURRENT_SOURCE_DIR}/js/openwebui_interop.mjs --server $<TARGET_FILE:owcore>
                      --room-channels=${mode})
     set_tests_properties(${name} PROPERTIES LABELS integration TIMEOUT 300
-                         RESOURCE_LOCK owcore_fleet)
+                         RESOURCE_LOCK owcore_fleet COST 1000)
     if(OWCORE_JS_SKIP_CODE)
       set_tests_properties(${name} PROPERTIES SKIP_RETURN_CODE ${OWCORE_JS_SKIP_CODE})
     endif()

@@ -3,7 +3,8 @@
 // listed commands) created on every data node; then owcore works as that user — the shared dicts
 // and locks in-process, two `owcore serve` instances creating and stopping a task across
 // instances (client exec path, scripts, the stop channel's subscriber, the Socket.IO subscriber),
-// and `owcore doctor` — with no NOPERM anywhere. A user missing +eval and &socketio makes the
+// and `owcore doctor` — with no NOPERM anywhere. On Sentinel the sentinels have a restricted user
+// too (acl::sentinel_rule), and a failover happens between two task rounds. A user missing +eval and &socketio makes the
 // doctor name both and exit 2.
 #include "owcore/coord/auth/authenticator.hpp"
 #include "owcore/coord/backend.hpp"
@@ -22,6 +23,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -170,18 +172,26 @@ void exercise_shared(redis::client_options o) {
   client->stop();
 }
 
-// Two instances: a task created on A, listed and stopped from B, cancelled on A; then the
-// doctor; no NOPERM in any log or report.
-void exercise_serve(const temp_dir& dir, const std::vector<std::string>& env) {
-  instance a(dir, "a", env);
-  instance b(dir, "b", env);
-  auto created =
-      a.call("POST", "/api/owcore/tasks", R"({"kind":"sleep","seconds":60,"item_id":"chat-acl"})");
-  ASSERT_EQ(created.status, 200) << created.body << a.proc->log_tail();
+// A task created on A (retried while a failover settles), listed and stopped from B, cancelled
+// on A.
+void task_round(instance& a, instance& b, const std::string& item) {
+  http_response created;
+  ASSERT_TRUE(eventually(
+      [&] {
+        created = a.call("POST", "/api/owcore/tasks", R"({"kind":"sleep","seconds":60,"item_id":")" + item + "\"}");
+        return created.status == 200;
+      },
+      30s))
+      << created.status << " " << created.body << a.proc->log_tail();
   const std::string id(json::parse(created.body).as_object().at("task_id").as_string());
-  auto listed = b.call("GET", "/api/tasks");
-  ASSERT_EQ(listed.status, 200) << listed.body;
-  EXPECT_NE(listed.body.find(id), std::string::npos) << listed.body;
+  http_response listed;
+  ASSERT_TRUE(eventually(
+      [&] {
+        listed = b.call("GET", "/api/tasks");
+        return listed.status == 200 && listed.body.find(id) != std::string::npos;
+      },
+      10s))
+      << listed.body;
   auto stopped = b.call("POST", "/api/tasks/stop/" + id);
   ASSERT_EQ(stopped.status, 200) << stopped.body << b.proc->log_tail();
   EXPECT_TRUE(eventually(
@@ -192,6 +202,19 @@ void exercise_serve(const temp_dir& dir, const std::vector<std::string>& env) {
       << a.proc->log_tail();
   EXPECT_TRUE(eventually(
       [&] { return b.call("GET", "/api/tasks").body.find(id) == std::string::npos; }, 10s));
+}
+
+// Two instances: a task round, then `fault` (a failover, say) and a second round on the same
+// instances; then the doctor; no NOPERM in any log or report.
+void exercise_serve(const temp_dir& dir, const std::vector<std::string>& env,
+                    const std::function<void()>& fault = {}) {
+  instance a(dir, "a", env);
+  instance b(dir, "b", env);
+  task_round(a, b, "chat-acl");
+  if (fault) {
+    fault();
+    task_round(a, b, "chat-acl-after");
+  }
   for (auto* i : {&a, &b}) {
     const auto log = i->proc->log_tail(256 * 1024);
     EXPECT_EQ(log.find("NOPERM"), std::string::npos) << log;
@@ -226,11 +249,16 @@ TEST(RedisAcl, RestrictedUserWorksOnSentinel) {
   o.service_name = topo.service_name();
   for (const auto& s : topo.sentinels()) o.sentinels.push_back(*redis::address::parse(s));
   exercise_shared(o);
-  // Sentinels keep their default user (docs/redis.md): REDIS_SENTINEL_USERNAME/PASSWORD unset.
+  // The sentinels get a restricted user of their own (acl::sentinel_rule), and the data nodes'
+  // user must keep working across a failover: the promoted replica has the same rule.
+  for (auto* s : topo.sentinel_servers()) create_user(*s, redis::acl::sentinel_rule());
   const auto port = std::to_string(topo.sentinel_ports().at(0));
   exercise_serve(
-      dir, {"REDIS_URL=" + url, "REDIS_SENTINEL_HOSTS=127.0.0.1", "REDIS_SENTINEL_PORT=" + port,
-            "WEBSOCKET_SENTINEL_HOSTS=127.0.0.1", "WEBSOCKET_SENTINEL_PORT=" + port});
+      dir,
+      {"REDIS_URL=" + url, "REDIS_SENTINEL_HOSTS=127.0.0.1", "REDIS_SENTINEL_PORT=" + port,
+       "WEBSOCKET_SENTINEL_HOSTS=127.0.0.1", "WEBSOCKET_SENTINEL_PORT=" + port,
+       "REDIS_SENTINEL_USERNAME=" + user, "REDIS_SENTINEL_PASSWORD=" + password},
+      [&] { topo.failover(); });
 }
 
 TEST(RedisAcl, RestrictedUserWorksOnCluster) {

@@ -61,11 +61,11 @@ const overall = setTimeout(() => abort("overall deadline passed"), Number(arg("d
 overall.unref();
 const log = (...a) => console.error(`[chaos ${name} ${((Date.now() - started) / 1000).toFixed(1)}s]`, ...a);
 
-// HOOK(metrics): the `metrics` branch (not on main when this was written) serves /metrics in the
-// Prometheus text format with owcore_redis_reconnects_total, owcore_redis_failovers_seen_total,
-// owcore_redis_subscriber_drops_total and owcore_redis_subscriber_recoveries_total (labelled by
-// client and node). This sums each of them over its labels; an instance without /metrics gives
-// null and the result says "metrics": null. Once it is merged, the figures appear by themselves.
+// owcore serves /metrics in the Prometheus text format with owcore_redis_reconnects_total,
+// owcore_redis_failovers_seen_total, owcore_redis_subscriber_drops_total and
+// owcore_redis_subscriber_recoveries_total (labelled by client and node; docs/metrics.md). This
+// sums each of them over its labels; an instance without /metrics (OWCORE_METRICS=false) gives
+// null and the result says "metrics": null.
 const metricNames = ["owcore_redis_reconnects_total", "owcore_redis_failovers_seen_total",
   "owcore_redis_subscriber_drops_total", "owcore_redis_subscriber_recoveries_total"];
 async function metricsOf(instance) {

@@ -42,6 +42,20 @@ net::awaitable<void> clean_sid(sid_cleanup c, std::string sid, std::chrono::mill
   (void)docs;
 }
 
+struct instance_lease::sweep_work {
+  explicit sweep_work(net::executor ex) : done(std::move(ex)) {}
+  std::vector<std::string> sids;
+  std::size_t next = 0;
+  std::size_t workers = 0;
+  bool finished = false;
+  asio::steady_timer done;
+};
+
+net::awaitable<void> instance_lease::clean_some(std::shared_ptr<sweep_work> st, sid_cleanup c,
+                                                std::chrono::milliseconds keep) {
+  while (st->next < st->sids.size()) co_await clean_sid(c, std::move(st->sids[st->next++]), keep);
+}
+
 instance_lease::instance_lease(net::executor ex, std::string instance_id,
                                std::shared_ptr<coord::shared::shared_dict> instances, sids_factory sids_of,
                                sid_cleanup cleanup, lease_options opts)
@@ -159,32 +173,28 @@ net::awaitable<std::size_t> instance_lease::sweep(std::int64_t now_ms) {
 // Cleans `sids` with up to sweep_parallelism cleanups in flight: one at a time, the 10,000 sids of
 // a dead instance took tens of seconds of round trips.
 net::awaitable<void> instance_lease::clean_all(std::vector<std::string> sids) {
-  struct shared_state {
-    explicit shared_state(net::executor ex) : done(ex) {}
-    std::vector<std::string> sids;
-    std::size_t next = 0;
-    std::size_t workers = 0;
-    asio::steady_timer done;
-  };
+  if (sids.empty()) co_return;
   auto ex = co_await asio::this_coro::executor;
-  auto st = std::make_shared<shared_state>(ex);
+  auto st = std::make_shared<sweep_work>(ex);
   st->sids = std::move(sids);
   st->done.expires_at(asio::steady_timer::time_point::max());
-  const auto keep = opts_.ttl;
   const std::size_t workers = std::min(sweep_parallelism, st->sids.size());
   st->workers = workers;
   for (std::size_t w = 0; w < workers; ++w) {
-    auto worker = [st, cleanup = cleanup_, keep]() -> net::awaitable<void> {
-      while (st->next < st->sids.size()) co_await clean_sid(cleanup, std::move(st->sids[st->next++]), keep);
-    };
-    // Every worker runs on this coroutine's executor (the strand), so `st` needs no lock.
-    asio::co_spawn(ex, worker(), [st](std::exception_ptr) {
-      if (--st->workers == 0) st->done.cancel();
+    // Every worker runs on this coroutine's executor (the strand), so `st` needs no lock. A free
+    // function, not a lambda: a lambda coroutine keeps only a pointer to its captures.
+    asio::co_spawn(ex, clean_some(st, cleanup_, opts_.ttl), [st](std::exception_ptr) {
+      if (--st->workers != 0) return;
+      st->finished = true;
+      st->done.cancel();
     });
   }
-  if (workers == 0) co_return;
-  auto waited = co_await st->done.async_wait(net::use_tuple);
-  (void)waited;
+  // The workers cannot finish before this wait starts (co_spawn posts them), but `finished`
+  // makes the wait safe either way.
+  while (!st->finished) {
+    auto waited = co_await st->done.async_wait(net::use_tuple);
+    (void)waited;
+  }
 }
 
 net::awaitable<void> instance_lease::run() {

@@ -115,7 +115,10 @@ class instance_lease : public std::enable_shared_from_this<instance_lease> {
 
  private:
   net::awaitable<void> run();
+  struct sweep_work;
   net::awaitable<void> clean_all(std::vector<std::string> sids);
+  static net::awaitable<void> clean_some(std::shared_ptr<sweep_work> st, sid_cleanup c,
+                                         std::chrono::milliseconds keep);
 
   net::executor strand_;
   std::string id_;

@@ -89,6 +89,13 @@ std::vector<std::string> rule(std::string_view prefix) {
   return r;
 }
 
+std::vector<std::string> sentinel_rule() {
+  return {"resetkeys", "resetchannels", "-@all", "&+switch-master", "+ping", "+client|setname", "+subscribe",
+          "+sentinel|get-master-addr-by-name",
+          // owcore doctor (redis/inspect_sentinel.cpp):
+          "+sentinel|masters", "+sentinel|master", "+sentinel|replicas", "+sentinel|ckquorum"};
+}
+
 std::string setuser_line(std::string_view user, std::string_view prefix) {
   std::string line = "ACL SETUSER " + std::string(user) + " on >PASSWORD";
   for (const auto& r : rule(prefix)) line += " " + r;

@@ -35,6 +35,11 @@ std::vector<std::string> rule(std::string_view prefix);
 /// `rule(prefix)` joined by spaces, prefixed "ACL SETUSER <user> on >PASSWORD " — for operators.
 std::string setuser_line(std::string_view user, std::string_view prefix);
 
+/// The rule a Sentinel user needs (REDIS_SENTINEL_USERNAME/PASSWORD), as ACL SETUSER arguments
+/// after the user name: the set-up (PING, CLIENT SETNAME), the master lookup, the +switch-master
+/// subscription that reports failovers, and the read-only SENTINEL queries of `owcore doctor`.
+std::vector<std::string> sentinel_rule();
+
 /// One dry-run command.
 struct check {
   std::vector<std::string> args;  ///< the command to queue inside MULTI ... DISCARD
