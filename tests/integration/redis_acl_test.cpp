@@ -1,13 +1,14 @@
 // Restricted credentials (docs/redis.md, "Restricted credentials"), on every topology: an ACL user
 // with exactly protocol/acl.hpp's rule (keys and channels of the prefix, socketio, socketio#*, the
-// listed commands) created on every data node; then owcore works as that user — the shared dicts
-// and locks in-process, two `owcore serve` instances creating and stopping a task across
-// instances (client exec path, scripts, the stop channel's subscriber, the Socket.IO subscriber),
-// and `owcore doctor` — with no NOPERM anywhere. On Sentinel the sentinels have a restricted user
-// too (acl::sentinel_rule), and a failover happens between two task rounds. A user missing +eval and &socketio makes the
-// doctor name both and exit 2.
+// listed commands) created on every data node; then owcore works as that user, with no NOPERM
+// anywhere: the shared dicts, locks and HTTP session store in-process; two `owcore serve`
+// instances creating and stopping a task across instances (client exec path, scripts, the stop
+// channel's subscriber, the Socket.IO subscriber); and `owcore doctor`. On Sentinel the sentinels
+// have a restricted user too (acl::sentinel_rule), and a failover happens between two task
+// rounds. A user missing +eval and &socketio makes the doctor name both and exit 2.
 #include "owcore/coord/auth/authenticator.hpp"
 #include "owcore/coord/backend.hpp"
+#include "owcore/coord/sessions/session_store.hpp"
 #include "owcore/coord/shared/lock.hpp"
 #include "owcore/coord/shared/shared_dict.hpp"
 #include "owcore/redis/client.hpp"
@@ -169,6 +170,24 @@ void exercise_shared(redis::client_options o) {
   EXPECT_TRUE(renewed.has_value() && *renewed);
   auto released = io.run(lock->release());
   EXPECT_TRUE(released.has_value() && *released);
+
+  // HTTP sessions (P:session:<id>): every store operation, including the compare-and-set scripts.
+  namespace sessions = owcore::coord::sessions;
+  auto store = sessions::make_redis_session_store(backend);
+  const auto sid = sessions::session_id::generate();
+  auto made = io.run(store->create(sid, R"({"a":1})"));
+  EXPECT_TRUE(made.has_value() && *made) << (made ? "" : made.error().message());
+  auto read = io.run(store->read(sid));
+  ASSERT_TRUE(read.has_value()) << read.error().message();
+  EXPECT_EQ(read->value_or(""), R"({"a":1})");
+  auto replaced = io.run(store->replace(sid, R"({"a":1})", R"({"a":2})"));
+  EXPECT_TRUE(replaced.has_value() && *replaced == sessions::cas_result::applied)
+      << (replaced ? "" : replaced.error().message());
+  auto removed = io.run(store->remove_if(sid, R"({"a":2})"));
+  EXPECT_TRUE(removed.has_value() && *removed == sessions::cas_result::applied)
+      << (removed ? "" : removed.error().message());
+  auto gone = io.run(store->remove(sid));
+  EXPECT_TRUE(gone.has_value()) << (gone ? "" : gone.error().message());
   client->stop();
 }
 

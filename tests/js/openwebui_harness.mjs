@@ -153,7 +153,11 @@ export async function startRedis({ dataArgs = [], replicas = 0, downAfterMs = 50
 }
 
 export function env(extra) {
-  return { PATH: "/usr/bin:/bin", WEBUI_SECRET_KEY: secret, ...extra };
+  // Sanitizer settings pass through, for runs against a sanitizer build (bench/run_chaos with
+  // OWCORE=build-asan/owcore and ASAN_OPTIONS=log_path=..., say).
+  const sanitizers = Object.fromEntries(["ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"]
+    .filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]]));
+  return { PATH: "/usr/bin:/bin", WEBUI_SECRET_KEY: secret, ...sanitizers, ...extra };
 }
 
 /// Starts `owcore serve` named `name` on a free port, or on `fixedPort` (a restart on the same
