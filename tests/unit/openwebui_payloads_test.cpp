@@ -332,22 +332,40 @@ TEST(OpenWebuiPoolJobs, SessionSweepDeletesStaleAndMalformedEntriesOnly) {
 
 #include <map>
 
-TEST(OpenWebuiInstanceLease, ADeadInstancesSocketsAreCleanedAndItsLeaseRemoved) {
-  namespace shared = owcore::coord::shared;
-  boost::asio::io_context ioc;  // the leases' strand; tick() is driven directly here
-  std::map<std::string, std::shared_ptr<shared::shared_dict>> sid_hashes;
-  auto sids_of = [&](const std::string& id) {
+namespace {
+
+// Two or more instances' leases over memory backends: the registry, each instance's sid hash,
+// and the pools and documents a sweep cleans. tick(), renew() and sweep() are driven directly.
+struct lease_world {
+  explicit lease_world(std::chrono::milliseconds ttl) { opts.ttl = ttl; }
+  std::shared_ptr<owcore::coord::shared::shared_dict> sids_of(const std::string& id) {
     auto& d = sid_hashes[id];
-    if (!d) d = shared::make_memory_shared_dict("sids:" + id);
+    if (!d) d = owcore::coord::shared::make_memory_shared_dict("sids:" + id);
     return d;
-  };
-  auto instances = shared::make_memory_shared_dict("instances");
-  sid_cleanup c{shared::make_memory_shared_dict("session_pool"), shared::make_memory_shared_dict("usage_pool"),
-                owcore::coord::ydoc::make_memory_document_store()};
-  lease_options lo;
-  lo.ttl = std::chrono::milliseconds(1000);
-  auto alive = std::make_shared<instance_lease>(ioc.get_executor(), "alive", instances, sids_of, c, lo);
-  auto dead = std::make_shared<instance_lease>(ioc.get_executor(), "dead", instances, sids_of, c, lo);
+  }
+  std::shared_ptr<instance_lease> lease(const std::string& id) {
+    return std::make_shared<instance_lease>(ioc.get_executor(), id, instances,
+                                            [this](const std::string& i) { return sids_of(i); }, cleanup, opts);
+  }
+  boost::asio::io_context ioc;  // the leases' strand
+  std::map<std::string, std::shared_ptr<owcore::coord::shared::shared_dict>> sid_hashes;
+  std::shared_ptr<owcore::coord::shared::shared_dict> instances =
+      owcore::coord::shared::make_memory_shared_dict("instances");
+  sid_cleanup cleanup{owcore::coord::shared::make_memory_shared_dict("session_pool"),
+                      owcore::coord::shared::make_memory_shared_dict("usage_pool"),
+                      owcore::coord::ydoc::make_memory_document_store()};
+  lease_options opts;
+};
+
+}  // namespace
+
+TEST(OpenWebuiInstanceLease, ADeadInstancesSocketsAreCleanedAndItsLeaseRemoved) {
+  lease_world w(std::chrono::milliseconds(1000));
+  auto& instances = w.instances;
+  auto& c = w.cleanup;
+  auto sids_of = [&](const std::string& id) { return w.sids_of(id); };
+  auto alive = w.lease("alive");
+  auto dead = w.lease("dead");
 
   // Both hold a socket with a pool entry, a usage sid and Yjs presence.
   EXPECT_EQ(run_sync(alive->tick(0)), 0u);
@@ -376,21 +394,13 @@ TEST(OpenWebuiInstanceLease, ADeadInstancesSocketsAreCleanedAndItsLeaseRemoved) 
 // (the documents it left without users expire one ttl later instead of being cleared), and at its
 // next renewal it finds out and calls its hook to write its sockets' state back.
 TEST(OpenWebuiInstanceLease, AStalledInstanceSweptAsDeadLosesNoDocumentAndFindsOut) {
-  namespace shared = owcore::coord::shared;
-  boost::asio::io_context ioc;
-  std::map<std::string, std::shared_ptr<shared::shared_dict>> sid_hashes;
-  auto sids_of = [&](const std::string& id) {
-    auto& d = sid_hashes[id];
-    if (!d) d = shared::make_memory_shared_dict("sids:" + id);
-    return d;
-  };
-  auto instances = shared::make_memory_shared_dict("instances");
-  sid_cleanup c{shared::make_memory_shared_dict("session_pool"), shared::make_memory_shared_dict("usage_pool"),
-                owcore::coord::ydoc::make_memory_document_store()};
-  lease_options lo;
-  lo.ttl = std::chrono::milliseconds(60000);
-  auto sweeper = std::make_shared<instance_lease>(ioc.get_executor(), "sweeper", instances, sids_of, c, lo);
-  auto stalled = std::make_shared<instance_lease>(ioc.get_executor(), "stalled", instances, sids_of, c, lo);
+  lease_world w(std::chrono::milliseconds(60000));
+  auto& ioc = w.ioc;
+  auto& instances = w.instances;
+  auto& c = w.cleanup;
+  auto sids_of = [&](const std::string& id) { return w.sids_of(id); };
+  auto sweeper = w.lease("sweeper");
+  auto stalled = w.lease("stalled");
   int lapses = 0;
   stalled->on_lapsed([&] { ++lapses; });
   ioc.run();  // the hook is set on the lease's strand
@@ -422,21 +432,11 @@ TEST(OpenWebuiInstanceLease, AStalledInstanceSweptAsDeadLosesNoDocumentAndFindsO
 
 // The sweep cleans a dead instance's many sids several at a time, and all of them.
 TEST(OpenWebuiInstanceLease, SweepCleansEverySidOfALargeDeadInstance) {
-  namespace shared = owcore::coord::shared;
-  boost::asio::io_context ioc;
-  std::map<std::string, std::shared_ptr<shared::shared_dict>> sid_hashes;
-  auto sids_of = [&](const std::string& id) {
-    auto& d = sid_hashes[id];
-    if (!d) d = shared::make_memory_shared_dict("sids:" + id);
-    return d;
-  };
-  auto instances = shared::make_memory_shared_dict("instances");
-  sid_cleanup c{shared::make_memory_shared_dict("session_pool"), shared::make_memory_shared_dict("usage_pool"),
-                owcore::coord::ydoc::make_memory_document_store()};
-  lease_options lo;
-  lo.ttl = std::chrono::milliseconds(1000);
-  auto alive = std::make_shared<instance_lease>(ioc.get_executor(), "alive", instances, sids_of, c, lo);
-  auto dead = std::make_shared<instance_lease>(ioc.get_executor(), "dead", instances, sids_of, c, lo);
+  lease_world w(std::chrono::milliseconds(1000));
+  auto& instances = w.instances;
+  auto& c = w.cleanup;
+  auto alive = w.lease("alive");
+  auto dead = w.lease("dead");
   EXPECT_EQ(run_sync(dead->tick(0)), 0u);
   const std::size_t n = instance_lease::sweep_parallelism * 3 + 5;
   for (std::size_t i = 0; i < n; ++i) {
