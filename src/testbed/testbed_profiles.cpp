@@ -3,6 +3,8 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
+#include "owcore/realtime/metrics.hpp"
+
 #include <chrono>
 #include <cmath>
 #include <optional>
@@ -146,6 +148,13 @@ void install_testing(socketio::server& srv) {
     json::object o;
     o["clients"] = s->owner().client_count();
     o["sockets"] = s->owner().get_adapter().socket_count("/");
+    // Engine.IO sessions this process closed, by reason: lets a test tell a session dropped for a
+    // missed pong (a busy machine) from one closed by something another client sent.
+    json::object closed;
+    const auto& counts = realtime::metrics().engineio.closed;
+    for (std::size_t i = 0; i < counts.size(); ++i)
+      closed[realtime::close_reason_labels[i]] = counts[i].value();
+    o["closed"] = std::move(closed);
     payload p;
     p.args.emplace_back(std::move(o));
     a(std::move(p));
