@@ -68,7 +68,7 @@ boost::json::object parse_with_prometheus_client(const std::string& text, const 
   const auto out = dir.path() / "samples.json";
   std::ofstream(in) << text;
   process py({"/usr/bin/python3",
-              std::string(OWCORE_SOURCE_DIR) + "/tests/integration/python/check_metrics.py",
+              OWCORE_SOURCE_DIR "/tests/integration/python/check_metrics.py",
               in.string(), out.string()},
              dir.path() / "check_metrics.log");
   const auto status = py.wait_for_exit(60s);
