@@ -32,12 +32,13 @@ function next(emitter, event, ms = 5000) {
   return deadline(new Promise((resolve) => emitter.once(event, (...args) => resolve(args))), ms, event);
 }
 
-// The server drops a client that misses one pong (by 1 s here, socketio_support.mjs), which a busy
-// machine can make it do (a CI run did at 200 ms, in the resource-bounds test). So the healthy clients reconnect at
-// once, an emit waits up to 15 s for that, and each drop is recorded: healthyStillWork then
-// requires every drop in the current test to be explained by a missed heartbeat, as the server
-// counted it (`stats`.closed.ping_timeout) or as the client saw it ("ping timeout"). A drop for
-// any other reason means another client's input reached a healthy one, and fails the test.
+// The server drops a client that misses one pong (by 1 s here, socketio_support.mjs), which a
+// busy machine can make it do (a CI run did at 200 ms, in the resource-bounds test). So the healthy
+// clients reconnect at once, an emit waits up to 15 s for that, and each drop is recorded:
+// healthyStillWork then requires every drop in the current test to be explained by a missed
+// heartbeat, as the server counted it (`stats`.closed.ping_timeout) or as the client saw it
+// ("ping timeout"). A drop for any other reason means another client's input reached a healthy
+// one, and fails the test.
 function call(s, event, ...args) {
   return new Promise((resolve, reject) => {
     s.timeout(15_000).emit(event, ...args, (err, ...reply) => (err ? reject(err) : resolve(reply)));
