@@ -158,6 +158,14 @@ struct lock_keeper_stats {
 /// - stop() cancels everything and releases the lock if this keeper holds it (owner-checked).
 /// An exception from the job is logged and counted; the next run happens after `period`.
 ///
+/// "One at a time" is a lease, not a fence: when the lock key goes away behind the holder's back
+/// (an operator's DEL, a Redis restart without persistence, a failover that lost the write) or the
+/// holder stalls past the TTL (SIGSTOP, a long GC pause in a Python peer), another contender can
+/// take it while the old holder still runs its job, until the old holder's next renewal (at most
+/// renew_interval later, plus one job run). Jobs must therefore be safe to run twice at once, as
+/// the pool cleaners are (realtime/openwebui/pool_jobs.cpp: each removal is conditional on the
+/// entry still being stale).
+///
 /// Lifetime: the keeper's coroutine holds a reference to it; it runs until stop() (or until its
 /// executor's io_context is destroyed). Thread-safety: all members may be called from any
 /// thread; the keeper and the job run on a strand of the given executor, so job runs never
