@@ -19,6 +19,10 @@
 #include "support/postgres_server.hpp"
 #include "support/wait.hpp"
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace db_postgres_test {
+
 namespace {
 
 namespace asio = boost::asio;
@@ -435,3 +439,5 @@ TEST(DbPostgresFaults, KilledServerMidQueryThenRecovery) {
 }
 
 }  // namespace
+
+}  // namespace db_postgres_test

@@ -34,6 +34,10 @@ namespace owcore::db {
 inline void PrintTo(dialect d, std::ostream* os) { *os << to_string(d); }
 }  // namespace owcore::db
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace db_rules_test {
+
 namespace {
 
 namespace auth = owcore::coord::auth;
@@ -1006,3 +1010,5 @@ OWCORE_BOTH_BACKENDS(DbRulesSchema);
 OWCORE_BOTH_BACKENDS(DbRulesFailures);
 
 }  // namespace
+
+}  // namespace db_rules_test

@@ -24,6 +24,10 @@
 
 extern char** environ;
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace doctor_test {
+
 using namespace owcore::test;
 using namespace std::chrono_literals;
 namespace json = boost::json;
@@ -370,3 +374,5 @@ TEST(DoctorCluster, HealthyClusterThenDatabaseNotZero) {
   EXPECT_TRUE(mentions(obj(degraded.doc, "app"), "problems", "node " + victim_addr))
       << dump(degraded);
 }
+
+}  // namespace doctor_test

@@ -19,6 +19,10 @@
 #include <sstream>
 #include <thread>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace identity_test {
+
 using namespace owcore::test;
 using namespace std::chrono_literals;
 namespace auth = owcore::coord::auth;
@@ -277,3 +281,5 @@ TEST(Identity, PostgresWrongPasswordAndPreGrantsSchemaExitTwo) {
   EXPECT_EQ(s.tasks_status(token_for("adm")), 200);
   EXPECT_EQ(s.tasks_status(token_for("usr")), 403);
 }
+
+}  // namespace identity_test

@@ -17,6 +17,10 @@
 #include <fstream>
 #include <sstream>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace metrics_test {
+
 using namespace owcore::test;
 using namespace std::chrono_literals;
 
@@ -185,3 +189,5 @@ TEST(Metrics, DisabledByTheSettingAnswers404) {
   ASSERT_TRUE(served);
   EXPECT_EQ(served->status, 200);
 }
+
+}  // namespace metrics_test

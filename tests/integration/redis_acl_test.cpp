@@ -29,6 +29,10 @@
 #include <sstream>
 #include <thread>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace redis_acl_test {
+
 using namespace owcore::test;
 using namespace std::chrono_literals;
 namespace auth = owcore::coord::auth;
@@ -329,3 +333,5 @@ TEST(RedisAcl, DoctorNamesTheMissingPermissions) {
             std::string::npos)
       << notes;
 }
+
+}  // namespace redis_acl_test

@@ -24,6 +24,10 @@
 #include <string>
 #include <vector>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace redis_adapter_test {
+
 using namespace owcore::test;
 
 // Skips a test that needs node and socket.io-client when they are missing, or fails it when the
@@ -163,3 +167,5 @@ TEST(RedisAdapter, PythonSocketioHostInteropStandalone) {
   EXPECT_TRUE(exited_ok(client_status)) << logs;
   EXPECT_TRUE(exited_ok(py_status)) << logs;
 }
+
+}  // namespace redis_adapter_test

@@ -27,6 +27,10 @@
 #include <sstream>
 #include <thread>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace redis_channel_test {
+
 namespace {
 
 namespace asio = boost::asio;
@@ -423,3 +427,5 @@ TEST(RedisChannel, OwcorePublishesWhatPythonReads) {
   stdlib->stop();
   client->stop();
 }
+
+}  // namespace redis_channel_test

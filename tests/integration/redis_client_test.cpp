@@ -23,6 +23,10 @@
 #include <mutex>
 #include <thread>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace redis_client_test {
+
 namespace redis = owcore::redis;
 namespace net = owcore::net;
 namespace test = owcore::test;
@@ -421,3 +425,5 @@ TEST(RedisCluster, KilledMasterIsReplacedByItsReplica) {
   EXPECT_EQ(one(r, *c, redis::request().push("INCR", redis::key(key))).integer, 3);
   c->stop();
 }
+
+}  // namespace redis_client_test

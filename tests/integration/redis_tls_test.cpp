@@ -21,6 +21,10 @@
 #include <mutex>
 #include <thread>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace redis_tls_test {
+
 namespace redis = owcore::redis;
 namespace test = owcore::test;
 using namespace std::chrono_literals;
@@ -327,3 +331,5 @@ TEST(RedisTls, ClusterWithTlsBusAndReplication) {
   // WEBSOCKET_REDIS_URL and WEBSOCKET_REDIS_CLUSTER default to the App's settings.
   expect_serve_and_doctor({"REDIS_URL=" + url, "REDIS_CLUSTER=true", "WEBSOCKET_MANAGER=redis"});
 }
+
+}  // namespace redis_tls_test

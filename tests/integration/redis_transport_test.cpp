@@ -16,6 +16,10 @@
 
 #include <sys/wait.h>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace redis_transport_test {
+
 namespace redis = owcore::redis;
 namespace test = owcore::test;
 namespace asio = boost::asio;
@@ -122,3 +126,5 @@ TEST(RedisTransport, UnixSocketAndAclUser) {
   ASSERT_FALSE(ec2) << ec2.message();
   EXPECT_EQ(who.str, "owcore");
 }
+
+}  // namespace redis_transport_test

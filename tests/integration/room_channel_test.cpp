@@ -39,6 +39,10 @@
 #include <set>
 #include <thread>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace room_channel_test {
+
 namespace {
 
 namespace asio = boost::asio;
@@ -460,3 +464,5 @@ TEST(RoomChannels, OpenWebUi0115PeerInteropStandalone) {
   EXPECT_TRUE(exited_ok(client_status)) << logs;
   EXPECT_TRUE(exited_ok(py_status)) << logs;
 }
+
+}  // namespace room_channel_test

@@ -15,6 +15,10 @@
 #include <sstream>
 #include <thread>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace serve_test {
+
 using namespace owcore::test;
 using namespace std::chrono_literals;
 
@@ -328,3 +332,5 @@ TEST(Serve, SessionsThroughTheBinaryInBothModes) {
     EXPECT_EQ(owcore::test::redis_command(topo.port(), {"EXISTS", "open-webui:session:" + id}).integer, 0);
   }
 }
+
+}  // namespace serve_test

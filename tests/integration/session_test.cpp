@@ -33,6 +33,10 @@
 #include <sstream>
 #include <thread>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace session_test {
+
 namespace sessions = owcore::coord::sessions;
 namespace coord = owcore::coord;
 namespace redis = owcore::redis;
@@ -550,3 +554,5 @@ TEST_F(SessionCluster, DeleteRacingLateWritesStaysDeleted) {
 }
 
 TEST_F(SessionCluster, PythonInterop) { exercise_python_interop(*env_, "open-webui"); }
+
+}  // namespace session_test

@@ -27,6 +27,10 @@
 #include <set>
 #include <thread>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace shared_test {
+
 namespace shared = owcore::coord::shared;
 namespace coord = owcore::coord;
 namespace redis = owcore::redis;
@@ -814,3 +818,5 @@ TEST_F(SharedPythonInterop, OwcoreHoldsTheCleanupLock) {
 }
 
 }  // namespace
+
+}  // namespace shared_test

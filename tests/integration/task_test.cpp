@@ -16,6 +16,10 @@
 #include <filesystem>
 #include <thread>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace task_test {
+
 using namespace owcore::test;
 using namespace std::chrono_literals;
 namespace auth = owcore::coord::auth;
@@ -350,3 +354,5 @@ TEST(Tasks, CleanupRemovesResponseStreamEntriesCluster) {
                                     return redis_command(topo.node_for_key(args.at(1)).port(), args);
                                   });
 }
+
+}  // namespace task_test

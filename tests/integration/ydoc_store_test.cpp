@@ -38,6 +38,10 @@
 #include <chrono>
 #include <thread>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace ydoc_store_test {
+
 namespace asio = boost::asio;
 namespace net = owcore::net;
 namespace redis = owcore::redis;
@@ -674,3 +678,5 @@ TEST(YdocShow, ReportsADocumentOnTheWsRedis) {
   EXPECT_EQ(ydoc_show(env, {}).first, 2);
   EXPECT_EQ(ydoc_show(env, {"a", "b"}).first, 2);
 }
+
+}  // namespace ydoc_store_test

@@ -16,8 +16,8 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-int remaining_ms(clock::time_point deadline) {
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
+int remaining_ms(clock::time_point give_up_at) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(give_up_at - clock::now()).count();
   return left > 0 ? static_cast<int>(left) : 0;
 }
 
@@ -56,7 +56,7 @@ http_connection::~http_connection() {
 }
 
 void http_connection::send(std::string_view bytes) {
-  const auto deadline = clock::now() + std::chrono::seconds(5);
+  const auto give_up_at = clock::now() + std::chrono::seconds(5);
   while (!bytes.empty()) {
     auto n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
     if (n > 0) {
@@ -66,15 +66,15 @@ void http_connection::send(std::string_view bytes) {
     if (n < 0 && errno != EAGAIN && errno != EINTR)
       throw std::runtime_error("send: " + std::string(std::strerror(errno)));
     pollfd p{fd_, POLLOUT, 0};
-    if (::poll(&p, 1, remaining_ms(deadline)) != 1) throw std::runtime_error("send timed out");
+    if (::poll(&p, 1, remaining_ms(give_up_at)) != 1) throw std::runtime_error("send timed out");
   }
 }
 
 http_response http_connection::read_response(std::chrono::milliseconds timeout, bool head) {
-  const auto deadline = clock::now() + timeout;
+  const auto give_up_at = clock::now() + timeout;
   auto fill = [&]() {
     pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, remaining_ms(deadline)) != 1)
+    if (::poll(&p, 1, remaining_ms(give_up_at)) != 1)
       throw std::runtime_error("timed out waiting for a response; got so far: " + buffer_);
     char buf[4096];
     auto n = ::recv(fd_, buf, sizeof buf, 0);
@@ -117,10 +117,10 @@ http_response http_connection::read_response(std::chrono::milliseconds timeout, 
 }
 
 bool http_connection::closed_by_peer(std::chrono::milliseconds timeout) {
-  const auto deadline = clock::now() + timeout;
+  const auto give_up_at = clock::now() + timeout;
   for (;;) {
     pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, remaining_ms(deadline)) != 1) return false;
+    if (::poll(&p, 1, remaining_ms(give_up_at)) != 1) return false;
     char buf[4096];
     auto n = ::recv(fd_, buf, sizeof buf, 0);
     if (n == 0 || (n < 0 && errno == ECONNRESET)) return true;
@@ -140,8 +140,8 @@ std::optional<http_response> http_get(int port, const std::string& path,
 }
 
 std::optional<http_response> wait_for_http(int port, const std::string& path,
-                                           std::chrono::milliseconds deadline) {
-  const auto end = clock::now() + deadline;
+                                           std::chrono::milliseconds limit) {
+  const auto end = clock::now() + limit;
   while (clock::now() < end) {
     if (auto r = http_get(port, path, std::chrono::milliseconds(500))) return r;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));

@@ -20,7 +20,6 @@
 namespace owcore::test {
 namespace {
 
-constexpr auto start_poll_interval = std::chrono::milliseconds(25);
 constexpr auto shutdown_grace = std::chrono::seconds(10);
 constexpr int start_attempts = 3;
 
@@ -150,8 +149,7 @@ std::optional<std::string> postgres_server::launch() {
           return true;
         }
         return PQping(local.c_str()) == PQPING_OK;
-      },
-      start_poll_interval);
+      });
   if (!ready) failure = "no answer on port " + std::to_string(port_) + " within the start timeout";
   if (failure) kill9();
   return failure;

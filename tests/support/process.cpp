@@ -258,9 +258,9 @@ void process::stop(std::chrono::milliseconds grace) {
 }
 
 std::optional<int> process::wait_for_exit(std::chrono::milliseconds timeout) {
-  const auto deadline = clock::now() + timeout;
+  const auto give_up_at = clock::now() + timeout;
   while (!try_reap()) {
-    if (clock::now() >= deadline) return std::nullopt;
+    if (clock::now() >= give_up_at) return std::nullopt;
     std::this_thread::sleep_for(reap_poll_interval);
   }
   return status_;
@@ -277,11 +277,11 @@ void stop_all(const std::vector<process*>& processes, std::chrono::milliseconds 
       p->signal(SIGCONT);
     }
   }
-  const auto deadline = clock::now() + grace;
+  const auto give_up_at = clock::now() + grace;
   for (process* p : processes) {
     if (p == nullptr) continue;
     const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+        std::chrono::duration_cast<std::chrono::milliseconds>(give_up_at - clock::now());
     p->stop(std::max(left, std::chrono::milliseconds(0)));
   }
 }

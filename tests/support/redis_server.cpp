@@ -11,8 +11,6 @@
 namespace owcore::test {
 namespace {
 
-constexpr auto start_poll_interval = std::chrono::milliseconds(25);
-
 std::string quote(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
@@ -114,8 +112,7 @@ std::optional<std::string> redis_server::launch() {
         // Ask for the PID, not PING: a different server that grabbed the port must not count.
         const auto info = try_command({"INFO", "server"}, std::chrono::milliseconds(500));
         return info && info->is_string() && info_field(info->str, "process_id") == expected_id;
-      },
-      start_poll_interval);
+      });
   if (!ready) failure = "no answer on port " + std::to_string(port_) + " within the start timeout";
   if (failure) process_->kill();
   return failure;

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace address_test {
+
 using owcore::redis::address;
 
 TEST(Address, ParsesHostAndPortAtTheLastColon) {
@@ -41,3 +45,5 @@ TEST(Address, OrdersByHostThenPort) {
   EXPECT_LT((address{"a", 1}), (address{"a", 2}));
   EXPECT_EQ((address{"a", 1}), (address{"a", 1}));
 }
+
+}  // namespace address_test

@@ -20,6 +20,10 @@
 #include <utility>
 #include <variant>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace base_test {
+
 namespace base = owcore::base;
 namespace json = boost::json;
 using base::base64_alphabet;
@@ -275,3 +279,5 @@ TEST(BaseAscii, LowersOnlyAsciiLetters) {
   EXPECT_EQ(base::ascii_lower("\xC3\x89T\xC3\x89"), "\xC3\x89t\xC3\x89");  // ÉTÉ: only the T
   EXPECT_EQ(base::ascii_lower(""), "");
 }
+
+}  // namespace base_test

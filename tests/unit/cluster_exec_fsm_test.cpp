@@ -8,6 +8,10 @@
 
 #include <gtest/gtest.h>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace cluster_exec_fsm_test {
+
 using namespace owcore::redis;
 using namespace std::chrono_literals;
 using boost::system::error_code;
@@ -271,3 +275,5 @@ TEST(ClusterExecFsm, AskingWrapsEveryCommandAndIsStrippedAfter) {
   EXPECT_EQ(stripped[0].str, "a");
   EXPECT_EQ(stripped[1].str, "b");
 }
+
+}  // namespace cluster_exec_fsm_test

@@ -11,6 +11,10 @@
 #include <utility>
 #include <vector>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace cluster_slots_test {
+
 using namespace owcore::redis;
 using namespace std::string_literals;
 
@@ -732,3 +736,5 @@ TEST(SlotMap, RandomUpdatesMatchAPerSlotModel) {
   for (const auto& a : m.masters()) listed += m.ranges_of(a).size();
   EXPECT_EQ(listed, runs);
 }
+
+}  // namespace cluster_slots_test

@@ -10,6 +10,10 @@
 #include <optional>
 #include <string>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace db_json_columns_test {
+
 namespace {
 
 namespace db = owcore::db;
@@ -83,3 +87,5 @@ TEST(DbNotes, NumbersSurviveARewriteExactly) {
 }
 
 }  // namespace
+
+}  // namespace db_json_columns_test

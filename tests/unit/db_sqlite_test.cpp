@@ -20,6 +20,10 @@
 
 #include <unistd.h>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace db_sqlite_test {
+
 namespace {
 
 namespace db = owcore::db;
@@ -274,3 +278,5 @@ TEST(DbSqlite, OwnedSchemaPassesTheGuardAndHoldsUsers) {
 }
 
 }  // namespace
+
+}  // namespace db_sqlite_test

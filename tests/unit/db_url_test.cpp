@@ -17,6 +17,10 @@
 
 #include <unistd.h>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace db_url_test {
+
 namespace {
 
 namespace db = owcore::db;
@@ -252,3 +256,5 @@ TEST(DbPlan, OwnedDatabaseOnlyWhenNothingIsConfiguredAndNoWebuiDb) {
 }
 
 }  // namespace
+
+}  // namespace db_url_test

@@ -10,6 +10,10 @@
 
 #include <map>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace doctor_judge_test {
+
 using namespace owcore;
 using namespace owcore::app;
 using namespace test_replies;
@@ -597,3 +601,5 @@ TEST(DoctorJudgeAcl, RefusedMultiIsANoteAndUnfinishedRunsAreIgnored) {
   partial.standalone->dry_run_errors.pop_back();  // the connection dropped mid-way
   EXPECT_EQ(judged(partial).status(), severity::healthy);
 }
+
+}  // namespace doctor_judge_test

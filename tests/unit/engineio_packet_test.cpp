@@ -8,6 +8,10 @@
 
 #include <string>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace engineio_packet_test {
+
 namespace eio = owcore::realtime::engineio;
 using eio::packet_type;
 
@@ -152,3 +156,5 @@ TEST(EngineioHandshake, OpenPayloadHasTheReferenceKeys) {
   EXPECT_EQ(v.at("pingTimeout").to_number<int>(), 200);
   EXPECT_EQ(v.at("maxPayload").to_number<int>(), 1000000);
 }
+
+}  // namespace engineio_packet_test

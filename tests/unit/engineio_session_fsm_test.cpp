@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace engineio_session_fsm_test {
+
 namespace eio = owcore::realtime::engineio;
 using eio::close_reason;
 using eio::packet;
@@ -216,3 +220,5 @@ TEST(EngineioSessionFsm, InputAfterCloseIsIgnored) {
   EXPECT_EQ(f.on_packet(msg("x"), t0), session_fsm::inbound::none);
   EXPECT_EQ(f.on_packet(of(packet_type::close), t0), session_fsm::inbound::none);
 }
+
+}  // namespace engineio_session_fsm_test

@@ -5,6 +5,10 @@
 
 #include <string>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace engineio_websocket_test {
+
 using namespace owcore::realtime::engineio::ws;
 
 namespace {
@@ -232,3 +236,5 @@ TEST(WebSocketEncoder, HeadersUseTheShortestLengthForm) {
   EXPECT_EQ(control_frame(opcode::pong, "hi"), std::string("\x8A\x02hi", 4));
   EXPECT_EQ(control_frame(opcode::ping, std::string(200, 'x')).size(), 127u);  // cut to 125
 }
+
+}  // namespace engineio_websocket_test

@@ -22,6 +22,10 @@
 
 #include <unistd.h>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace metrics_test {
+
 namespace {
 
 namespace bm = owcore::base::metrics;
@@ -234,3 +238,5 @@ TEST(Metrics, RenderingHasOnlyOwcoreFamiliesWithHelpAndType) {
 }
 
 }  // namespace
+
+}  // namespace metrics_test

@@ -15,6 +15,10 @@
 #include <optional>
 #include <vector>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace multiplexer_test {
+
 using namespace owcore::redis;
 using boost::system::error_code;
 using clock_type = std::chrono::steady_clock;
@@ -439,3 +443,5 @@ TEST(Multiplexer, KeepsOrderAcrossManyRequestsAndDrops) {
     EXPECT_EQ(all[i]->replies[0].str, std::to_string(i));
   }
 }
+
+}  // namespace multiplexer_test

@@ -4,10 +4,20 @@
 #include "owcore/realtime/openwebui/payloads.hpp"
 
 #include "owcore/coord/shared/shared_dict.hpp"
+#include "owcore/realtime/openwebui/instance_lease.hpp"
+#include "owcore/realtime/openwebui/pool_jobs.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
+
+#include <map>
+
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace openwebui_payloads_test {
 
 using namespace owcore::realtime::openwebui;
 namespace json = boost::json;
@@ -267,11 +277,6 @@ TEST(OpenWebuiRateLimiter, BurstThenRefill) {
 
 // --- the presence jobs' sweeps (pool_jobs), on the memory backend of the shared dicts ----------
 
-#include "owcore/realtime/openwebui/pool_jobs.hpp"
-
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-
 namespace {
 
 template <class T>
@@ -327,10 +332,6 @@ TEST(OpenWebuiPoolJobs, SessionSweepDeletesStaleAndMalformedEntriesOnly) {
 }
 
 // --- instance leases (instance_lease), on memory backends ----------------------------------------
-
-#include "owcore/realtime/openwebui/instance_lease.hpp"
-
-#include <map>
 
 namespace {
 
@@ -449,3 +450,5 @@ TEST(OpenWebuiInstanceLease, SweepCleansEverySidOfALargeDeadInstance) {
   EXPECT_EQ(run_sync(c.session_pool->size()).value(), 0u);
   EXPECT_EQ(run_sync(instances->keys()).value(), std::vector<std::string>{"alive"});
 }
+
+}  // namespace openwebui_payloads_test

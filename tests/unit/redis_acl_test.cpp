@@ -5,6 +5,10 @@
 
 #include <algorithm>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace redis_acl_test {
+
 using namespace owcore::redis;
 
 namespace {
@@ -99,3 +103,5 @@ TEST(RedisAcl, ReadsNopermRepliesOfRedis70And72) {
   EXPECT_EQ(acl::grant_for(c, {acl::denial::kind::key, {}}, "p"), "~p:*");
   EXPECT_EQ(acl::grant_for(c, {acl::denial::kind::command, "subscribe"}, "p"), "+subscribe");
 }
+
+}  // namespace redis_acl_test

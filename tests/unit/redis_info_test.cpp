@@ -6,6 +6,10 @@
 
 #include <gtest/gtest.h>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace redis_info_test {
+
 using namespace owcore::redis;
 using namespace test_replies;
 
@@ -77,3 +81,5 @@ TEST(RedisSetupFailure, ReadsBackEveryWording) {
   EXPECT_EQ(read_setup_failure(setup_transport_failure(peer, refused)).at,
             setup_failure::stage::transport);
 }
+
+}  // namespace redis_info_test

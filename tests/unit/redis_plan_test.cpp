@@ -7,6 +7,10 @@
 
 #include <map>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace redis_plan_test {
+
 using namespace owcore;
 using namespace std::chrono_literals;
 
@@ -129,3 +133,5 @@ TEST(Backoff, DoublesWithJitterUpToTheCap) {
   b.reset();
   EXPECT_LE(b.next(), 100ms);
 }
+
+}  // namespace redis_plan_test

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace redis_url_test {
+
 using owcore::redis::parse_url;
 using owcore::redis::url_config;
 using owcore::redis::url_error;
@@ -141,3 +145,5 @@ TEST(RedisUrl, ErrorsNeverContainThePassword) {
   auto reason = err("redis://user:hunter2@h:99999/0");
   EXPECT_EQ(reason.find("hunter2"), std::string::npos);
 }
+
+}  // namespace redis_url_test

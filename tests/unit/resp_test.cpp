@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace resp_test {
+
 using namespace owcore::redis;
 
 TEST(Resp, EncodesCommandsAsBulkArrays) {
@@ -161,3 +165,5 @@ TEST(Resp, ArrayCountsBeyondTheLimitAreRefusedBeforeAllocating) {
   EXPECT_FALSE(over.next(ec));
   EXPECT_EQ(ec, make_error_code(error::protocol_error));
 }
+
+}  // namespace resp_test

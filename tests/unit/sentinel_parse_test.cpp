@@ -6,6 +6,10 @@
 
 #include <gtest/gtest.h>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace sentinel_parse_test {
+
 using namespace owcore::redis;
 
 using namespace test_replies;
@@ -95,3 +99,5 @@ TEST(SentinelParse, RetryDecisionTable) {
   EXPECT_EQ(judge_sentinel_attempt({}, readonly, 2, 2), sentinel_verdict::done);
   EXPECT_EQ(judge_sentinel_attempt(timeout, {}, 1, 1), sentinel_verdict::done);
 }
+
+}  // namespace sentinel_parse_test

@@ -12,6 +12,10 @@
 #include <limits>
 #include <set>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace session_data_test {
+
 namespace sessions = owcore::coord::sessions;
 namespace json = boost::json;
 using sessions::session_id;
@@ -155,3 +159,4 @@ TEST(SessionData, NonFiniteOrHugeLifetimeKeepsTheDefault) {
   }
 }
 
+}  // namespace session_data_test

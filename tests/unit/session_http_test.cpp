@@ -12,6 +12,10 @@
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace session_http_test {
+
 namespace http = owcore::http;
 namespace sessions = owcore::coord::sessions;
 namespace bhttp = boost::beast::http;
@@ -203,3 +207,5 @@ TEST(SessionRoutes, RedisModeOnTheMemoryStore) {
 }
 
 TEST(SessionRoutes, SignedCookieMode) { exercise_routes(signed_opts()); }
+
+}  // namespace session_http_test

@@ -14,6 +14,10 @@
 
 #include <mutex>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace session_service_test {
+
 namespace sessions = owcore::coord::sessions;
 namespace net = owcore::net;
 namespace json = boost::json;
@@ -480,3 +484,5 @@ TEST(SessionSignedCookie, EmptyingClearingAndLimits) {
   EXPECT_EQ(big.error(), sessions::error::too_large);
   EXPECT_THROW(sessions::make_signed_cookie_session_service({}), std::invalid_argument);
 }
+
+}  // namespace session_service_test

@@ -7,6 +7,10 @@
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace session_signed_cookie_test {
+
 namespace sessions = owcore::coord::sessions;
 namespace json = boost::json;
 using sessions::timestamp_signer;
@@ -162,3 +166,5 @@ TEST(SessionCookie, RoundTripsAndRejectsBadPayloads) {
     EXPECT_EQ(r.error(), sessions::error::bad_payload) << payload;
   }
 }
+
+}  // namespace session_signed_cookie_test

@@ -15,6 +15,10 @@
 #include <string>
 #include <vector>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace settings_test {
+
 namespace {
 
 using owcore::app::env_lookup;
@@ -1137,3 +1141,5 @@ TEST(settings_owcore, metrics_flag) {
 }
 
 }  // namespace
+
+}  // namespace settings_test

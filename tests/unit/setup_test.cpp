@@ -5,6 +5,10 @@
 
 #include <gtest/gtest.h>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace setup_test {
+
 using namespace owcore::redis;
 
 using namespace test_replies;
@@ -170,3 +174,5 @@ TEST(ReplyError, TheFirstWordNamesTheCause) {
   EXPECT_EQ(reply_error("OOMX"), make_error_code(error::server_error));
   EXPECT_EQ(reply_error(""), make_error_code(error::server_error));
 }
+
+}  // namespace setup_test

@@ -13,6 +13,10 @@
 #include <algorithm>
 #include <thread>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace shared_dict_test {
+
 namespace shared = owcore::coord::shared;
 namespace net = owcore::net;
 namespace asio = boost::asio;
@@ -181,3 +185,5 @@ TEST(SharedMemoryDict, ConcurrentTouchesFromManyThreadsKeepEverySid) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok(d->get("m"))->as_object().size(), 20u);
 }
+
+}  // namespace shared_dict_test

@@ -8,6 +8,10 @@
 #include <cmath>
 #include <limits>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace shared_json_test {
+
 namespace shared = owcore::coord::shared;
 namespace json = boost::json;
 
@@ -91,3 +95,5 @@ TEST(SharedJson, WritesCompactJsonAndNullForNonFinite) {
   // What we write, we read back.
   EXPECT_TRUE(shared::parse_json(text));
 }
+
+}  // namespace shared_json_test

@@ -19,6 +19,10 @@
 #include <stdexcept>
 #include <thread>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace shared_lock_test {
+
 namespace shared = owcore::coord::shared;
 namespace net = owcore::net;
 namespace asio = boost::asio;
@@ -254,3 +258,5 @@ TEST(SharedLockKeeper, TwoKeepersNeverRunTheJobAtTheSameTime) {
   t.run(waiter->wait_stopped());
   EXPECT_EQ(overlaps, 0);
 }
+
+}  // namespace shared_lock_test

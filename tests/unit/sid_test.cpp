@@ -4,6 +4,10 @@
 
 #include <set>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace sid_test {
+
 using owcore::realtime::engineio::sid_generator;
 
 TEST(Sid, TwentyUrlSafeCharactersAndUnique) {
@@ -24,3 +28,5 @@ TEST(Sid, WellFormedRejectsOtherShapes) {
   EXPECT_FALSE(sid_generator::well_formed("aaaaaaaaaaaaaaaaaaaaa"));
   EXPECT_TRUE(sid_generator::well_formed("aaaaaaaaaaaaaaaaaa-_"));
 }
+
+}  // namespace sid_test

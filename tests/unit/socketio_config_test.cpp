@@ -6,6 +6,10 @@
 
 #include <map>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace socketio_config_test {
+
 using owcore::app::realtime_config;
 using owcore::app::settings;
 using owcore::app::startup_error;
@@ -92,3 +96,5 @@ TEST(SocketioConfig, LoggingFlagsTurnOnTheTraceLogs) {
   EXPECT_TRUE(both.engine.trace);
   EXPECT_TRUE(both.sockets.trace);
 }
+
+}  // namespace socketio_config_test

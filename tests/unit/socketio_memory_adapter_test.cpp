@@ -5,6 +5,10 @@
 
 #include <atomic>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace socketio_memory_adapter_test {
+
 namespace ad = owcore::realtime::adapter;
 namespace sio = owcore::realtime::socketio;
 
@@ -175,3 +179,5 @@ TEST(SocketioMemoryAdapter, HasLocalMembersFollowsJoinsLeavesAndOwnRooms) {
   EXPECT_FALSE(a.has_local_members("/", "user:1"));
   EXPECT_FALSE(a.has_local_members("/", "sid1"));
 }
+
+}  // namespace socketio_memory_adapter_test

@@ -7,6 +7,10 @@
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace socketio_packet_test {
+
 namespace sio = owcore::realtime::socketio;
 namespace json = boost::json;
 using sio::error;
@@ -237,3 +241,5 @@ TEST(SocketioPacket, NonFiniteNumbersAreEncodedAsNull) {
   sio::decoder again;
   EXPECT_TRUE(again.feed_text(text));
 }
+
+}  // namespace socketio_packet_test

@@ -11,6 +11,10 @@
 #include <limits>
 #include <set>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace socketio_pubsub_test {
+
 namespace rp = owcore::realtime::adapter::socketio_pubsub;
 namespace json = boost::json;
 using rp::error;
@@ -580,3 +584,5 @@ TEST(SocketioPubsub, ValidateChecksBuiltMessages) {
   rp::disconnect_message d{"", "/", H};
   EXPECT_EQ(rp::validate(d)->code, make_error_code(error::empty_sid));
 }
+
+}  // namespace socketio_pubsub_test

@@ -4,6 +4,10 @@
 
 #include <gtest/gtest.h>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace subscription_tracker_test {
+
 using namespace owcore::redis;
 
 using namespace test_replies;
@@ -97,3 +101,5 @@ TEST(SubscriptionTracker, ClassifiesConfirmationsErrorsAndPongs) {
   EXPECT_EQ(t.classify(arr({str("message"), str("only-channel")})).type, push_event::kind::other);
   EXPECT_EQ(t.classify(arr({})).type, push_event::kind::other);
 }
+
+}  // namespace subscription_tracker_test

@@ -14,6 +14,10 @@
 #include <algorithm>
 #include <chrono>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace task_service_test {
+
 namespace asio = boost::asio;
 namespace net = owcore::net;
 namespace tasks = owcore::coord::tasks;
@@ -102,3 +106,5 @@ TEST(TaskServiceMemory, StopCancelsEveryLocalTask) {
   io.run_for(1s);
   EXPECT_EQ(svc->local_count(), 0u);
 }
+
+}  // namespace task_service_test

@@ -8,6 +8,10 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace tls_hint_test {
+
 namespace net = owcore::net;
 namespace asio = boost::asio;
 
@@ -73,3 +77,5 @@ TEST(TlsHint, PlainPortAndNonTlsErrors) {
   net::tls_options off;
   EXPECT_EQ(net::tls_failure_hint(ssl_error(SSL_R_CERTIFICATE_VERIFY_FAILED), off, false), "");
 }
+
+}  // namespace tls_hint_test

@@ -19,6 +19,10 @@
 #include <thread>
 #include <vector>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace ydoc_store_test {
+
 namespace asio = boost::asio;
 namespace net = owcore::net;
 namespace yjs = owcore::yjs;
@@ -345,3 +349,5 @@ TEST(YdocMergeValid, SkipsInvalidUpdatesAndReportsThem) {
   EXPECT_EQ(ydoc::merge_valid({}).value(), (byte_buffer{0, 0}));
   EXPECT_EQ(ydoc::merge_valid({byte_buffer{1}}).value(), (byte_buffer{0, 0}));
 }
+
+}  // namespace ydoc_store_test

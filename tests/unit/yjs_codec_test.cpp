@@ -9,6 +9,10 @@
 #include <string>
 #include <vector>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace yjs_codec_test {
+
 namespace yjs = owcore::yjs;
 using yjs::byte_buffer;
 using yjs::byte_view;
@@ -238,3 +242,5 @@ TEST(yjs_merge, regroups_out_of_order_client_blocks) {
   EXPECT_EQ(u->blocks[1].client, 3u);
   EXPECT_EQ(u->blocks[2].client, 1u);
 }
+
+}  // namespace yjs_codec_test

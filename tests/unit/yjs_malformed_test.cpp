@@ -11,6 +11,10 @@
 #include <string>
 #include <vector>
 
+// This file's names live in a namespace of its own: unity builds compile several test files
+// as one (cmake/owcore.cmake, OWCORE_UNITY).
+namespace yjs_malformed_test {
+
 namespace yjs = owcore::yjs;
 using yjs::byte_buffer;
 using yjs::error;
@@ -271,3 +275,5 @@ TEST(yjs_cli_merge, merges_lines_and_reports_bad_ones) {
   EXPECT_EQ(yjs::run_ydoc_merge(truncated, out5, err5, false), 1);
   EXPECT_EQ(err5.str(), "line 2: invalid update: byte 0: count larger than the remaining bytes can hold (client block count)\n");
 }
+
+}  // namespace yjs_malformed_test

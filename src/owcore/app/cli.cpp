@@ -49,7 +49,7 @@ namespace {
 namespace asio = boost::asio;
 namespace json = boost::json;
 
-constexpr std::string_view usage = R"(usage: owcore <command>
+constexpr std::string_view cli_usage = R"(usage: owcore <command>
 
 commands:
   serve     run the HTTP server (configured by environment variables, see README)
@@ -309,14 +309,14 @@ int run_cli(int argc, char** argv, const realtime::profiles::registry& profiles)
       return exit_ok;
     }
     if (cmd == "help" || cmd == "--help" || cmd == "-h") {
-      std::cout << usage;
+      std::cout << cli_usage;
       return exit_ok;
     }
   } catch (const std::exception& e) {
     std::cerr << "owcore: " << e.what() << "\n";
     return exit_failure;
   }
-  std::cerr << "owcore: unknown command '" << cmd << "'\n" << usage;
+  std::cerr << "owcore: unknown command '" << cmd << "'\n" << cli_usage;
   return exit_config;
 }
 

@@ -31,7 +31,7 @@ namespace asio = boost::asio;
 namespace eio = realtime::engineio;
 namespace sio = realtime::socketio;
 
-constexpr std::string_view usage =
+constexpr std::string_view conformance_usage =
     "usage: owcore conformance-server [--port 3000] [--host 127.0.0.1] [--profile conformance]\n"
     "                                 [--cors '*' | 'https://a.example;https://b.example']\n"
     "                                 [--threads 1] [--ping-timeout-ms 200]\n";
@@ -81,12 +81,12 @@ int run_conformance_server(int argc, char** argv, const realtime::profiles::regi
   for (int i = 0; i < argc; ++i) {
     const std::string_view a = argv[i];
     if (i + 1 >= argc) {
-      std::cerr << "owcore conformance-server: " << a << " needs a value\n" << usage;
+      std::cerr << "owcore conformance-server: " << a << " needs a value\n" << conformance_usage;
       return exit_config;
     }
     const std::string_view v = argv[++i];
     const auto bad = [&] {
-      std::cerr << "owcore conformance-server: bad " << a << " '" << v << "'\n" << usage;
+      std::cerr << "owcore conformance-server: bad " << a << " '" << v << "'\n" << conformance_usage;
       return exit_config;
     };
     if (a == "--port") {
@@ -116,7 +116,7 @@ int run_conformance_server(int argc, char** argv, const realtime::profiles::regi
         start = end + 1;
       }
     } else {
-      std::cerr << "owcore conformance-server: unknown option " << a << "\n" << usage;
+      std::cerr << "owcore conformance-server: unknown option " << a << "\n" << conformance_usage;
       return exit_config;
     }
   }

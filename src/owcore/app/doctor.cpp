@@ -38,7 +38,7 @@ namespace {
 namespace asio = boost::asio;
 namespace json = boost::json;
 
-constexpr std::string_view usage = R"(usage: owcore doctor [--json]
+constexpr std::string_view doctor_usage = R"(usage: owcore doctor [--json]
 
 Diagnoses the App Redis (REDIS_URL, REDIS_SENTINEL_*, REDIS_CLUSTER) and the WS Redis
 (WEBSOCKET_*) configured in the environment: topology, addresses, server version, latency, key
@@ -137,10 +137,10 @@ int run_doctor(int argc, char** argv) {
     if (a == "--json") {
       as_json = true;
     } else if (a == "--help" || a == "-h") {
-      std::cout << usage;
+      std::cout << doctor_usage;
       return exit_ok;
     } else {
-      std::cerr << "owcore doctor: unknown argument '" << a << "'\n" << usage;
+      std::cerr << "owcore doctor: unknown argument '" << a << "'\n" << doctor_usage;
       return exit_config;
     }
   }

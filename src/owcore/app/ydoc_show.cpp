@@ -23,7 +23,7 @@ namespace {
 namespace asio = boost::asio;
 namespace ydoc = coord::ydoc;
 
-constexpr std::string_view usage = R"(usage: owcore ydoc show <document_id>
+constexpr std::string_view ydoc_show_usage = R"(usage: owcore ydoc show <document_id>
 
 Shows what the configured Redis holds for one collaborative document: the number of stored
 updates, their total size, the Socket.IO sids present, the merged state's size and any stored
@@ -80,17 +80,17 @@ int run_ydoc_show(int argc, char** argv) {
   for (int i = 0; i < argc; ++i) {
     const std::string_view a = argv[i];
     if (a == "--help" || a == "-h") {
-      std::cout << usage;
+      std::cout << ydoc_show_usage;
       return exit_ok;
     }
     if (!document_id.empty() || a.empty() || (a.starts_with("-") && a != "-")) {
-      std::cerr << "owcore ydoc show: unexpected argument '" << a << "'\n" << usage;
+      std::cerr << "owcore ydoc show: unexpected argument '" << a << "'\n" << ydoc_show_usage;
       return exit_config;
     }
     document_id = a;
   }
   if (document_id.empty()) {
-    std::cerr << usage;
+    std::cerr << ydoc_show_usage;
     return exit_config;
   }
   if (document_id.size() > ydoc::max_id_size) {
