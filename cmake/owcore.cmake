@@ -48,7 +48,7 @@ endfunction()
 
 # Unity builds: each library compiles its .cpp files in batches of eight, one compiler run per
 # batch, so the Asio coroutine and Boost.JSON templates they share are instantiated once per batch
-# instead of once per file (a clean build on two cores: 355 s instead of about 560 s). Off by
+# instead of once per file (a clean build on two cores: 288 s instead of 590 s). Off by
 # default, where rebuilding one file would recompile its whole batch; ./scripts/test and
 # ./scripts/serve, which build from scratch on a new machine, turn it on. Files in one library
 # therefore must not define the same name in an anonymous namespace. The separately compiled
