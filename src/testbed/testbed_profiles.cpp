@@ -3,12 +3,14 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
-#include "owcore/realtime/metrics.hpp"
-
 #include <chrono>
 #include <cmath>
+#include <deque>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 namespace owcore::testbed {
 namespace {
@@ -99,6 +101,35 @@ void broadcast_to_room(const socket_ptr& s, payload args, ack a, bool except_me)
   if (a) a(ok_payload(true));
 }
 
+// Why the most recent sockets left, by sid: lets a test ask why its own client was dropped (a
+// missed pong on a busy machine, or something another client sent). Bounded: the oldest entry
+// goes first. Written by the namespace's disconnect handler, read by `disconnect-reason`.
+class recent_disconnects {
+ public:
+  static constexpr std::size_t capacity = 4096;
+
+  void add(std::string sid, std::string_view reason) {
+    std::lock_guard lock(mutex_);
+    if (order_.size() == capacity) {
+      reasons_.erase(order_.front());
+      order_.pop_front();
+    }
+    if (reasons_.insert_or_assign(sid, std::string(reason)).second) order_.push_back(std::move(sid));
+  }
+
+  std::optional<std::string> find(const std::string& sid) const {
+    std::lock_guard lock(mutex_);
+    auto it = reasons_.find(sid);
+    if (it == reasons_.end()) return std::nullopt;
+    return it->second;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::deque<std::string> order_;
+  std::unordered_map<std::string, std::string> reasons_;
+};
+
 void install_bench(socketio::server& srv) {
   auto& root = srv.of("/");
   root.on("join", [](const socket_ptr& s, payload args, ack a) {
@@ -148,15 +179,21 @@ void install_testing(socketio::server& srv) {
     json::object o;
     o["clients"] = s->owner().client_count();
     o["sockets"] = s->owner().get_adapter().socket_count("/");
-    // Engine.IO sessions this process closed, by reason: lets a test tell a session dropped for a
-    // missed pong (a busy machine) from one closed by something another client sent.
-    json::object closed;
-    const auto& counts = realtime::metrics().engineio.closed;
-    for (std::size_t i = 0; i < counts.size(); ++i)
-      closed[realtime::close_reason_labels[i]] = counts[i].value();
-    o["closed"] = std::move(closed);
     payload p;
     p.args.emplace_back(std::move(o));
+    a(std::move(p));
+  });
+  auto left = std::make_shared<recent_disconnects>();
+  root.on_disconnect([left](const socket_ptr& s, socketio::disconnect_reason r) {
+    left->add(s->sid(), socketio::to_string(r));
+  });
+  root.on("disconnect-reason", [left](const socket_ptr&, payload args, ack a) {
+    if (!a) return;
+    const auto sid = string_field(args, "sid");
+    const auto reason = sid ? left->find(*sid) : std::nullopt;
+    payload p;
+    if (reason) p.args.emplace_back(*reason);
+    else p.args.emplace_back(nullptr);
     a(std::move(p));
   });
   root.on("disconnect-me", [](const socket_ptr& s, payload, ack a) {

@@ -10,7 +10,9 @@
 //   `rooms` (acks the socket's rooms), `broadcast-except-me` {room, payload, except?}, `ask`
 //   {event, args, timeout_ms} (the server calls the client with an acknowledgement and acks the
 //   caller with the client's answer, or {"error": ...}), `disconnect-me`, `stats` (acks
-//   {clients, sockets}: attached Engine.IO sessions and sockets of "/", for leak checks).
+//   {clients, sockets}: attached Engine.IO sessions and sockets of "/", for leak checks),
+//   `disconnect-reason` {sid} (acks the reason string a recent socket of "/" left with, such as
+//   "ping timeout", or null; the last 4,096 are kept).
 //   Test-only operations on ANOTHER socket, by sid, through the server's adapter (so a sid on
 //   another instance exercises the multi-instance adapter): `join-sid` {sid, room}, `leave-sid`
 //   {sid, room}, `disconnect-sid` {sid}, `close-room` {room} (on every instance), each acking
