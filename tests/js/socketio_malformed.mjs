@@ -39,6 +39,7 @@ function next(emitter, event, ms = 5000) {
 // heartbeat, as the client saw it ("ping timeout") or as the server recorded that very session
 // (`disconnect-reason`). A drop for any other reason means another client's input reached a
 // healthy one, and fails the test.
+//
 // A call cut by such a drop is sent again once the client is back (up to twice): every event
 // called this way only reads.
 async function call(s, event, ...args) {

@@ -1,5 +1,7 @@
 #include "support/http_client.hpp"
 
+#include "support/wait.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -9,17 +11,12 @@
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
-#include <thread>
 
 namespace owcore::test {
 namespace {
 
-using clock = std::chrono::steady_clock;
-
-int remaining_ms(clock::time_point give_up_at) {
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(give_up_at - clock::now()).count();
-  return left > 0 ? static_cast<int>(left) : 0;
-}
+// poll(2)'s timeout: what is left until `d`, in milliseconds.
+int poll_ms(deadline d) { return static_cast<int>(remaining(d).count()); }
 
 std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -56,7 +53,7 @@ http_connection::~http_connection() {
 }
 
 void http_connection::send(std::string_view bytes) {
-  const auto give_up_at = clock::now() + std::chrono::seconds(5);
+  const deadline until = deadline_after(std::chrono::seconds(5));
   while (!bytes.empty()) {
     auto n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
     if (n > 0) {
@@ -66,15 +63,15 @@ void http_connection::send(std::string_view bytes) {
     if (n < 0 && errno != EAGAIN && errno != EINTR)
       throw std::runtime_error("send: " + std::string(std::strerror(errno)));
     pollfd p{fd_, POLLOUT, 0};
-    if (::poll(&p, 1, remaining_ms(give_up_at)) != 1) throw std::runtime_error("send timed out");
+    if (::poll(&p, 1, poll_ms(until)) != 1) throw std::runtime_error("send timed out");
   }
 }
 
 http_response http_connection::read_response(std::chrono::milliseconds timeout, bool head) {
-  const auto give_up_at = clock::now() + timeout;
+  const deadline until = deadline_after(timeout);
   auto fill = [&]() {
     pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, remaining_ms(give_up_at)) != 1)
+    if (::poll(&p, 1, poll_ms(until)) != 1)
       throw std::runtime_error("timed out waiting for a response; got so far: " + buffer_);
     char buf[4096];
     auto n = ::recv(fd_, buf, sizeof buf, 0);
@@ -117,10 +114,10 @@ http_response http_connection::read_response(std::chrono::milliseconds timeout, 
 }
 
 bool http_connection::closed_by_peer(std::chrono::milliseconds timeout) {
-  const auto give_up_at = clock::now() + timeout;
+  const deadline until = deadline_after(timeout);
   for (;;) {
     pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, remaining_ms(give_up_at)) != 1) return false;
+    if (::poll(&p, 1, poll_ms(until)) != 1) return false;
     char buf[4096];
     auto n = ::recv(fd_, buf, sizeof buf, 0);
     if (n == 0 || (n < 0 && errno == ECONNRESET)) return true;
@@ -141,12 +138,15 @@ std::optional<http_response> http_get(int port, const std::string& path,
 
 std::optional<http_response> wait_for_http(int port, const std::string& path,
                                            std::chrono::milliseconds limit) {
-  const auto end = clock::now() + limit;
-  while (clock::now() < end) {
-    if (auto r = http_get(port, path, std::chrono::milliseconds(500))) return r;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return std::nullopt;
+  std::optional<http_response> r;
+  poll_until(
+      deadline_after(limit),
+      [&] {
+        r = http_get(port, path, std::chrono::milliseconds(500));
+        return r.has_value();
+      },
+      std::chrono::milliseconds(20));
+  return r;
 }
 
 }  // namespace owcore::test

@@ -1,5 +1,7 @@
 #include "support/process.hpp"
 
+#include "support/wait.hpp"
+
 #include <fcntl.h>
 #include <grp.h>
 #include <sys/prctl.h>
@@ -14,13 +16,11 @@
 #include <fstream>
 #include <stdexcept>
 #include <system_error>
-#include <thread>
 #include <utility>
 
 namespace owcore::test {
 namespace {
 
-using clock = std::chrono::steady_clock;
 constexpr auto reap_poll_interval = std::chrono::milliseconds(5);
 
 [[noreturn]] void throw_errno(const std::string& what) {
@@ -258,11 +258,8 @@ void process::stop(std::chrono::milliseconds grace) {
 }
 
 std::optional<int> process::wait_for_exit(std::chrono::milliseconds timeout) {
-  const auto give_up_at = clock::now() + timeout;
-  while (!try_reap()) {
-    if (clock::now() >= give_up_at) return std::nullopt;
-    std::this_thread::sleep_for(reap_poll_interval);
-  }
+  if (!poll_until(deadline_after(timeout), [this] { return try_reap(); }, reap_poll_interval))
+    return std::nullopt;
   return status_;
 }
 
@@ -277,12 +274,9 @@ void stop_all(const std::vector<process*>& processes, std::chrono::milliseconds 
       p->signal(SIGCONT);
     }
   }
-  const auto give_up_at = clock::now() + grace;
+  const deadline until = deadline_after(grace);
   for (process* p : processes) {
-    if (p == nullptr) continue;
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(give_up_at - clock::now());
-    p->stop(std::max(left, std::chrono::milliseconds(0)));
+    if (p != nullptr) p->stop(remaining(until));
   }
 }
 

@@ -168,8 +168,8 @@ struct lock_keeper_stats {
 ///
 /// Lifetime: the keeper's coroutine holds a reference to it; it runs until stop() (or until its
 /// executor's io_context is destroyed). Thread-safety: all members may be called from any
-/// thread; the keeper and the job run on a strand of the given executor, so job runs never
-/// overlap.
+/// thread; the keeper and the job run on a strand of the given executor, so one keeper's job runs
+/// never overlap each other.
 class lock_keeper : public std::enable_shared_from_this<lock_keeper> {
  public:
   /// The periodic work. Called on the keeper's strand; it should bound its own Redis calls.
