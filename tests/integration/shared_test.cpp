@@ -455,10 +455,10 @@ TEST_P(SharedBackends, LockKeepersHandOverAndSurviveLosingTheLock) {
   EXPECT_FALSE(b->holding());
   EXPECT_EQ(runs_b, 0);
   EXPECT_GT(a->stats().renewals, 0u);
+  // Until now the lock kept b out: no two runs at once.
+  EXPECT_EQ(overlaps, 0);
   // The lock vanishes (an operator's DEL, a restart of Redis without persistence): b takes it,
   // a notices at its next renewal and goes back to contending without touching b's lock.
-  // Until then the lock kept b out: no two runs at once.
-  EXPECT_EQ(overlaps, 0);
   const auto key = prefix + ":usage_cleanup_lock";
   env().force_delete(key);
   // Between b's acquisition and a's next renewal both run (a cannot know the key went away; the
